@@ -1,0 +1,84 @@
+"""Shared brownie fixtures: the foundation suite deployed once per module, roles granted, a small
+community registered (three prosumers, two EVs). Each test runs in isolation (brownie's fn_isolation)."""
+
+import pytest
+from brownie import web3
+
+PROSUMER, EV = 1, 2
+EV_CAPACITY_WH = 79_500
+EV_SOC_MIN_WH = 15_900
+EV_SOC_MAX_WH = 63_600
+
+
+def role(name: str) -> bytes:
+    """The bytes32 id of a registry role, e.g. role("OPERATOR") (ADMIN is 0x00)."""
+    return b"\x00" * 32 if name == "ADMIN" else web3.keccak(text=f"{name}_ROLE")
+
+
+@pytest.fixture(autouse=True)
+def isolation(fn_isolation):
+    pass
+
+
+@pytest.fixture(scope="module")
+def admin(accounts):
+    return accounts[0]
+
+
+@pytest.fixture(scope="module")
+def operator(accounts):
+    return accounts[1]
+
+
+@pytest.fixture(scope="module")
+def meter(accounts):
+    return accounts[2]
+
+
+@pytest.fixture(scope="module")
+def scorer(accounts):
+    return accounts[3]
+
+
+@pytest.fixture(scope="module")
+def prosumers(accounts):
+    return accounts[4:7]
+
+
+@pytest.fixture(scope="module")
+def evs(accounts):
+    return accounts[7:9]
+
+
+@pytest.fixture(scope="module")
+def outsider(accounts):
+    """An account with no role and no registration."""
+    return accounts[9]
+
+
+@pytest.fixture(scope="module")
+def registry(ParticipantRegistry, admin, operator, meter, scorer, prosumers, evs):
+    reg = ParticipantRegistry.deploy(admin, {"from": admin})
+    reg.grantRole(role("OPERATOR"), operator, {"from": admin})
+    reg.grantRole(role("METER"), meter, {"from": admin})
+    reg.grantRole(role("SCORER"), scorer, {"from": admin})
+    for i, p in enumerate(prosumers):
+        reg.register(p, PROSUMER, 1_000 * (i + 1), -500 * i, 0, 0, 0, {"from": operator})
+    for i, e in enumerate(evs):
+        reg.register(e, EV, -2_000 * (i + 1), 750, EV_CAPACITY_WH, EV_SOC_MIN_WH, EV_SOC_MAX_WH, {"from": operator})
+    return reg
+
+
+@pytest.fixture(scope="module")
+def upos(UPOS, registry, admin):
+    return UPOS.deploy(registry, {"from": admin})
+
+
+@pytest.fixture(scope="module")
+def epos(EPOS, registry, admin):
+    return EPOS.deploy(registry, {"from": admin})
+
+
+@pytest.fixture(scope="module")
+def credit(EnergyCredit, registry, admin):
+    return EnergyCredit.deploy(registry, "kwx://energy-credit/{id}", {"from": admin})
