@@ -1,0 +1,121 @@
+"""The events of the on-chain order book, one frozen dataclass per Solidity event.
+
+Class names equal the Solidity event names; fields are the event's arguments in the same order, in
+snake_case (`makerOrderId` -> `maker_order_id`). Energy in Wh, money and prices in UPOS base units
+(prices per kWh). The book and every internal balance can be rebuilt from these events alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from offchain.market.errors import Address
+
+
+def snake_case(name: str) -> str:
+    """`makerOrderId` -> `maker_order_id`: maps a Solidity argument name to the model's field name."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+@dataclass(frozen=True)
+class BookEvent:
+    """Base of every event: `name` is the Solidity event name, `args()` the arguments by field name."""
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def args(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+@dataclass(frozen=True)
+class UposDeposited(BookEvent):
+    account: Address
+    amount: int
+
+
+@dataclass(frozen=True)
+class UposWithdrawn(BookEvent):
+    account: Address
+    amount: int
+
+
+@dataclass(frozen=True)
+class EnergyDeposited(BookEvent):
+    account: Address
+    period: int
+    wh: int
+
+
+@dataclass(frozen=True)
+class EnergyWithdrawn(BookEvent):
+    account: Address
+    period: int
+    wh: int
+
+
+@dataclass(frozen=True)
+class OrderPlaced(BookEvent):
+    order_id: int
+    owner: Address
+    period: int
+    is_buy: bool
+    price: int
+    quantity_wh: int
+    display_wh: int
+
+
+@dataclass(frozen=True)
+class TrancheRefreshed(BookEvent):
+    """A resting iceberg showed its next tranche at the back of its level (new time priority)."""
+
+    order_id: int
+    visible_wh: int
+    remaining_wh: int
+
+
+@dataclass(frozen=True)
+class Trade(BookEvent):
+    """`quantity_wh` traded at the resting (maker) order's `price`."""
+
+    period: int
+    maker_order_id: int
+    taker_order_id: int
+    buyer: Address
+    seller: Address
+    price: int
+    quantity_wh: int
+
+
+@dataclass(frozen=True)
+class OrderCancelled(BookEvent):
+    """`refunded_wh` is the order's remaining quantity whose lock was released."""
+
+    order_id: int
+    refunded_wh: int
+
+
+@dataclass(frozen=True)
+class OrderExpired(BookEvent):
+    order_id: int
+    refunded_wh: int
+
+
+@dataclass(frozen=True)
+class GridFilled(BookEvent):
+    """The system operator took the remaining `quantity_wh` of an order at the grid tariff `price`."""
+
+    order_id: int
+    is_buy: bool
+    price: int
+    quantity_wh: int
+
+
+@dataclass(frozen=True)
+class GridTariffsSet(BookEvent):
+    import_price: int
+    export_price: int
