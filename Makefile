@@ -23,8 +23,10 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[ml]"
 	@touch $@
 
+# `npm install` honours package-lock.json exactly; `npm ci` refuses this lock because the registry
+# these machines reach lacks Anvil's non-Linux-x64 builds (docs/toolchain.md).
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # Makes `source .venv/bin/activate && brownie test` work in a new shell: anvil and the solc shim on
