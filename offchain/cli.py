@@ -36,10 +36,11 @@ def one_line_errors(command: F) -> F:
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         from offchain.chain import KwxChainError
+        from offchain.workers import WorkerStateError
 
         try:
             return command(*args, **kwargs)
-        except (KwxChainError, ValueError, FileNotFoundError) as error:
+        except (KwxChainError, WorkerStateError, ValueError, FileNotFoundError) as error:
             _fail(str(error).splitlines()[0] if str(error) else type(error).__name__)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
@@ -50,55 +51,55 @@ def one_line_errors(command: F) -> F:
 @app.command()
 @one_line_errors
 def chain(
-    network: str = typer.Option("local", help="local (chain id 31337) or fuji-rehearsal (chain id 43113)."),
-    port: Optional[int] = typer.Option(None, help="Port to listen on (default: the network's RPC port)."),
+    network: str = typer.Option("local", help="local (chain id 31337, port 8545) or fuji-rehearsal (43113, port 8546)."),
+    port: Optional[int] = typer.Option(None, help="Port to listen on instead of the network's RPC port."),
 ) -> None:
     """Run a local Anvil chain in the foreground until Ctrl-C."""
-    from offchain.chain import ANVIL_TEST_MNEMONIC, EmbeddedAnvil, accounts_from_mnemonic, get_network
-    from offchain.chain.networks import port_of
+    import time
+
+    from offchain.chain import ANVIL_TEST_MNEMONIC, EmbeddedAnvil, get_network
 
     config = get_network(network)
-    if config.remote:
-        _fail(f"network {network!r} is remote; `kwx chain` runs only local networks (local, fuji-rehearsal)")
-    with EmbeddedAnvil(chain_id=config.chain_id, port=port or port_of(config.rpc_url)) as node:
-        typer.echo(f"Anvil chain id {config.chain_id} listening on {node.rpc_url} (pid {node.pid}); Ctrl-C stops it.")
-        typer.echo(f"Test mnemonic (public, local only): {ANVIL_TEST_MNEMONIC}")
-        for index, account in enumerate(accounts_from_mnemonic(ANVIL_TEST_MNEMONIC, 4)):
-            role = ["admin/deployer", "operator", "meter", "scorer"][index]
-            typer.echo(f"  account {index} ({role}): {account.address}")
-        node.wait()
+    node = EmbeddedAnvil(chain_id=config.chain_id, port=port) if port else config.embedded_anvil()
+    with node:
+        typer.echo(f"Anvil, chain id {config.chain_id}, listening on {node.rpc_url} (pid {node.pid}); Ctrl-C stops it.")
+        typer.echo(f"Test mnemonic (public, local networks only): {ANVIL_TEST_MNEMONIC}")
+        for role, address in config.role_addresses().items():
+            typer.echo(f"  {role:<9} {address}")
+        while node.running:
+            time.sleep(0.5)
+    _fail("the chain stopped by itself")
 
 
 @app.command()
 @one_line_errors
 def deploy(
     network: str = typer.Option(..., help="local, fuji-rehearsal or fuji."),
-    manifest_dir: Path = typer.Option(Path("deployments"), help="Where deployments/<network>.json is written."),
+    manifest_dir: Optional[Path] = typer.Option(None, help="Folder of <network>.json (default: deployments/ in the project)."),
     yes: bool = typer.Option(False, "--yes", help="Do not ask before sending to a remote network."),
 ) -> None:
-    """Deploy the contract suite (or reuse the manifest of an identical earlier deployment)."""
-    from offchain.chain import connect, deploy_suite, get_network, load_manifest, plan_deployment
-    from offchain.chain.networks import deployer_for
+    """Deploy the contract suite, or reuse the manifest of a live deployment from the same artifacts."""
+    from offchain.chain import deploy_suite, find_reusable_manifest, get_network, manifest_path, plan_deployment
+    from offchain.chain.artifacts import project_root
 
     config = get_network(network)
-    account = deployer_for(config)
-    w3 = connect(config.rpc_url, expected_chain_id=config.chain_id)
-    from offchain.chain import ChainClient
-
-    client = ChainClient(w3, account)
-    if config.remote:
-        existing = load_manifest(manifest_dir / f"{config.name}.json")
-        if existing is None or not existing.is_live(w3):
-            steps, total_wei = plan_deployment(client)
-            typer.echo(f"Deploying to {config.name} (chain id {config.chain_id}) from {client.address}:")
-            for name, gas in steps:
-                typer.echo(f"  {name:<24} ~{gas:>10,} gas")
-            typer.echo(f"Estimated cost: {total_wei / 1e18:.6f} AVAX at current fees")
-            if not yes and not typer.confirm("Send these transactions?", default=False):
-                _fail("deployment cancelled; nothing was sent")
-    manifest = deploy_suite(client, config, manifest_dir=manifest_dir)
-    verb = "Reused" if manifest.reused else "Deployed"
-    typer.echo(f"{verb} suite on {config.name} (chain id {manifest.chain_id}); manifest {manifest.path}")
+    folder = manifest_dir or project_root() / "deployments"
+    client = config.client("ADMIN")
+    reusable = find_reusable_manifest(client, config, folder)
+    if reusable is None and not config.local:
+        plan = plan_deployment(client)
+        typer.echo(f"Deploying to {config.name} (chain id {config.chain_id}) from {client.address}:")
+        for label, gas in plan.steps:
+            typer.echo(f"  {label:<40} {gas:>10,} gas")
+        typer.echo(
+            f"Estimated cost: {plan.total_cost_wei / 1e18:.6f} AVAX at current fees "
+            f"(at most {plan.max_cost_wei / 1e18:.6f} AVAX)"
+        )
+        if not yes and not typer.confirm("Send these transactions?", default=False):
+            _fail("deployment cancelled; nothing was sent")
+    manifest = deploy_suite(client, config, manifest_dir=folder)
+    verb = "Reused" if reusable is not None else "Deployed"
+    typer.echo(f"{verb} the suite on {config.name} (chain id {manifest.chain_id}): {manifest_path(config, folder)}")
     for name, address in manifest.contracts.items():
         typer.echo(f"  {name:<24} {address}")
 
@@ -115,29 +116,35 @@ def demo() -> None:
 @app.command()
 @one_line_errors
 def worker(
-    name: str = typer.Argument(..., help="Worker name (see `kwx worker --list`)."),
+    name: str = typer.Argument(..., help="Worker name, e.g. surplus-score."),
     network: str = typer.Option("local", help="Network whose manifest and RPC the worker uses."),
-    manifest_dir: Path = typer.Option(Path("deployments"), help="Folder holding <network>.json."),
+    manifest_dir: Optional[Path] = typer.Option(None, help="Folder of <network>.json (default: deployments/ in the project)."),
     state_dir: Path = typer.Option(Path("var/workers"), help="Folder of the worker's SQLite cursor and journal."),
     once: bool = typer.Option(False, "--once", help="Process everything up to the chain head, then exit."),
-    poll: float = typer.Option(2.0, help="Seconds between polls when running continuously."),
+    poll: float = typer.Option(5.0, help="Seconds between polls when running continuously."),
+    through_period: Optional[int] = typer.Option(None, help="surplus-score: treat periods up to this one as final."),
 ) -> None:
-    """Run an off-chain worker daemon (stops cleanly on SIGTERM or Ctrl-C)."""
-    from offchain.chain import get_network
+    """Run an off-chain worker (JSON logs on stderr; SIGTERM or Ctrl-C stop it after the current step)."""
+    from offchain.chain import get_network, manifest_path
+    from offchain.chain.artifacts import project_root
     from offchain.workers import WORKERS, run_worker
 
     if name not in WORKERS:
         _fail(f"unknown worker {name!r}; known: {', '.join(sorted(WORKERS))}")
     config = get_network(network)
+    options = {} if through_period is None else {"through_period": through_period}
     summary = run_worker(
         name,
-        network=config,
-        manifest_path=manifest_dir / f"{config.name}.json",
+        rpc_url=config.require_rpc_url(),
+        manifest_path=manifest_path(config, manifest_dir or project_root() / "deployments"),
         state_dir=state_dir,
         once=once,
         poll_seconds=poll,
+        account=config.account("SCORER"),
+        **options,
     )
-    typer.echo(str(summary))
+    if summary is not None:
+        typer.echo(str(summary))
 
 
 def main() -> None:  # pragma: no cover - console entry point

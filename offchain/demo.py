@@ -8,6 +8,7 @@ also on Ctrl-C or an error.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from offchain.chain import (
     connect,
     deploy_suite,
     get_network,
+    manifest_path,
 )
 
 PROSUMER, EV = 1, 2
@@ -61,9 +63,10 @@ def run_demo(console: Console | None = None) -> dict[str, dict[str, float]]:
         console.print(f"Embedded Anvil on {node.rpc_url} (chain id {network.chain_id})")
         w3 = connect(node.rpc_url)
         as_admin, as_operator, as_meter = (ChainClient(w3, a) for a in (admin, operator, meter))
-        demo_network = network.with_rpc(node.rpc_url)
+        demo_network = dataclasses.replace(network, rpc_url=node.rpc_url)
         manifest = deploy_suite(as_admin, demo_network, manifest_dir=Path(tmp))
         console.print(f"Deployed {', '.join(manifest.contracts)} in block {manifest.deploy_block}")
+        console.print("Roles: " + ", ".join(f"{role} {address}" for role, address in manifest.roles.items()))
 
         registry = as_operator.contract("ParticipantRegistry", manifest.contracts["ParticipantRegistry"])
         upos = as_admin.contract("UPOS", manifest.contracts["UPOS"])
@@ -88,8 +91,10 @@ def run_demo(console: Console | None = None) -> dict[str, dict[str, float]]:
 
         summary = run_worker(
             "surplus-score",
-            network=demo_network,
-            manifest_path=manifest.path,
+            rpc_url=node.rpc_url,
+            manifest_path=manifest_path(demo_network, tmp),
+            account=demo_network.account("SCORER"),
+            log_level="WARNING",
             state_dir=Path(tmp) / "workers",
             once=True,
             through_period=DELIVERY_PERIOD,
@@ -125,7 +130,7 @@ def _print_report(console: Console, members: list[Member], balances: dict, gas: 
     for m in members:
         b = balances[m.name]
         kind = "prosumer" if m.kind == PROSUMER else "EV"
-        table.add_row(m.name, kind, m.address, f"{b['UPOS']:.4f}", f"{b['EPOS']:.4f}", f"{b['credits_kWh']:.3f}")
+        table.add_row(m.name, kind, m.address[:10] + "…", f"{b['UPOS']:.4f}", f"{b['EPOS']:.4f}", f"{b['credits_kWh']:.3f}")
     console.print(table)
     gas_table = Table(title="Transactions")
     gas_table.add_column("step")

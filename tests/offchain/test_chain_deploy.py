@@ -1,0 +1,138 @@
+"""Deploying the suite: order, role grants, the manifest and its reuse rule, the cost plan."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from offchain.chain import (
+    ChainClient,
+    ChainIdMismatchError,
+    EmbeddedAnvil,
+    KwxChainError,
+    ManifestMissingError,
+    connect,
+    deploy_suite,
+    get_network,
+    load_manifest,
+    manifest_path,
+    plan_deployment,
+    role_id,
+)
+
+pytestmark = pytest.mark.chain
+
+SUITE_CONTRACTS = ["ParticipantRegistry", "UPOS", "EPOS", "EnergyCredit"]
+
+
+def rehearsal_client(anvil: EmbeddedAnvil) -> ChainClient:
+    network = get_network("fuji-rehearsal")
+    return ChainClient(connect(anvil.rpc_url, expected_chain_id=network.chain_id), network.account())
+
+
+@pytest.fixture
+def rehearsal():
+    """A fresh Anvil with Fuji's chain id and a client for the deployer (account 0)."""
+    with EmbeddedAnvil(chain_id=43113) as anvil:
+        yield rehearsal_client(anvil)
+
+
+def test_rehearsal_deploys_in_order_and_the_second_run_reuses_the_manifest(rehearsal, tmp_path):
+    network = get_network("fuji-rehearsal")
+    manifest = deploy_suite(rehearsal, network, manifest_dir=tmp_path)
+    w3 = rehearsal.w3
+
+    written = json.loads((tmp_path / "fuji-rehearsal.json").read_text())
+    assert list(written["contracts"]) == SUITE_CONTRACTS
+    assert (written["network"], written["chain_id"], written["deployer"]) == ("fuji-rehearsal", 43113, rehearsal.address)
+    assert len(written["git_commit"]) >= 40 and written["deploy_block"] == 1
+    assert all(w3.eth.get_code(address) for address in written["contracts"].values())
+    assert written["roles"] == network.role_addresses()
+    registry = rehearsal.contract("ParticipantRegistry", manifest.address("ParticipantRegistry"))
+    assert all(rehearsal.call(registry.functions.hasRole(role_id(r), a)) for r, a in written["roles"].items())
+    for name in ("UPOS", "EPOS", "EnergyCredit"):  # each wired to this registry
+        assert rehearsal.call(rehearsal.contract(name, manifest.address(name)).functions.registry()) == registry.address
+
+    block = w3.eth.block_number
+    again = deploy_suite(rehearsal, network, manifest_dir=tmp_path)
+    assert w3.eth.block_number == block  # nothing sent
+    assert again.contracts == manifest.contracts and again.deploy_block == manifest.deploy_block
+    assert json.loads((tmp_path / "fuji-rehearsal.json").read_text()) == written
+
+
+def test_manifest_of_a_chain_that_is_gone_is_not_reused(tmp_path):
+    network = get_network("fuji-rehearsal")
+    with EmbeddedAnvil(chain_id=43113) as first:
+        deploy_suite(rehearsal_client(first), network, manifest_dir=tmp_path)
+    with EmbeddedAnvil(chain_id=43113) as restarted:  # same chain id, empty state
+        client = rehearsal_client(restarted)
+        manifest = deploy_suite(client, network, manifest_dir=tmp_path)
+        assert client.w3.eth.block_number >= len(SUITE_CONTRACTS)
+        assert all(client.w3.eth.get_code(a) for a in manifest.contracts.values())
+
+
+def test_recompiled_contract_means_a_fresh_deployment(rehearsal, tmp_path):
+    network = get_network("fuji-rehearsal")
+    first = deploy_suite(rehearsal, network, manifest_dir=tmp_path)
+    path = manifest_path(network, tmp_path)
+    stale = json.loads(path.read_text())
+    stale["bytecode_sha256"]["UPOS"] = "0" * 64  # as if UPOS had changed since it was deployed
+    path.write_text(json.dumps(stale))
+    second = deploy_suite(rehearsal, network, manifest_dir=tmp_path)
+    assert set(second.contracts.values()).isdisjoint(first.contracts.values())
+    assert load_manifest(network, tmp_path).contracts == second.contracts
+
+
+def test_a_revoked_grant_is_restored_without_redeploying(rehearsal, tmp_path):
+    network = get_network("fuji-rehearsal")
+    manifest = deploy_suite(rehearsal, network, manifest_dir=tmp_path)
+    registry = rehearsal.contract("ParticipantRegistry", manifest.address("ParticipantRegistry"))
+    meter = manifest.roles["METER"]
+    rehearsal.transact(registry.functions.revokeRole(role_id("METER"), meter))
+    block = rehearsal.w3.eth.block_number
+    again = deploy_suite(rehearsal, network, manifest_dir=tmp_path)
+    assert again.contracts == manifest.contracts
+    assert rehearsal.w3.eth.block_number == block + 1  # one transaction: the grant
+    assert rehearsal.call(registry.functions.hasRole(role_id("METER"), meter))
+
+
+def test_roles_can_be_given_explicitly(rehearsal, tmp_path, dev_accounts):
+    scorer = dev_accounts[7].address
+    manifest = deploy_suite(rehearsal, get_network("fuji-rehearsal"), manifest_dir=tmp_path, roles={"SCORER": scorer})
+    registry = rehearsal.contract("ParticipantRegistry", manifest.address("ParticipantRegistry"))
+    assert manifest.roles["SCORER"] == scorer
+    assert rehearsal.call(registry.functions.hasRole(role_id("SCORER"), scorer))
+    assert not rehearsal.call(registry.functions.hasRole(role_id("SCORER"), dev_accounts[3].address))
+
+
+def test_deploying_a_network_to_another_chain_is_refused(admin, tmp_path, w3):
+    block = w3.eth.block_number
+    with pytest.raises(ChainIdMismatchError, match="fuji-rehearsal is chain 43113"):
+        deploy_suite(admin, get_network("fuji-rehearsal"), manifest_dir=tmp_path)
+    assert w3.eth.block_number == block and not any(tmp_path.iterdir())
+
+
+def test_missing_or_corrupt_manifest(tmp_path):
+    with pytest.raises(ManifestMissingError, match="run `kwx deploy --network fuji`"):
+        load_manifest("fuji", tmp_path)
+    (tmp_path / "local.json").write_text("{not json")
+    with pytest.raises(KwxChainError, match="is not a deployment manifest"):
+        load_manifest("local", tmp_path)
+
+
+def test_plan_measures_gas_without_sending_and_matches_a_real_deployment(rehearsal, tmp_path):
+    w3 = rehearsal.w3
+    plan = plan_deployment(rehearsal)
+    assert w3.eth.block_number == 0  # planning sent nothing to the chain asked about
+    assert [label for label, _ in plan.steps] == SUITE_CONTRACTS + ["grant OPERATOR", "grant METER", "grant SCORER"]
+    assert all(gas > 21_000 for _, gas in plan.steps)
+    base_fee = w3.eth.get_block("latest")["baseFeePerGas"]
+    assert plan.price_per_gas == base_fee + w3.eth.max_priority_fee
+    assert plan.total_cost_wei == plan.total_gas * plan.price_per_gas
+    assert plan.max_cost_wei > plan.total_cost_wei
+
+    deploy_suite(rehearsal, get_network("fuji-rehearsal"), manifest_dir=tmp_path)
+    spent = sum(w3.eth.get_block(n)["gasUsed"] for n in range(1, w3.eth.block_number + 1))
+    assert abs(spent - plan.total_gas) <= 0.01 * plan.total_gas
+

@@ -1,0 +1,110 @@
+"""`kwx` end to end: help texts, the one-line failures of bad input (which change nothing), deploy reuse."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from offchain.chain import EmbeddedAnvil, connect, free_port
+
+COMMANDS = ("chain", "deploy", "demo", "worker")
+KWX_ENV = ("KWX_LOCAL_RPC_URL", "KWX_REHEARSAL_RPC_URL", "KWX_FUJI_RPC_URL", "KWX_PRIVATE_KEY", "KWX_KEYSTORE")
+
+
+def kwx(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in KWX_ENV}
+    return subprocess.run(
+        [sys.executable, "-m", "offchain.cli", *args],
+        env=clean | (env or {}),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def assert_one_line_failure(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("kwx: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.mark.parametrize("command", ("", *COMMANDS))
+def test_every_command_has_help(command: str) -> None:
+    result = kwx(*filter(None, [command]), "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage" in result.stdout
+
+
+def test_unknown_network_is_one_line(tmp_path: Path) -> None:
+    result = kwx("deploy", "--network", "mainnet", "--manifest-dir", str(tmp_path))
+    assert_one_line_failure(result, "unknown network 'mainnet'", "fuji-rehearsal")
+    assert not list(tmp_path.iterdir())
+
+
+def test_fuji_refuses_without_rpc_url(tmp_path: Path) -> None:
+    throwaway_key = Account.create().key.hex()
+    result = kwx("deploy", "--network", "fuji", "--manifest-dir", str(tmp_path), env={"KWX_PRIVATE_KEY": throwaway_key})
+    assert_one_line_failure(result, "KWX_FUJI_RPC_URL")
+    assert not list(tmp_path.iterdir())
+
+
+def test_fuji_refuses_without_key_before_any_rpc_call(tmp_path: Path) -> None:
+    unreachable = f"http://127.0.0.1:{free_port()}"
+    result = kwx("deploy", "--network", "fuji", "--manifest-dir", str(tmp_path), env={"KWX_FUJI_RPC_URL": unreachable})
+    assert_one_line_failure(result, "KWX_PRIVATE_KEY")
+    assert not list(tmp_path.iterdir())
+
+
+def test_unreachable_rpc_is_retried_then_one_line(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    result = kwx("deploy", "--network", "local", "--manifest-dir", str(tmp_path), env={"KWX_LOCAL_RPC_URL": url})
+    assert_one_line_failure(result, url)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.chain
+def test_missing_artifacts_tell_what_to_run_and_send_nothing(tmp_path: Path) -> None:
+    empty_build = tmp_path / "build"
+    empty_build.mkdir()
+    manifests = tmp_path / "deployments"
+    with EmbeddedAnvil(chain_id=31337) as node:
+        before = connect(node.rpc_url).eth.block_number
+        result = kwx(
+            "deploy", "--network", "local", "--manifest-dir", str(manifests),
+            env={"KWX_LOCAL_RPC_URL": node.rpc_url, "KWX_BUILD_DIR": str(empty_build)},
+        )
+        assert_one_line_failure(result, "make compile")
+        assert connect(node.rpc_url).eth.block_number == before
+    assert not manifests.exists()
+
+
+@pytest.mark.chain
+def test_deploy_twice_to_fuji_rehearsal_reuses_the_manifest(tmp_path: Path) -> None:
+    with EmbeddedAnvil(chain_id=43113) as node:
+        env = {"KWX_REHEARSAL_RPC_URL": node.rpc_url}
+        first = kwx("deploy", "--network", "fuji-rehearsal", "--manifest-dir", str(tmp_path), env=env)
+        assert first.returncode == 0, first.stderr
+        assert first.stdout.startswith("Deployed")
+        manifest = json.loads((tmp_path / "fuji-rehearsal.json").read_text())
+        assert manifest["chain_id"] == 43113
+        block_after_first = connect(node.rpc_url).eth.block_number
+
+        second = kwx("deploy", "--network", "fuji-rehearsal", "--manifest-dir", str(tmp_path), env=env)
+        assert second.returncode == 0, second.stderr
+        assert second.stdout.startswith("Reused")
+        assert json.loads((tmp_path / "fuji-rehearsal.json").read_text())["contracts"] == manifest["contracts"]
+        assert connect(node.rpc_url).eth.block_number == block_after_first
+
+
+def test_unknown_worker_is_one_line() -> None:
+    result = kwx("worker", "no-such-worker")
+    assert_one_line_failure(result, "unknown worker 'no-such-worker'", "surplus-score")
