@@ -1,0 +1,112 @@
+"""The workers `kwx worker NAME` can run, and :func:`run_worker`, which wires one to a deployment."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from eth_account.signers.local import LocalAccount
+
+from offchain.chain import ChainClient, Manifest, connect, get_network, load_manifest
+
+from .logs import configure_json_logging
+from .runtime import RunSummary, Worker, WorkerLogic
+from .surplus_score import SurplusScoreLogic
+from .web3_chain import Web3ResultChain
+
+#: Where worker state files live unless told otherwise: <state_dir>/<worker>.sqlite.
+DEFAULT_STATE_DIR = Path("var/workers")
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """One runnable worker: the contract that accepts its results, and how to build its logic.
+
+    ``make_logic(client, manifest, **options)``; options are worker-specific (e.g. ``through_period``).
+    """
+
+    summary: str
+    results_contract: str
+    make_logic: Callable[..., WorkerLogic]
+
+
+def _surplus_score(client: ChainClient, manifest: Manifest, *, through_period: int | None = None) -> WorkerLogic:
+    return SurplusScoreLogic(
+        client.contract("EnergyCredit", manifest.address("EnergyCredit")),
+        client.contract("EPOS", manifest.address("EPOS")),
+        through_period=through_period,
+    )
+
+
+WORKERS: dict[str, WorkerSpec] = {
+    "surplus-score": WorkerSpec(
+        summary="EPOS scores = attested surplus (kWh) per prosumer and period (foundation score; PoEG in issue 5)",
+        results_contract="EPOS",
+        make_logic=_surplus_score,
+    ),
+}
+
+
+class UnknownWorkerError(ValueError):
+    """No worker of that name is registered."""
+
+
+def state_path(name: str, state_dir: str | Path = DEFAULT_STATE_DIR) -> Path:
+    """The SQLite file of worker `name` under `state_dir`."""
+    return Path(state_dir) / f"{name}.sqlite"
+
+
+def run_worker(
+    name: str,
+    *,
+    rpc_url: str,
+    manifest_path: str | Path,
+    state_dir: str | Path = DEFAULT_STATE_DIR,
+    once: bool = False,
+    poll_seconds: float = 5.0,
+    confirmations: int = 0,
+    block_chunk: int = 2000,
+    receipt_timeout: float = 120.0,
+    account: LocalAccount | None = None,
+    build_dir: str | Path | None = None,
+    log_stream: TextIO | None = None,
+    log_level: int | str = logging.INFO,
+    **options: Any,
+) -> RunSummary | None:
+    """Runs worker `name` against the deployment in `manifest_path` (deployments/<network>.json).
+
+    ``once``: process everything up to the head, return its :class:`RunSummary`; otherwise poll every
+    `poll_seconds` until SIGTERM/SIGINT (then return None). Either way SIGTERM/SIGINT end it after the
+    current step with everything committed. ``account``: the submitting account (default: the network's
+    SCORER: Anvil account 3 on local networks, KWX_SCORER_PRIVATE_KEY / KWX_PRIVATE_KEY or keystore on
+    Fuji). JSON logs go to `log_stream` (stderr). ``KWX_WORKER_CRASH_AT`` injects a crash (tests only).
+    ``options`` go to the worker (surplus-score: ``through_period``).
+
+    Raises UnknownWorkerError, offchain.chain errors (manifest missing, RPC unreachable, chain id
+    mismatch, missing key) and WorkerStateError (state file busy or from another chain), each with a
+    one-line message.
+    """
+    if name not in WORKERS:
+        raise UnknownWorkerError(f"unknown worker {name!r}: choose one of {', '.join(sorted(WORKERS))}")
+    spec = WORKERS[name]
+    path = Path(manifest_path)
+    manifest = load_manifest(path.stem, path.parent)
+    network = get_network(manifest.network)
+    w3 = connect(rpc_url, expected_chain_id=manifest.chain_id)
+    client = ChainClient(w3, account or network.account("SCORER"), build_dir=build_dir,
+                         fallback_tip_wei=network.fallback_tip_wei)
+    logic = spec.make_logic(client, manifest, **options)
+    chain = Web3ResultChain(client, client.contract(spec.results_contract, manifest.address(spec.results_contract)),
+                            block_chunk=block_chunk)
+    configure_json_logging(log_stream, log_level)
+    with Worker(logic, chain, state_path(name, state_dir), confirmations=confirmations,
+                start_block=manifest.deploy_block, block_chunk=block_chunk,
+                receipt_timeout=receipt_timeout) as worker:
+        if not once:
+            worker.run_forever(poll_seconds)
+            return None
+        with worker.stop_on_signals():
+            return worker.run_once()
