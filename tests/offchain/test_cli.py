@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from offchain.chain import EmbeddedAnvil, connect, free_port
+from offchain.chain import EmbeddedAnvil, connect, free_port, port_open
 
 COMMANDS = ("chain", "deploy", "demo", "worker")
 KWX_ENV = ("KWX_LOCAL_RPC_URL", "KWX_REHEARSAL_RPC_URL", "KWX_FUJI_RPC_URL", "KWX_PRIVATE_KEY", "KWX_KEYSTORE")
@@ -108,3 +109,22 @@ def test_deploy_twice_to_fuji_rehearsal_reuses_the_manifest(tmp_path: Path) -> N
 def test_unknown_worker_is_one_line() -> None:
     result = kwx("worker", "no-such-worker")
     assert_one_line_failure(result, "unknown worker 'no-such-worker'", "surplus-score")
+
+
+@pytest.mark.chain
+def test_kwx_chain_serves_until_interrupted_then_is_gone() -> None:
+    port = free_port()
+    clean = {k: v for k, v in os.environ.items() if k not in KWX_ENV}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "offchain.cli", "chain", "--network", "fuji-rehearsal", "--port", str(port)],
+        env=clean, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        banner = process.stdout.readline()
+        assert f"127.0.0.1:{port}" in banner and "chain id 43113" in banner
+        assert connect(f"http://127.0.0.1:{port}").eth.chain_id == 43113
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) != 0
+    finally:
+        process.kill()
+    assert not port_open(port)
