@@ -1,0 +1,1 @@
+"""Reproductions of the seeds' tables and figures (`kwx reproduce ...`): one module per seed."""
