@@ -24,6 +24,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from offchain.progress import pin_to_one_core
 from offchain.algorithms.coalitions import CoalitionSolver, Market
 from offchain.algorithms.shapley import savings_worth, shapley_values
 from offchain.data.seed001 import prosumer_addresses, scaling_instance
@@ -31,13 +32,6 @@ from offchain.scenarios.seed001 import SlotSettings, demo_seed, run_slot
 
 TARGET_SECONDS_1000 = 60.0
 
-
-def pin_to_one_core() -> str:
-    if hasattr(os, "sched_setaffinity"):
-        core = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {core})
-        return f"pinned to core {core}"
-    return "not pinned (no sched_setaffinity)"
 
 
 def bench(n: int, distribution: str = "normal", seed: int = 0, settings: SlotSettings = SlotSettings()) -> dict:

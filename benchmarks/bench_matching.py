@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from offchain.progress import pin_to_one_core
 from offchain.algorithms.battery import BatterySpec
 from offchain.algorithms.matching import (
     benefit_matrix,
@@ -55,13 +56,6 @@ PROSUMERS, EVS = 2_000, 500
 TARGET_MATCHING_MS = 100.0
 TARGET_GRID_SECONDS = 60.0
 
-
-def pin_to_one_core() -> str:
-    if hasattr(os, "sched_setaffinity"):
-        core = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {core})
-        return f"pinned to core {core}"
-    return "not pinned (no sched_setaffinity)"
 
 
 def instance(kind: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -30,6 +29,7 @@ from offchain.algorithms.matching import (
 )
 from offchain.algorithms.pricing import EVAccount, SellRule, Tariffs, settle_exchange
 from offchain.data.seed000 import STEPS_PER_PERIOD, TABLE_I, MicrogridData, frames_to_wh, synthetic_microgrid
+from offchain.progress import progress_bar
 from offchain.units import base_to_upos, kwh_to_wh, wh_to_kwh
 
 if TYPE_CHECKING:  # forecasting needs torch (the optional "ml" extra); only federated runs import it
@@ -573,13 +573,6 @@ class Seed000Results:
     files: list[Path]
 
 
-def _progress(enabled: bool):
-    if not enabled:
-        return nullcontext(None)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-
 
 def reproduce(
     out_dir: str | Path,
@@ -619,7 +612,7 @@ def reproduce(
     net = net[:, first * k : (first + count) * k]
     plan = [(mode, n, m) for mode in modes for n in evs for m in (methods if n else methods[:1])]
     runs: dict[tuple[str, str, str], RunResult] = {}
-    with _progress(progress) as bars:
+    with progress_bar(progress) as bars:
         for mode in modes:
             task = bars.add_task(f"forecasting ({mode})", total=None) if bars else None
             bids = forecast_bids(data, mode, forecaster_factory=forecaster_factory, cache_dir=out / "cache")

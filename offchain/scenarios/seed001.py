@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection, Mapping, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -53,6 +52,7 @@ from offchain.algorithms.shapley import (
     split_reward,
 )
 from offchain.data.seed001 import DISTRIBUTIONS, prosumer_addresses, scaling_instance, ten_prosumer_instance
+from offchain.progress import progress_bar
 from offchain.units import EPOS_BASE, base_to_upos, price_to_base_per_kwh
 
 #: Table 3.2 as printed (itr, partition, coalition PS, P0..P9); the printed rows are inconsistent
@@ -455,13 +455,6 @@ def _plot_draws(draws: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
-def _progress(enabled: bool):
-    if not enabled:
-        return nullcontext(None)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-
 
 def reproduce_coalitions(
     out_dir: str | Path,
@@ -497,7 +490,7 @@ def reproduce_coalitions(
 
     plan = [(v, d, n, rep) for v in variants for d in distributions for n in sizes for rep in range(repetitions)]
     rows = []
-    with _progress(progress) as bars:
+    with progress_bar(progress) as bars:
         task = bars.add_task("seed001 scaling runs", total=len(plan)) if bars else None
         for variant, dist, n, rep in plan:
             frame = scaling_instance(n, dist, rep)
