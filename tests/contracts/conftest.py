@@ -1,35 +1,9 @@
 """Shared brownie fixtures: the foundation suite deployed once per module, roles granted, a small
 community registered (three prosumers, two EVs). Each test runs in isolation (brownie's fn_isolation)."""
 
-import eth_abi
 import pytest
-from brownie import web3
-from brownie.exceptions import decode_typed_error
 
-PROSUMER, EV = 1, 2
-EV_CAPACITY_WH = 79_500
-EV_SOC_MIN_WH = 15_900
-EV_SOC_MAX_WH = 63_600
-
-
-def role(name: str) -> bytes:
-    """The bytes32 id of a registry role, e.g. role("OPERATOR") (ADMIN is 0x00)."""
-    return b"\x00" * 32 if name == "ADMIN" else web3.keccak(text=f"{name}_ROLE")
-
-
-def custom_error(signature: str, *args) -> str:
-    """The revert message brownie reports for custom error `signature` raised with `args`, for
-    `brownie.reverts(...)`, e.g. custom_error("ParticipantInactive(address)", account).
-
-    Brownie 1.22 turns revert data (4-byte selector + ABI-encoded arguments) into a string with
-    `brownie.exceptions.decode_typed_error`: "Name: arg, ..." when it has seen an ABI declaring the error
-    (addresses lower-case, bytes32 as a Python bytes literal), "Unknown typed error: 0x..." otherwise.
-    Encoding the expected error from its signature and rendering it the same way makes the comparison
-    exact on the selector and every argument, whichever form brownie picks."""
-    types = [t for t in signature[signature.index("(") + 1 : -1].split(",") if t]
-    values = [getattr(a, "address", a) for a in args]  # brownie accounts and contracts -> address
-    data = bytes(web3.keccak(text=signature)[:4]) + eth_abi.encode(types, values)
-    return decode_typed_error("0x" + data.hex())
+from contract_helpers import EV, EV_CAPACITY_WH, EV_SOC_MAX_WH, EV_SOC_MIN_WH, PROSUMER, role  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@ active participants and MARKET holders; METER or MARKET burns delivered Wh."""
 
 import brownie
 import pytest
-from conftest import custom_error, role
+from contract_helpers import custom_error, role
 
 PERIOD = 480_123  # a delivery period index, also the ERC-1155 token id
 SURPLUS_WH = 2_500

@@ -4,7 +4,7 @@ and out of STAKING-role holders, which alone can burn."""
 import brownie
 import pytest
 from brownie import web3
-from conftest import custom_error, role
+from contract_helpers import custom_error, role
 
 ONE_EPOS = 10**18
 MECHANISM = web3.keccak(text="seed001.poeg")

@@ -3,7 +3,7 @@ reactivate) with every rejected input leaving the registry as it was."""
 
 import brownie
 import pytest
-from conftest import EV, EV_CAPACITY_WH, EV_SOC_MAX_WH, EV_SOC_MIN_WH, PROSUMER, custom_error, role
+from contract_helpers import EV, EV_CAPACITY_WH, EV_SOC_MAX_WH, EV_SOC_MIN_WH, PROSUMER, custom_error, role
 
 KIND_NONE = 0
 ZERO_ADDRESS = "0x" + "00" * 20

@@ -3,7 +3,7 @@
 import brownie
 import pytest
 from brownie import chain
-from conftest import custom_error, role
+from contract_helpers import custom_error, role
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 

@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {ParticipantRegistry} from "../core/ParticipantRegistry.sol";
+import {RegistryGated} from "../core/RegistryGated.sol";
+import {ResultKeys} from "../core/ResultKeys.sol";
+import {Roles} from "../core/Roles.sol";
+import {IMinerSelection} from "../../interfaces/IMinerSelection.sol";
+import {IProofScoreRegistry} from "../../interfaces/IProofScoreRegistry.sol";
+import {IStaking} from "../../interfaces/IStaking.sol";
+
+/// @title MiningRewardEscrow
+/// @notice Money of a seed 001 slot, in UPOS (thesis eqs 3.17-3.23):
+/// - mining fees: every scored participant with a saving pays fee = floor(saving x price x deltaBps /
+///   (1e18 x 10,000)) UPOS base units (saving = member score - singleton score, EPOS base units; price in
+///   UPOS base units per kWh), until the slot's reveal deadline, i.e. before anyone knows the miner.
+///   M_r of the slot is the sum of the fees paid;
+/// - reward: once the slot's block is final, a SCORER submits the winning coalition's shares (Shapley,
+///   split off chain by the largest remainder rule); they must sum exactly to M_r. The validator's share
+///   goes to its staking pool (shared with its delegators pro rata to stake) when the pool holds stake;
+///   every other share is credited here;
+/// - penalty: a slashed validator's coalition is excluded by MinerSelection and never paid; if every
+///   coalition is excluded (or nobody revealed) the slot is void and each payer reclaims its fee;
+/// - trades: the slot's committed trade list (intra-coalition trades and residual trades with the
+///   distribution centre, `edc`) settles once, after the block is final, at the slot price
+///   (wh x price / 1000, floor), from balances deposited here.
+/// Balances are claimed with {withdraw}. Price and delta are fixed per slot at its first fee or settlement.
+contract MiningRewardEscrow is RegistryGated, ResultKeys, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// @notice One trade of a slot: `wh` Wh from `seller` to `buyer`; address(0) stands for the
+    /// distribution centre (`edc`): seller 0 = import from the grid, buyer 0 = export to it.
+    struct Trade {
+        address seller;
+        address buyer;
+        uint256 wh;
+    }
+
+    /// @notice The economics of a slot: p_t in UPOS base units per kWh and delta in basis points.
+    struct Terms {
+        uint128 priceBasePerKwh;
+        uint16 deltaBps;
+        bool isFixed;
+    }
+
+    /// @notice ResultKeys mechanism id of a slot's trade settlement.
+    bytes32 public constant SETTLEMENT = keccak256("seed001.settlement");
+    /// @notice ResultKeys mechanism id of a slot's reward distribution.
+    bytes32 public constant REWARDS = keccak256("seed001.rewards");
+    uint256 private constant BPS = 10_000;
+    uint256 private constant EPOS_BASE = 1e18;
+    uint256 private constant WH_PER_KWH = 1000;
+
+    /// @notice The settlement token.
+    IERC20 public immutable upos;
+    /// @notice The slot results (scores, partition, trades commitment).
+    IProofScoreRegistry public immutable scores;
+    /// @notice The miner draw (final miner, void slots, fee deadline).
+    IMinerSelection public immutable miners;
+    /// @notice Staking pools that receive validators' shares.
+    IStaking public immutable staking;
+    /// @notice The distribution centre's account: counterparty of residual trades (address(0) in a Trade).
+    address public immutable edc;
+
+    Terms private _currentTerms;
+    mapping(uint256 slot => Terms) private _slotTerms;
+
+    /// @notice UPOS base units `account` holds here (deposits, trade proceeds, rewards, refunds).
+    mapping(address account => uint256) public balanceOf;
+    /// @notice M_r of `slot`: the fees paid for it (UPOS base units).
+    mapping(uint256 slot => uint256) public miningReward;
+    /// @notice The fee `account` paid for `slot` (0: none).
+    mapping(uint256 slot => mapping(address account => uint256)) public feePaid;
+
+    /// @notice The zero address was given where a contract or account is needed.
+    error ZeroAddress();
+    /// @notice A zero amount.
+    error ZeroAmount();
+    /// @notice delta must lie in (0, 10,000] basis points.
+    error InvalidDelta(uint256 deltaBps);
+    /// @notice `account` holds `available` UPOS base units here and needs `needed`.
+    error InsufficientBalance(address account, uint256 available, uint256 needed);
+    /// @notice `account` is not a scored participant of `slot`.
+    error NotASlotParticipant(uint256 slot, address account);
+    /// @notice Fees of `slot` were payable until `deadline`.
+    error FeeWindowClosed(uint256 slot, uint256 deadline);
+    /// @notice `account` paid its fee for `slot` already.
+    error FeeAlreadyPaid(uint256 slot, address account);
+    /// @notice `account` owes no fee for `slot` (no saving, or a fee that floors to 0).
+    error NoFeeDue(uint256 slot, address account);
+    /// @notice `slot` is not void: fees are refunded only for a slot without a miner.
+    error SlotNotVoid(uint256 slot);
+    /// @notice `account` has no fee of `slot` to reclaim.
+    error NoFeeToRefund(uint256 slot, address account);
+    /// @notice The trade list hashes to `given`, but `committed` was accepted for `slot`.
+    error TradesDoNotMatchCommitment(uint256 slot, bytes32 committed, bytes32 given);
+    /// @notice Trade `index` moves no energy or has the same account on both sides.
+    error InvalidTrade(uint256 index);
+    /// @notice `members` and `shares` differ in length.
+    error ShareLengthMismatch(uint256 members, uint256 shares);
+    /// @notice `given` shares were submitted for the winning coalition of `slot`, which has `size` members.
+    error WinningCoalitionMismatch(uint256 slot, uint256 given, uint256 size);
+    /// @notice The member at `position` is not above the one before it: members must ascend.
+    error MembersNotAscending(uint256 position);
+    /// @notice `account` is not a member of the winning coalition of `slot`.
+    error NotInWinningCoalition(uint256 slot, address account);
+    /// @notice The shares of `slot` sum to `sum`, but its mining reward M_r is `miningReward`.
+    error SharesDoNotSumToReward(uint256 slot, uint256 sum, uint256 miningReward);
+
+    /// @notice The terms for slots not yet fixed changed.
+    event TermsSet(uint256 priceBasePerKwh, uint256 deltaBps);
+    /// @notice `slot`'s terms were fixed.
+    event TermsFixed(uint256 indexed slot, uint256 priceBasePerKwh, uint256 deltaBps);
+    /// @notice `account` deposited `amount` UPOS base units.
+    event Deposited(address indexed account, uint256 amount);
+    /// @notice `account` withdrew `amount` UPOS base units.
+    event Withdrawn(address indexed account, uint256 amount);
+    /// @notice `account` paid `fee` for `slot`.
+    event FeePaid(uint256 indexed slot, address indexed account, uint256 fee);
+    /// @notice `account` got its fee of void `slot` back.
+    event FeeRefunded(uint256 indexed slot, address indexed account, uint256 fee);
+    /// @notice A trade of `slot` settled: `amount` UPOS base units from `buyer` to `seller` for `wh`.
+    event TradeSettled(uint256 indexed slot, address indexed seller, address indexed buyer, uint256 wh, uint256 amount);
+    /// @notice `member` received `share` of `slot`'s reward, into its staking pool if `toStakingPool`.
+    event RewardShared(uint256 indexed slot, address indexed member, uint256 share, bool toStakingPool);
+    /// @notice `slot`'s reward `miningReward` was paid to `coalition`, mined by `validator`.
+    event RewardDistributed(uint256 indexed slot, uint256 indexed coalition, address indexed validator, uint256 miningReward);
+
+    /// @param registry_ The participant registry (roles).
+    /// @param upos_ The settlement token. @param scores_ The ProofScoreRegistry.
+    /// @param miners_ The MinerSelection. @param staking_ The Staking contract.
+    /// @param edc_ The distribution centre's account (the system operator).
+    /// @param priceBasePerKwh Initial p_t, UPOS base units per kWh (< 2^128).
+    /// @param deltaBps Initial delta, basis points in (0, 10,000] (1,000 = the thesis' 0.1).
+    constructor(
+        ParticipantRegistry registry_,
+        IERC20 upos_,
+        IProofScoreRegistry scores_,
+        IMinerSelection miners_,
+        IStaking staking_,
+        address edc_,
+        uint256 priceBasePerKwh,
+        uint256 deltaBps
+    ) RegistryGated(registry_) {
+        if (
+            address(upos_) == address(0) || address(scores_) == address(0) || address(miners_) == address(0)
+                || address(staking_) == address(0) || edc_ == address(0)
+        ) revert ZeroAddress();
+        upos = upos_;
+        scores = scores_;
+        miners = miners_;
+        staking = staking_;
+        edc = edc_;
+        _setTerms(priceBasePerKwh, deltaBps);
+    }
+
+    // ----------------------------------------------------------------------------------- admin
+
+    /// @notice Sets p_t (UPOS base units per kWh) and delta (basis points, (0, 10,000]) for every slot
+    /// whose terms are not fixed yet. Only ADMIN.
+    function setTerms(uint256 priceBasePerKwh, uint256 deltaBps) external onlyRegistryRole(Roles.ADMIN) {
+        _setTerms(priceBasePerKwh, deltaBps);
+    }
+
+    // ----------------------------------------------------------------------------------- balances
+
+    /// @notice Deposits `amount` UPOS base units from the caller (needs an allowance), to pay for trades.
+    function deposit(uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        balanceOf[msg.sender] += amount;
+        emit Deposited(msg.sender, amount);
+        upos.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @notice Pays out `amount` UPOS base units of the caller's balance (deposits, proceeds, rewards).
+    function withdraw(uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        uint256 available = balanceOf[msg.sender];
+        if (amount > available) revert InsufficientBalance(msg.sender, available, amount);
+        balanceOf[msg.sender] = available - amount;
+        emit Withdrawn(msg.sender, amount);
+        upos.safeTransfer(msg.sender, amount);
+    }
+
+    // ----------------------------------------------------------------------------------- fees
+
+    /// @notice Pays the caller's mining fee for `slot` (feeOf; needs an allowance), once, until the slot's
+    /// reveal deadline. Only a scored participant of `slot` with a fee due. Returns the fee paid.
+    function payFee(uint256 slot) external nonReentrant returns (uint256 fee) {
+        uint256 deadline = miners.revealDeadline(slot);
+        if (block.timestamp > deadline) revert FeeWindowClosed(slot, deadline);
+        if (feePaid[slot][msg.sender] != 0) revert FeeAlreadyPaid(slot, msg.sender);
+        fee = _feeOf(slot, msg.sender, _fixTerms(slot));
+        if (fee == 0) revert NoFeeDue(slot, msg.sender);
+        feePaid[slot][msg.sender] = fee;
+        miningReward[slot] += fee;
+        emit FeePaid(slot, msg.sender, fee);
+        upos.safeTransferFrom(msg.sender, address(this), fee);
+    }
+
+    /// @notice Credits back the fee the caller paid for `slot`, a slot that ended void (no miner).
+    function refundFee(uint256 slot) external {
+        if (!miners.isVoid(slot)) revert SlotNotVoid(slot);
+        uint256 fee = feePaid[slot][msg.sender];
+        if (fee == 0) revert NoFeeToRefund(slot, msg.sender);
+        feePaid[slot][msg.sender] = 0;
+        miningReward[slot] -= fee;
+        balanceOf[msg.sender] += fee;
+        emit FeeRefunded(slot, msg.sender, fee);
+    }
+
+    // ----------------------------------------------------------------------------------- settlement
+
+    /// @notice Settles `slot`'s trade list once its block is final, once. `trades` must be the committed
+    /// list (keccak256(abi.encode(trades)) equals the ProofScoreRegistry's tradesHash). Each trade moves
+    /// wh x price / 1000 UPOS base units (floor) from the buyer's balance here to the seller's; the whole
+    /// settlement reverts with InsufficientBalance if a buyer's balance falls short. Anyone.
+    function settleTrades(uint256 slot, Trade[] calldata trades) external {
+        miners.finalMiner(slot);
+        bytes32 committed = scores.slotResult(slot).tradesHash;
+        bytes32 given = keccak256(abi.encode(trades));
+        if (given != committed) revert TradesDoNotMatchCommitment(slot, committed, given);
+        _acceptOnce(SETTLEMENT, slot);
+        uint256 price = _fixTerms(slot).priceBasePerKwh;
+        for (uint256 i; i < trades.length; ++i) {
+            address seller = trades[i].seller == address(0) ? edc : trades[i].seller;
+            address buyer = trades[i].buyer == address(0) ? edc : trades[i].buyer;
+            uint256 wh = trades[i].wh;
+            if (wh == 0 || seller == buyer) revert InvalidTrade(i);
+            uint256 amount = wh * price / WH_PER_KWH;
+            uint256 available = balanceOf[buyer];
+            if (available < amount) revert InsufficientBalance(buyer, available, amount);
+            balanceOf[buyer] = available - amount;
+            balanceOf[seller] += amount;
+            emit TradeSettled(slot, seller, buyer, wh, amount);
+        }
+    }
+
+    // ----------------------------------------------------------------------------------- reward
+
+    /// @notice Pays `slot`'s mining reward M_r to its winning coalition, once, after its block is final.
+    /// Only SCORER. `members`: every member of the winning coalition, ascending; `shares`: UPOS base units
+    /// each (Shapley split, largest remainder rule), summing exactly to miningReward(slot). The
+    /// validator's share goes to its staking pool if that holds stake.
+    function distributeReward(uint256 slot, address[] calldata members, uint256[] calldata shares)
+        external
+        onlyRegistryRole(Roles.SCORER)
+        nonReentrant
+    {
+        (uint256 coalition, address validator) = miners.finalMiner(slot);
+        if (members.length != shares.length) revert ShareLengthMismatch(members.length, shares.length);
+        _requireWinningCoalition(slot, coalition, members);
+        _acceptOnce(REWARDS, slot);
+        bool validatorStakes = staking.poolStake(validator) > 0;
+        uint256 sum;
+        uint256 toPool;
+        for (uint256 i; i < members.length; ++i) {
+            bool pooled = members[i] == validator && validatorStakes;
+            if (pooled) toPool = shares[i];
+            else balanceOf[members[i]] += shares[i];
+            sum += shares[i];
+            emit RewardShared(slot, members[i], shares[i], pooled);
+        }
+        uint256 reward = miningReward[slot];
+        if (sum != reward) revert SharesDoNotSumToReward(slot, sum, reward);
+        emit RewardDistributed(slot, coalition, validator, reward);
+        if (toPool > 0) {
+            upos.forceApprove(address(staking), toPool);
+            staking.addReward(validator, toPool);
+        }
+    }
+
+    // ----------------------------------------------------------------------------------- views
+
+    /// @notice The fee `account` owes for `slot` at the slot's terms (UPOS base units); reverts
+    /// NotASlotParticipant for an account not scored in `slot`.
+    function feeOf(uint256 slot, address account) external view returns (uint256) {
+        return _feeOf(slot, account, termsOf(slot));
+    }
+
+    /// @notice `slot`'s terms: fixed ones, or the current ones if the slot has not fixed them yet.
+    function termsOf(uint256 slot) public view returns (Terms memory) {
+        Terms memory terms = _slotTerms[slot];
+        return terms.isFixed ? terms : _currentTerms;
+    }
+
+    // ----------------------------------------------------------------------------------- internals
+
+    function _setTerms(uint256 priceBasePerKwh, uint256 deltaBps) private {
+        if (deltaBps == 0 || deltaBps > BPS) revert InvalidDelta(deltaBps);
+        _currentTerms = Terms(SafeCast.toUint128(priceBasePerKwh), uint16(deltaBps), false);
+        emit TermsSet(priceBasePerKwh, deltaBps);
+    }
+
+    function _fixTerms(uint256 slot) private returns (Terms memory terms) {
+        terms = _slotTerms[slot];
+        if (!terms.isFixed) {
+            terms = Terms(_currentTerms.priceBasePerKwh, _currentTerms.deltaBps, true);
+            _slotTerms[slot] = terms;
+            emit TermsFixed(slot, terms.priceBasePerKwh, terms.deltaBps);
+        }
+    }
+
+    /// @dev `members` must be exactly the members of `coalition` of `slot`, ascending.
+    function _requireWinningCoalition(uint256 slot, uint256 coalition, address[] calldata members) private view {
+        uint256 size = scores.coalitionOf(slot, coalition).size;
+        if (members.length != size) revert WinningCoalitionMismatch(slot, members.length, size);
+        for (uint256 i; i < members.length; ++i) {
+            if (i > 0 && members[i] <= members[i - 1]) revert MembersNotAscending(i);
+            if (scores.entryOf(slot, members[i]).coalitionPlusOne != coalition + 1) {
+                revert NotInWinningCoalition(slot, members[i]);
+            }
+        }
+    }
+
+    /// @dev floor(saving x price x delta / (1e18 x 10,000)), saving in EPOS base units (offchain mining_fees).
+    function _feeOf(uint256 slot, address account, Terms memory terms) private view returns (uint256) {
+        IProofScoreRegistry.Entry memory entry = scores.entryOf(slot, account);
+        if (entry.coalitionPlusOne == 0) revert NotASlotParticipant(slot, account);
+        uint256 saving = entry.memberScore - entry.singletonScore;
+        return Math.mulDiv(saving, uint256(terms.priceBasePerKwh) * terms.deltaBps, EPOS_BASE * BPS);
+    }
+}

@@ -1,0 +1,320 @@
+"""MinerSelection: commit-reveal among the slot's participants, the weighted draw (equal to
+offchain.algorithms.miner_draw for the same seed and scores), mining window, penalties with exclusion
+and redraw, void slots."""
+
+import brownie
+import pytest
+from consensus_support import SLOT, TOY_COALITION, TOY_MEMBER
+from consensus_support import (
+    COMMIT_DEPOSIT,
+    PENALTY,
+    SLASH_BPS,
+    SLASH_FREEZE_SECONDS,
+    STATUS,
+    VOID_REASON,
+    WINDOWS,
+    SlotDriver,
+    at_or_after,
+    custom_error,
+    ints,
+    role,
+    score_entries,
+    secret_for,
+    trades_hash,
+    xor_seed,
+)
+
+from offchain.algorithms.miner_draw import address_key, commitment, draw, resolve_miner, slash
+
+UNAUTHORIZED = "AccessControlUnauthorizedAccount(address,bytes32)"
+TOY_PARTITION = [[0, 2], [1, 4], [3, 5]]  # member positions of each coalition (canonical)
+TOY_WEIGHTS = [sum(TOY_MEMBER[i] for i in group) for group in TOY_PARTITION]
+TOY_VALIDATORS = [2, 1, 5]  # highest member score of each coalition
+
+
+@pytest.fixture
+def drawn(staked, toy_members):
+    """Every toy member committed and revealed, the first miner drawn; returns (driver, seed)."""
+    seed = staked.reveal_all(staked.commit_all(toy_members, "toy"))
+    staked.draw(toy_members[0])
+    return staked, seed
+
+
+def test_commit_and_reveal_build_the_xor_seed(toy_slot, miners, upos, toy_members):
+    before = upos.balanceOf(toy_members[0])
+    secrets = {a: secret_for("seed", a) for a in toy_members}
+    for account, secret in secrets.items():
+        tx = toy_slot.commit(account, secret)
+        assert bytes(tx.events["Committed"]["commitment"]) == commitment(secret, account.address)
+    assert upos.balanceOf(miners) == len(toy_members) * COMMIT_DEPOSIT
+    assert upos.balanceOf(toy_members[0]) == before - COMMIT_DEPOSIT
+
+    toy_slot.open_reveals()
+    for account, secret in secrets.items():
+        tx = toy_slot.reveal(account, secret)
+        assert bytes(tx.events["Revealed"]["secret"]) == secret
+        assert bytes(miners.commitmentOf(SLOT, account)) == b"\x00" * 32
+    state = toy_slot.round()
+    assert bytes(state["seed"]) == xor_seed(secrets)
+    assert (state["commits"], state["reveals"], state["status"]) == (6, 6, STATUS["Open"])
+    assert upos.balanceOf(miners) == 0
+    assert upos.balanceOf(toy_members[0]) == before
+
+
+def test_commit_needs_an_accepted_result(miners, members):
+    with brownie.reverts(custom_error("NoResultForSlot(uint256)", SLOT)):
+        miners.commit(SLOT, b"\x01" * 32, {"from": members[0]})
+
+
+def test_only_participants_of_the_slot_commit(toy_slot, miners, upos, members, outsider):
+    for account in (members[6], outsider):  # registered but not scored in SLOT; not registered
+        with brownie.reverts(custom_error("NotASlotParticipant(uint256,address)", SLOT, account)):
+            miners.commit(SLOT, b"\x01" * 32, {"from": account})
+    assert toy_slot.round()["commits"] == 0 and upos.balanceOf(miners) == 0
+
+
+def test_commit_rules(toy_slot, miners, upos, toy_members):
+    account = toy_members[0]
+    with brownie.reverts(custom_error("EmptyCommitment()")):
+        miners.commit(SLOT, b"\x00" * 32, {"from": account})
+    toy_slot.commit(account, b"\x01" * 32)
+    with brownie.reverts(custom_error("AlreadyCommitted(uint256,address)", SLOT, account)):
+        miners.commit(SLOT, b"\x02" * 32, {"from": account})
+    deadline = miners.commitDeadline(SLOT)
+    at_or_after(deadline)
+    with brownie.reverts(custom_error("CommitWindowClosed(uint256,uint256)", SLOT, deadline)):
+        miners.commit(SLOT, b"\x03" * 32, {"from": toy_members[1]})
+    assert bytes(miners.commitmentOf(SLOT, account)) == commitment(b"\x01" * 32, account.address)
+    assert toy_slot.round()["commits"] == 1 and upos.balanceOf(miners) == COMMIT_DEPOSIT
+
+
+def test_reveal_before_the_commit_window_closes_reverts(toy_slot, miners, toy_members):
+    secret = secret_for("early", toy_members[0])
+    toy_slot.commit(toy_members[0], secret)
+    with brownie.reverts(custom_error("RevealWindowNotOpen(uint256,uint256)", SLOT, miners.commitDeadline(SLOT))):
+        miners.reveal(SLOT, secret, {"from": toy_members[0]})
+
+
+def test_a_reveal_that_does_not_match_its_commit_reverts(toy_slot, miners, upos, toy_members):
+    honest, copier = toy_members[:2]
+    secret = secret_for("mine", honest)
+    toy_slot.commit(honest, secret)
+    # the copier commits the honest commitment: the address in the hash makes its reveal invalid
+    miners.commit(SLOT, commitment(secret, honest.address), {"from": copier})
+    toy_slot.open_reveals()
+
+    for account, guess in ((honest, secret_for("other", honest)), (copier, secret)):
+        stored = miners.commitmentOf(SLOT, account)
+        balance = upos.balanceOf(account)
+        with brownie.reverts(custom_error("RevealDoesNotMatchCommit(uint256,address)", SLOT, account)):
+            miners.reveal(SLOT, guess, {"from": account})
+        assert miners.commitmentOf(SLOT, account) == stored and upos.balanceOf(account) == balance
+    state = toy_slot.round()
+    assert (state["reveals"], bytes(state["seed"])) == (0, b"\x00" * 32)
+
+
+def test_reveal_without_a_commitment_reverts(toy_slot, miners, toy_members):
+    secret = secret_for("once", toy_members[0])
+    toy_slot.commit(toy_members[0], secret)
+    toy_slot.open_reveals()
+    with brownie.reverts(custom_error("NothingToReveal(uint256,address)", SLOT, toy_members[1])):
+        miners.reveal(SLOT, secret, {"from": toy_members[1]})
+    toy_slot.reveal(toy_members[0], secret)
+    with brownie.reverts(custom_error("NothingToReveal(uint256,address)", SLOT, toy_members[0])):
+        miners.reveal(SLOT, secret, {"from": toy_members[0]})
+    assert toy_slot.round()["reveals"] == 1
+
+
+def test_reveal_after_the_window_reverts(toy_slot, miners, toy_members):
+    secret = secret_for("late", toy_members[0])
+    toy_slot.commit(toy_members[0], secret)
+    deadline = miners.revealDeadline(SLOT)
+    at_or_after(deadline)
+    with brownie.reverts(custom_error("RevealWindowClosed(uint256,uint256)", SLOT, deadline)):
+        miners.reveal(SLOT, secret, {"from": toy_members[0]})
+
+
+def test_draw_matches_the_offchain_draw(staked, miners, staking, toy_members):
+    seed = staked.reveal_all(staked.commit_all(toy_members, "toy"))
+    tx = staked.draw(toy_members[3])
+
+    coalition = draw(seed, TOY_WEIGHTS)
+    validator = toy_members[TOY_VALIDATORS[coalition]]
+    deadline = tx.timestamp + WINDOWS[2]
+    assert ints(tx.events["MinerDrawn"].values()) == (SLOT, 0, coalition, validator.address, deadline)
+    state = staked.round()
+    assert (state["status"], state["coalition"], state["validator"], state["deadline"]) == (
+        STATUS["Mining"], coalition, validator.address, deadline)
+    assert staking.poolOf(validator)[3] == deadline + WINDOWS[3]
+
+
+def test_draw_equals_offchain_draw_for_many_seeds(suite, scorer, members):
+    """Fresh slots with the toy partition, some with a zero-score coalition, one revealer each."""
+    zero_third = [s if c != 2 else 0 for s, c in zip(TOY_MEMBER, TOY_COALITION)]
+    for k in range(10):
+        scores_k = TOY_MEMBER if k % 2 else zero_third
+        weights = [sum(scores_k[i] for i in group) for group in TOY_PARTITION]
+        driver = SlotDriver(suite, 100 + k)
+        driver.submit(scorer, score_entries(members[:6], [0] * 6, scores_k, TOY_COALITION), trades_hash([]))
+        revealer = members[k % 6]
+        seed = driver.reveal_all(driver.commit_all([revealer], f"many:{k}"))
+        tx = driver.draw(revealer)
+        assert tx.events["MinerDrawn"]["coalition"] == draw(seed, weights)
+        if weights[2] == 0:
+            assert tx.events["MinerDrawn"]["coalition"] != 2
+
+
+def test_draw_happens_once(drawn, miners, toy_members):
+    with brownie.reverts(custom_error("AlreadyDrawn(uint256)", SLOT)):
+        miners.draw(SLOT, {"from": toy_members[0]})
+
+
+def test_draw_before_the_reveal_deadline_reverts(staked, miners, toy_members):
+    deadline = miners.revealDeadline(SLOT)
+    with brownie.reverts(custom_error("RevealWindowOpen(uint256,uint256)", SLOT, deadline)):
+        miners.draw(SLOT, {"from": toy_members[0]})
+    assert staked.round()["status"] == STATUS["Open"]
+
+
+def test_missing_reveals_forfeit_their_deposits(staked, miners, upos, treasury, toy_members):
+    secrets = staked.commit_all(toy_members[:3], "toy")
+    staked.reveal_all({a: secrets[a] for a in toy_members[:2]})
+    before = upos.balanceOf(treasury)
+    tx = staked.draw(toy_members[5])
+    assert ints(tx.events["DepositsForfeited"].values()) == (SLOT, 1, COMMIT_DEPOSIT, treasury.address)
+    assert upos.balanceOf(treasury) - before == COMMIT_DEPOSIT
+    assert upos.balanceOf(miners) == 0
+
+
+def test_no_reveal_voids_the_slot(staked, miners, upos, treasury, toy_members):
+    staked.commit_all(toy_members[:2], "toy")
+    before = upos.balanceOf(treasury)
+    tx = staked.draw(toy_members[0])
+    assert ints(tx.events["SlotVoided"].values()) == (SLOT, VOID_REASON["NoReveals"])
+    assert "MinerDrawn" not in tx.events
+    assert miners.isVoid(SLOT) and staked.round()["status"] == STATUS["Void"]
+    assert upos.balanceOf(treasury) - before == 2 * COMMIT_DEPOSIT
+    with brownie.reverts(custom_error("BlockNotFinal(uint256)", SLOT)):
+        miners.finalMiner(SLOT)
+
+
+def test_the_drawn_validator_mines_and_the_block_becomes_final(drawn, miners, toy_members):
+    driver, seed = drawn
+    coalition = draw(seed, TOY_WEIGHTS)
+    validator = toy_members[TOY_VALIDATORS[coalition]]
+    other = next(m for m in toy_members if m != validator)
+    with brownie.reverts(custom_error("NotTheDrawnValidator(uint256,address,address)", SLOT, other, validator)):
+        miners.mineBlock(SLOT, b"\x01" * 32, {"from": other})
+    with brownie.reverts(custom_error("EmptyBlock()")):
+        miners.mineBlock(SLOT, b"\x00" * 32, {"from": validator})
+
+    tx = driver.mine(validator, b"\xab" * 32)
+    assert ints(tx.events["BlockMined"].values())[:3] == (SLOT, 0, validator.address)
+    state = driver.round()
+    assert (state["status"], state["minedAt"], bytes(state["blockHash"])) == (STATUS["Mined"], tx.timestamp,
+                                                                              b"\xab" * 32)
+    with brownie.reverts(custom_error("NotMining(uint256,uint8)", SLOT, STATUS["Mined"])):
+        miners.mineBlock(SLOT, b"\x01" * 32, {"from": validator})
+    with brownie.reverts(custom_error("BlockNotFinal(uint256)", SLOT)):
+        miners.finalMiner(SLOT)
+    driver.finalise()
+    assert ints(miners.finalMiner(SLOT)) == (coalition, validator.address)
+
+
+def test_a_missed_window_slashes_excludes_and_redraws(drawn, miners, staking, epos, toy_members):
+    driver, seed = drawn
+    first = draw(seed, TOY_WEIGHTS)
+    validator = toy_members[TOY_VALIDATORS[first]]
+    deadline = driver.round()["deadline"]
+    with brownie.reverts(custom_error("MiningWindowOpen(uint256,uint256)", SLOT, deadline)):
+        miners.reportMissedBlock(SLOT, {"from": toy_members[0]})
+    stake = staking.poolStake(validator)
+    supply = epos.totalSupply()
+
+    tx = driver.report_missed(toy_members[0])
+    burned = slash(stake, SLASH_BPS)[0]
+    assert ints(tx.events["MinerPenalised"].values()) == (
+        SLOT, 0, first, validator.address, PENALTY["MissedBlock"], burned)
+    assert epos.totalSupply() == supply - burned
+    assert staking.poolOf(validator)[4] == tx.timestamp + SLASH_FREEZE_SECONDS
+    assert miners.isExcluded(SLOT, first)
+    second = draw(seed, TOY_WEIGHTS, excluded=[first], attempt=1)
+    assert ints(tx.events["MinerDrawn"].values())[:4] == (SLOT, 1, second, toy_members[TOY_VALIDATORS[second]].address)
+    assert second != first
+
+
+def test_mining_after_the_deadline_reverts(drawn, miners, toy_members):
+    driver, seed = drawn
+    validator = toy_members[TOY_VALIDATORS[draw(seed, TOY_WEIGHTS)]]
+    deadline = driver.round()["deadline"]
+    at_or_after(deadline)
+    with brownie.reverts(custom_error("MiningWindowClosed(uint256,uint256)", SLOT, deadline)):
+        miners.mineBlock(SLOT, b"\x01" * 32, {"from": validator})
+    assert driver.round()["status"] == STATUS["Mining"]
+
+
+def test_a_missed_block_cannot_be_reported_before_a_draw(staked, miners, toy_members):
+    with brownie.reverts(custom_error("NotMining(uint256,uint8)", SLOT, STATUS["Open"])):
+        miners.reportMissedBlock(SLOT, {"from": toy_members[0]})
+
+
+def test_an_invalid_block_report_slashes_excludes_and_redraws(drawn, miners, staking, operator, outsider,
+                                                               toy_members):
+    driver, seed = drawn
+    first = draw(seed, TOY_WEIGHTS)
+    validator = toy_members[TOY_VALIDATORS[first]]
+    with brownie.reverts(custom_error("NoBlockToChallenge(uint256,uint8)", SLOT, STATUS["Mining"])):
+        miners.reportInvalidBlock(SLOT, {"from": operator})
+    driver.mine(validator)
+    for caller in (outsider, validator):
+        with brownie.reverts(custom_error(UNAUTHORIZED, caller, role("OPERATOR"))):
+            miners.reportInvalidBlock(SLOT, {"from": caller})
+    stake = staking.poolStake(validator)
+
+    tx = driver.report_invalid(operator)
+    assert ints(tx.events["MinerPenalised"].values()) == (
+        SLOT, 0, first, validator.address, PENALTY["InvalidBlock"], slash(stake, SLASH_BPS)[0])
+    second = draw(seed, TOY_WEIGHTS, excluded=[first], attempt=1)
+    state = driver.round()
+    assert (state["status"], state["attempt"], state["coalition"], bytes(state["blockHash"])) == (
+        STATUS["Mining"], 1, second, b"\x00" * 32)
+
+
+def test_an_invalid_block_report_after_the_challenge_window_reverts(drawn, miners, operator, toy_members):
+    driver, seed = drawn
+    driver.mine(toy_members[TOY_VALIDATORS[draw(seed, TOY_WEIGHTS)]])
+    deadline = driver.round()["minedAt"] + WINDOWS[3]
+    driver.finalise()
+    with brownie.reverts(custom_error("ChallengeWindowClosed(uint256,uint256)", SLOT, deadline)):
+        miners.reportInvalidBlock(SLOT, {"from": operator})
+    assert driver.round()["status"] == STATUS["Mined"]
+
+
+def test_penalties_follow_the_offchain_resolution_until_the_slot_is_void(drawn, miners, staking, toy_members):
+    """Every drawn validator fails: the sequence of draws and slashes equals resolve_miner, and the slot
+    ends void once no coalition is left."""
+    driver, seed = drawn
+    keys = [address_key(m.address) for m in toy_members]
+    stakes = {i: staking.poolStake(m) for i, m in enumerate(toy_members)}
+    expected = resolve_miner(seed, TOY_WEIGHTS, TOY_PARTITION, TOY_MEMBER, keys, set(range(6)), stakes, SLASH_BPS)
+    assert expected.winner is None
+
+    penalties = []
+    for _ in expected.attempts:
+        tx = driver.report_missed(toy_members[0])
+        penalties.append(tx.events["MinerPenalised"])
+    assert [(p["attempt"], p["coalition"], p["validator"]) for p in penalties] == [
+        (a.attempt, a.coalition, toy_members[a.validator].address) for a in expected.attempts]
+    assert {toy_members.index(p["validator"]): p["burned"] for p in penalties} == expected.slashed
+    assert tx.events["SlotVoided"]["reason"] == VOID_REASON["NoEligibleCoalition"]
+    assert miners.isVoid(SLOT)
+
+
+def test_constructor_rejects_a_zero_window(MinerSelection, registry, scores, staking, upos, admin, treasury):
+    with brownie.reverts(custom_error("InvalidConfiguration()")):
+        MinerSelection.deploy(registry, scores, staking, upos, (600, 0, 600, 600), COMMIT_DEPOSIT, treasury,
+                              role("OPERATOR"), {"from": admin})
+
+
+def test_windows_are_reported(miners):
+    assert ints(miners.windows()) == WINDOWS
