@@ -12,7 +12,8 @@ import {Roles} from "../core/Roles.sol";
 ///   1. attest  - a METER mints a prosumer's attested surplus for a period, once per (prosumer, period);
 ///   2. trade   - the holder escrows credits in a market (sell order) or transfers them to a participant;
 ///   3. deliver - when the energy has flowed, a METER or a MARKET contract burns the delivered Wh.
-/// Credits may only be received by active participants and by contracts holding MARKET.
+/// Credits may only be received by active participants, by contracts holding MARKET and by the OPERATOR
+/// (the grid counterparty, which buys leftover supply in a market's grid fallback).
 contract EnergyCredit is ERC1155, RegistryGated {
     mapping(uint256 period => mapping(address prosumer => uint256 wh)) private _attested;
 
@@ -22,7 +23,7 @@ contract EnergyCredit is ERC1155, RegistryGated {
     error ZeroEnergy();
     /// @notice Only an active prosumer can receive attested surplus.
     error NotAnActiveProsumer(address account);
-    /// @notice Credits can go only to active participants and MARKET contracts.
+    /// @notice Credits can go only to active participants, MARKET contracts and the OPERATOR.
     error CreditRecipientNotAllowed(address to);
     /// @notice The caller is neither METER nor MARKET.
     error NotMeterOrMarket(address caller);
@@ -65,7 +66,7 @@ contract EnergyCredit is ERC1155, RegistryGated {
     function _update(address from, address to, uint256[] memory ids, uint256[] memory values) internal override {
         if (
             from != address(0) && to != address(0) && !registry.isActive(to, ParticipantRegistry.Kind.None)
-                && !registry.hasRole(Roles.MARKET, to)
+                && !registry.hasRole(Roles.MARKET, to) && !registry.hasRole(Roles.OPERATOR, to)
         ) revert CreditRecipientNotAllowed(to);
         super._update(from, to, ids, values);
     }

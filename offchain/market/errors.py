@@ -54,6 +54,12 @@ class ZeroQuantity(OrderBookError):
     """An order, deposit or withdrawal of zero."""
 
 
+class QuantityTooLarge(OrderBookError):
+    """`quantityWh` exceeds the largest order the book stores, `maxWh`."""
+
+    ABI = (("quantityWh", "uint256"), ("maxWh", "uint256"))
+
+
 class PriceOffGrid(OrderBookError):
     """`price` (UPOS base units per kWh) is not a multiple of the tick size."""
 
@@ -69,7 +75,7 @@ class PriceOutOfRange(OrderBookError):
 class DisplayExceedsTotal(OrderBookError):
     """An iceberg's displayed peak `display` (Wh) exceeds its total `quantity` (Wh)."""
 
-    ABI = (("display", "uint256"), ("quantity", "uint256"))
+    ABI = (("displayWh", "uint256"), ("quantityWh", "uint256"))
 
 
 class PeriodClosed(OrderBookError):

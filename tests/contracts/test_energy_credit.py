@@ -144,6 +144,14 @@ def test_operator_approved_transfer_to_outsider_rejected(credit, attested, opera
     assert credit.balanceOf(attested, PERIOD) == SURPLUS_WH
 
 
+def test_transfer_to_the_operator_allowed_and_burned_on_delivery(credit, attested, operator, meter):
+    """The operator, the grid counterparty, may hold credits (the supply it buys in a grid fallback)."""
+    credit.safeTransferFrom(attested, operator, PERIOD, 1_000, b"", {"from": attested})
+    assert credit.balanceOf(operator, PERIOD) == 1_000
+    credit.burnDelivered(operator, PERIOD, 1_000, {"from": meter})
+    assert credit.balanceOf(operator, PERIOD) == 0
+
+
 @pytest.mark.parametrize("receiver_name", ["prosumer", "ev"])
 def test_transfer_to_participant_allowed(credit, attested, prosumers, evs, receiver_name):
     receiver = {"prosumer": prosumers[1], "ev": evs[0]}[receiver_name]

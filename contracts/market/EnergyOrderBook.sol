@@ -1,0 +1,635 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
+import {ERC1155Holder} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Holder.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {ParticipantRegistry} from "../core/ParticipantRegistry.sol";
+import {RegistryGated} from "../core/RegistryGated.sol";
+import {Roles} from "../core/Roles.sol";
+import {IEnergyOrderBook} from "../../interfaces/IEnergyOrderBook.sol";
+import {TickBitmap} from "./TickBitmap.sol";
+
+/// @title EnergyOrderBook
+/// @notice Price-time priority limit order book with iceberg orders for the energy of delivery periods,
+/// settled atomically from internal balances (UPOS and EnergyCredit of the period), with the system
+/// operator as grid fallback counterparty after gate closure. See {IEnergyOrderBook} and
+/// docs/order-book.md.
+/// @dev Storage is laid out for the matching loop: each resting tranche is one storage word (a queue
+/// entry holding owner, order id, visible Wh and an iceberg flag) that a fill reads once and deletes
+/// when taken, so a taker pays one cold read, one cleared word and the maker's balance per maker. The
+/// order record (owner, period, tick, side, status, queue position) is written at placement and read
+/// only by cancel, expiry, grid fill, tranche refresh and views. Each price level is a FIFO
+/// (head/tail positions and its visible sum in one word); each period has a {TickBitmap} of the
+/// non-empty levels of both sides. An order taken completely while resting keeps status Open in its
+/// record: its queue entry is gone, which {getOrder} reports as Filled. The reentrancy guard covers the
+/// four functions that move tokens; the order functions call nothing but the registry's views.
+contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, ReentrancyGuardTransient, ERC1155Holder {
+    using SafeERC20 for IERC20;
+    using TickBitmap for TickBitmap.Map;
+
+    /// @notice The largest order quantity (Wh) the book stores.
+    uint256 public constant MAX_QUANTITY_WH = type(uint48).max;
+    uint256 private constant WH_PER_KWH = 1000;
+
+    /// @notice The settlement token (ERC-20).
+    IERC20 public immutable upos;
+    /// @notice The energy token (ERC-1155, id = delivery period, amounts in Wh).
+    IERC1155 public immutable credit;
+    /// @notice Price grid step in UPOS base units per kWh.
+    uint256 public immutable tickSize;
+    /// @notice Lowest admitted price (UPOS base units per kWh).
+    uint256 public immutable minPrice;
+    /// @notice Highest admitted price (UPOS base units per kWh).
+    uint256 public immutable maxPrice;
+    /// @notice Start of period 0 (unix seconds).
+    uint256 public immutable genesisTime;
+    /// @notice Length of a delivery period (seconds).
+    uint256 public immutable periodSeconds;
+    /// @notice Trading in period p stops this many seconds before p starts.
+    uint256 public immutable gateLeadSeconds;
+    /// @notice Periods beyond the current one open for trading.
+    uint256 public immutable maxPeriodsAhead;
+
+    /// @dev An order's durable record, one word. `position` locates its live queue entry.
+    struct Order {
+        address owner;
+        uint32 period;
+        uint16 tick;
+        bool isBuy;
+        OrderStatus status;
+        uint32 position;
+    }
+
+    /// @dev One resting tranche in a level's FIFO, one word. Deleted when taken or withdrawn.
+    struct Entry {
+        address owner;
+        uint40 orderId;
+        uint48 visibleWh;
+        bool iceberg;
+    }
+
+    /// @dev One price level: live entries lie in [head, tail); `visibleWh` is their sum. Deleted when empty.
+    struct Level {
+        uint32 head;
+        uint32 tail;
+        uint96 visibleWh;
+    }
+
+    /// @dev An iceberg's peak and the part of its remaining quantity not shown in its entry.
+    struct Iceberg {
+        uint48 peakWh;
+        uint48 hiddenWh;
+    }
+
+    /// @dev The incoming order while it matches: Wh traded and UPOS paid to or by makers so far, credited
+    /// to its owner once at the end.
+    struct Taker {
+        uint256 orderId;
+        address owner;
+        uint256 period;
+        bool isBuy;
+        uint256 price;
+        uint256 remainingWh;
+        uint256 tradedWh;
+        uint256 tradedUpos;
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    mapping(address account => uint256 amount) public uposFree;
+    /// @inheritdoc IEnergyOrderBook
+    mapping(address account => mapping(uint256 period => uint256 wh)) public energyFree;
+    /// @inheritdoc IEnergyOrderBook
+    mapping(address account => mapping(uint256 period => uint256 wh)) public gridSuppliedWh;
+
+    /// @notice Grid import tariff: the price at which the grid supplies unmatched demand.
+    uint256 public importPrice;
+    /// @notice Grid export (feed-in) tariff: the price at which the operator takes unmatched supply.
+    uint256 public exportPrice;
+
+    uint40 private _lastOrderId;
+    mapping(uint256 orderId => Order) private _orders;
+    mapping(uint256 orderId => Iceberg) private _icebergs;
+    mapping(uint256 period => TickBitmap.Map) private _ticks;
+    mapping(uint256 levelKey => Level) private _levels;
+    mapping(uint256 levelKey => mapping(uint256 position => Entry)) private _queues;
+
+    /// @param registry_ Registry of participants and roles (OPERATOR; the book itself needs MARKET to
+    /// receive energy credits).
+    /// @param upos_ The UPOS token. @param credit_ The EnergyCredit token.
+    /// @param params Price grid, period timing and initial grid tariffs (see {BookParams}).
+    constructor(ParticipantRegistry registry_, IERC20 upos_, IERC1155 credit_, BookParams memory params)
+        RegistryGated(registry_)
+    {
+        if (address(upos_) == address(0) || address(credit_) == address(0)) revert ZeroTokenAddress();
+        uint256 step = params.tickSize;
+        (uint256 low, uint256 high) = (params.minPrice, params.maxPrice);
+        if (
+            step == 0 || step % WH_PER_KWH != 0 || low < step || low % step != 0 || high < low || high % step != 0
+                || high > type(uint128).max || (high - low) / step >= TickBitmap.MAX_TICKS
+        ) revert InvalidPriceGrid(step, low, high);
+        (uint256 genesis, uint256 length) = (params.genesisTime, params.periodSeconds);
+        uint256 lead = params.gateLeadSeconds;
+        if (
+            length == 0 || lead >= length || genesis > block.timestamp || genesis < lead
+                || params.maxPeriodsAhead > type(uint32).max
+        ) revert InvalidTiming(genesis, length, lead, params.maxPeriodsAhead);
+        upos = upos_;
+        credit = credit_;
+        tickSize = step;
+        minPrice = params.minPrice;
+        maxPrice = params.maxPrice;
+        genesisTime = params.genesisTime;
+        periodSeconds = params.periodSeconds;
+        gateLeadSeconds = params.gateLeadSeconds;
+        maxPeriodsAhead = params.maxPeriodsAhead;
+        _setGridTariffs(params.importPrice, params.exportPrice);
+    }
+
+    // ---------------------------------------------------------------------------------- balances
+
+    /// @inheritdoc IEnergyOrderBook
+    function depositUpos(uint256 amount) external nonReentrant {
+        _requireTrader(msg.sender);
+        if (amount == 0) revert ZeroQuantity();
+        uposFree[msg.sender] += amount;
+        emit UposDeposited(msg.sender, amount);
+        upos.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function withdrawUpos(uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroQuantity();
+        _debitUpos(msg.sender, amount);
+        emit UposWithdrawn(msg.sender, amount);
+        upos.safeTransfer(msg.sender, amount);
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function depositEnergy(uint256 period, uint256 wh) external nonReentrant {
+        _requireTrader(msg.sender);
+        if (wh == 0) revert ZeroQuantity();
+        energyFree[msg.sender][period] += wh;
+        emit EnergyDeposited(msg.sender, period, wh);
+        credit.safeTransferFrom(msg.sender, address(this), period, wh, "");
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function withdrawEnergy(uint256 period, uint256 wh) external nonReentrant {
+        if (wh == 0) revert ZeroQuantity();
+        _debitEnergy(msg.sender, period, wh);
+        emit EnergyWithdrawn(msg.sender, period, wh);
+        credit.safeTransferFrom(address(this), msg.sender, period, wh, "");
+    }
+
+    /// @notice Accepts energy credits only from the book's own {depositEnergy} transfer, so that every
+    /// credit the book holds is accounted to someone.
+    /// @dev Reverts {UnexpectedCreditTransfer} for any transfer not initiated by the book.
+    function onERC1155Received(address operator, address, uint256, uint256, bytes memory)
+        public
+        view
+        override
+        returns (bytes4)
+    {
+        if (operator != address(this)) revert UnexpectedCreditTransfer(operator);
+        return this.onERC1155Received.selector;
+    }
+
+    /// @notice Refuses batch transfers: the book never makes one, so none is accounted.
+    /// @dev Always reverts {UnexpectedCreditTransfer}.
+    function onERC1155BatchReceived(address operator, address, uint256[] memory, uint256[] memory, bytes memory)
+        public
+        pure
+        override
+        returns (bytes4)
+    {
+        revert UnexpectedCreditTransfer(operator);
+    }
+
+    // ------------------------------------------------------------------------------------ orders
+
+    /// @inheritdoc IEnergyOrderBook
+    function placeOrder(uint256 period, bool isBuy, uint256 price, uint256 quantityWh, uint256 displayWh)
+        external
+        returns (uint256 orderId)
+    {
+        _requireTrader(msg.sender);
+        if (quantityWh == 0) revert ZeroQuantity();
+        if (quantityWh > MAX_QUANTITY_WH) revert QuantityTooLarge(quantityWh, MAX_QUANTITY_WH);
+        uint256 tick = _tickOf(price);
+        if (displayWh > quantityWh) revert DisplayExceedsTotal(displayWh, quantityWh);
+        _requireTradable(period);
+        if (isBuy) _debitUpos(msg.sender, _payment(quantityWh, price));
+        else _debitEnergy(msg.sender, period, quantityWh);
+
+        uint256 peakWh = displayWh == quantityWh ? 0 : displayWh;
+        orderId = ++_lastOrderId;
+        emit OrderPlaced(orderId, msg.sender, period, isBuy, price, quantityWh, peakWh);
+
+        Taker memory taker = Taker(orderId, msg.sender, period, isBuy, price, quantityWh, 0, 0);
+        if (_ticks[period].crosses(isBuy, tick)) {
+            _match(taker);
+            _creditTaker(taker);
+        }
+
+        if (peakWh != 0) _icebergs[orderId].peakWh = uint48(peakWh);
+        if (taker.remainingWh == 0) {
+            _orders[orderId] = Order(msg.sender, uint32(period), uint16(tick), isBuy, OrderStatus.Filled, 0);
+        } else {
+            _rest(taker, tick, peakWh);
+        }
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function cancelOrder(uint256 orderId) external {
+        Order memory order = _knownOrder(orderId);
+        if (order.owner != msg.sender) revert NotOrderOwner(orderId, msg.sender);
+        uint256 remainingWh = _close(orderId, order, OrderStatus.Cancelled);
+        _refund(order, remainingWh);
+        emit OrderCancelled(orderId, remainingWh);
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function expireOrders(uint256[] calldata orderIds) external {
+        for (uint256 i; i < orderIds.length; ++i) {
+            uint256 orderId = orderIds[i];
+            Order memory order = _closedPeriodOrder(orderId);
+            _expire(orderId, order);
+        }
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function gridFill(uint256[] calldata orderIds) external onlyRegistryRole(Roles.OPERATOR) {
+        (uint256 importTariff, uint256 exportTariff) = (importPrice, exportPrice);
+        for (uint256 i; i < orderIds.length; ++i) {
+            uint256 orderId = orderIds[i];
+            Order memory order = _closedPeriodOrder(orderId);
+            uint256 limit = _priceOf(order.tick);
+            if (order.isBuy && limit >= importTariff) {
+                uint256 remainingWh = _close(orderId, order, OrderStatus.GridFilled);
+                // The buyer's lock pays the grid at the tariff; what its limit reserved beyond is freed.
+                uposFree[msg.sender] += _payment(remainingWh, importTariff);
+                uposFree[order.owner] += _payment(remainingWh, limit - importTariff);
+                gridSuppliedWh[order.owner][order.period] += remainingWh;
+                emit GridFilled(orderId, true, importTariff, remainingWh);
+            } else if (!order.isBuy && limit <= exportTariff) {
+                uint256 remainingWh = _close(orderId, order, OrderStatus.GridFilled);
+                _debitUpos(msg.sender, _payment(remainingWh, exportTariff));
+                uposFree[order.owner] += _payment(remainingWh, exportTariff);
+                energyFree[msg.sender][order.period] += remainingWh;
+                emit GridFilled(orderId, false, exportTariff, remainingWh);
+            } else {
+                _expire(orderId, order);
+            }
+        }
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function setGridTariffs(uint256 importPrice_, uint256 exportPrice_)
+        external
+        onlyRegistryRole(Roles.OPERATOR)
+    {
+        _setGridTariffs(importPrice_, exportPrice_);
+    }
+
+    // ------------------------------------------------------------------------------------- views
+
+    /// @inheritdoc IEnergyOrderBook
+    function bestBid(uint256 period) external view returns (uint256 price, uint256 visibleWh) {
+        (bool found, uint256 tick) = _ticks[period].best(true);
+        if (found) return _levelView(period, true, tick);
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function bestAsk(uint256 period) external view returns (uint256 price, uint256 visibleWh) {
+        (bool found, uint256 tick) = _ticks[period].best(false);
+        if (found) return _levelView(period, false, tick);
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function depth(uint256 period, bool isBuy, uint256 k)
+        external
+        view
+        returns (uint256[] memory prices, uint256[] memory visibleWh)
+    {
+        TickBitmap.Map storage ticks = _ticks[period];
+        (bool found, uint256 best) = ticks.best(isBuy);
+        uint256 levels;
+        for (uint256 counted = best; found && levels < k; ++levels) {
+            (found, counted) = ticks.next(isBuy, counted);
+        }
+        prices = new uint256[](levels);
+        visibleWh = new uint256[](levels);
+        uint256 tick = best;
+        for (uint256 i; i < levels; ++i) {
+            (prices[i], visibleWh[i]) = _levelView(period, isBuy, tick);
+            (, tick) = ticks.next(isBuy, tick);
+        }
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function getOrder(uint256 orderId)
+        external
+        view
+        returns (
+            address owner,
+            uint256 period,
+            bool isBuy,
+            uint256 price,
+            uint256 remainingWh,
+            uint256 visibleWh,
+            uint256 peakWh,
+            OrderStatus status
+        )
+    {
+        Order memory order = _knownOrder(orderId);
+        (owner, period, isBuy, price, status) =
+            (order.owner, order.period, order.isBuy, _priceOf(order.tick), order.status);
+        peakWh = _icebergs[orderId].peakWh;
+        if (status == OrderStatus.Open) {
+            Entry memory entry = _queues[_levelKey(order)][order.position];
+            if (entry.orderId == orderId) {
+                visibleWh = entry.visibleWh;
+                remainingWh = visibleWh + _icebergs[orderId].hiddenWh;
+            } else {
+                status = OrderStatus.Filled;
+            }
+        }
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function gateClosure(uint256 period) public view returns (uint256) {
+        return genesisTime + period * periodSeconds - gateLeadSeconds;
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function currentPeriod() public view returns (uint256) {
+        return (block.timestamp - genesisTime) / periodSeconds;
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function nextOrderId() external view returns (uint256) {
+        return uint256(_lastOrderId) + 1;
+    }
+
+    // --------------------------------------------------------------------------------- internals
+
+    /// @dev Trades the incoming order against the opposite side while it crosses, best level first.
+    function _match(Taker memory taker) private {
+        bool makersBuy = !taker.isBuy;
+        uint256 makerSide = _sideKey(taker.period, makersBuy);
+        TickBitmap.Map storage ticks = _ticks[taker.period];
+        while (taker.remainingWh != 0) {
+            (bool found, uint256 tick) = ticks.best(makersBuy);
+            if (!found) return;
+            uint256 price = _priceOf(tick);
+            if (taker.isBuy ? price > taker.price : price < taker.price) return;
+            if (!_takeLevel(taker, (makerSide << 16) | tick, price)) return;
+            ticks.clear(makersBuy, tick);
+        }
+    }
+
+    /// @dev Fills the incoming order from the front of one level until either is exhausted; returns
+    /// whether the level emptied (and was deleted). A taken iceberg tranche is refreshed at the back of
+    /// the level at once, so it trades again in this call if its turn comes.
+    function _takeLevel(Taker memory taker, uint256 levelKey, uint256 price) private returns (bool emptied) {
+        Level memory level = _levels[levelKey];
+        mapping(uint256 position => Entry) storage queue = _queues[levelKey];
+        uint256 position = level.head;
+        uint256 tail = level.tail;
+        uint256 levelVisibleWh = level.visibleWh;
+        uint256 remainingWh = taker.remainingWh;
+        // Fills never exceed the taker's remainder, the entry's visible Wh or the level's visible sum.
+        unchecked {
+            while (remainingWh != 0 && position < tail) {
+                Entry memory entry = queue[position];
+                if (entry.orderId == 0) {
+                    ++position; // a tranche withdrawn by cancel or expiry
+                    continue;
+                }
+                uint256 fillWh = remainingWh < entry.visibleWh ? remainingWh : entry.visibleWh;
+                remainingWh -= fillWh;
+                levelVisibleWh -= fillWh;
+                _settle(taker, entry.owner, entry.orderId, price, fillWh);
+                if (fillWh < entry.visibleWh) {
+                    queue[position].visibleWh = uint48(entry.visibleWh - fillWh);
+                    break;
+                }
+                delete queue[position];
+                ++position;
+                if (entry.iceberg) {
+                    uint256 tranche = _refreshTranche(queue, entry, tail);
+                    if (tranche != 0) {
+                        ++tail;
+                        levelVisibleWh += tranche;
+                    }
+                }
+            }
+        }
+        taker.remainingWh = remainingWh;
+        if (levelVisibleWh == 0) {
+            delete _levels[levelKey];
+            return true;
+        }
+        _levels[levelKey] = Level(uint32(position), SafeCast.toUint32(tail), uint96(levelVisibleWh));
+        return false;
+    }
+
+    /// @dev Moves a taken iceberg's next tranche (min(peak, hidden)) to queue position `tail`; returns
+    /// its size, 0 if nothing was hidden (the order is filled).
+    function _refreshTranche(mapping(uint256 position => Entry) storage queue, Entry memory taken, uint256 tail)
+        private
+        returns (uint256 tranche)
+    {
+        Iceberg memory iceberg = _icebergs[taken.orderId];
+        if (iceberg.hiddenWh == 0) return 0;
+        tranche = Math.min(iceberg.peakWh, iceberg.hiddenWh);
+        _icebergs[taken.orderId].hiddenWh = uint48(iceberg.hiddenWh - tranche);
+        queue[tail] = Entry(taken.owner, taken.orderId, uint48(tranche), true);
+        _orders[taken.orderId].position = uint32(tail);
+        emit TrancheRefreshed(taken.orderId, tranche, iceberg.hiddenWh);
+    }
+
+    /// @dev One trade of `fillWh` at the maker's `price`: the maker is paid now, the taker at the end.
+    function _settle(Taker memory taker, address maker, uint256 makerOrderId, uint256 price, uint256 fillWh)
+        private
+    {
+        uint256 value = _payment(fillWh, price);
+        // Bounded by the tokens the book holds (and prices below 2^128), so no sum can overflow.
+        unchecked {
+            taker.tradedWh += fillWh;
+            taker.tradedUpos += value;
+            if (taker.isBuy) {
+                uposFree[maker] += value;
+                emit Trade(taker.period, makerOrderId, taker.orderId, taker.owner, maker, price, fillWh);
+            } else {
+                energyFree[maker][taker.period] += fillWh;
+                emit Trade(taker.period, makerOrderId, taker.orderId, maker, taker.owner, price, fillWh);
+            }
+        }
+    }
+
+    /// @dev Credits the incoming order's owner with what its trades brought: a buyer its energy and the
+    /// part of its lock the better maker prices did not use, a seller the payments.
+    function _creditTaker(Taker memory taker) private {
+        if (taker.tradedWh == 0) return;
+        if (taker.isBuy) {
+            energyFree[taker.owner][taker.period] += taker.tradedWh;
+            uint256 improvement = _payment(taker.tradedWh, taker.price) - taker.tradedUpos;
+            if (improvement != 0) uposFree[taker.owner] += improvement;
+        } else {
+            uposFree[taker.owner] += taker.tradedUpos;
+        }
+    }
+
+    /// @dev Rests what is left of the incoming order at the back of its level.
+    function _rest(Taker memory taker, uint256 tick, uint256 peakWh) private {
+        uint256 levelKey = (_sideKey(taker.period, taker.isBuy) << 16) | tick;
+        Level memory level = _levels[levelKey];
+        if (level.visibleWh == 0) _ticks[taker.period].set(taker.isBuy, tick);
+        uint256 visibleWh = taker.remainingWh;
+        if (peakWh != 0 && peakWh < visibleWh) {
+            visibleWh = peakWh;
+            _icebergs[taker.orderId].hiddenWh = uint48(taker.remainingWh - peakWh);
+        }
+        uint256 position = level.tail;
+        _queues[levelKey][position] = Entry(taker.owner, uint40(taker.orderId), uint48(visibleWh), peakWh != 0);
+        _levels[levelKey] = Level(level.head, SafeCast.toUint32(position + 1), uint96(level.visibleWh + visibleWh));
+        _orders[taker.orderId] =
+            Order(taker.owner, uint32(taker.period), uint16(tick), taker.isBuy, OrderStatus.Open, uint32(position));
+    }
+
+    /// @dev Takes an open order off the book and marks it `status`; returns its remaining Wh. Reverts
+    /// {OrderNotOpen} if it is not open (its record says so, or its queue entry was taken).
+    function _close(uint256 orderId, Order memory order, OrderStatus status) private returns (uint256 remainingWh) {
+        if (order.status != OrderStatus.Open) revert OrderNotOpen(orderId);
+        uint256 levelKey = _levelKey(order);
+        Entry memory entry = _queues[levelKey][order.position];
+        if (entry.orderId != orderId) revert OrderNotOpen(orderId);
+        remainingWh = entry.visibleWh;
+        if (entry.iceberg) {
+            remainingWh += _icebergs[orderId].hiddenWh;
+            _icebergs[orderId].hiddenWh = 0;
+        }
+        delete _queues[levelKey][order.position];
+        Level memory level = _levels[levelKey];
+        level.visibleWh -= entry.visibleWh;
+        if (level.visibleWh == 0) {
+            delete _levels[levelKey];
+            _ticks[order.period].clear(order.isBuy, order.tick);
+        } else {
+            if (order.position == level.head) ++level.head;
+            _levels[levelKey] = level;
+        }
+        _orders[orderId].status = status;
+    }
+
+    /// @dev Expires an open order of a closed period and refunds its lock.
+    function _expire(uint256 orderId, Order memory order) private {
+        uint256 remainingWh = _close(orderId, order, OrderStatus.Expired);
+        _refund(order, remainingWh);
+        emit OrderExpired(orderId, remainingWh);
+    }
+
+    /// @dev Returns an order's whole remaining lock to its owner's free balance.
+    function _refund(Order memory order, uint256 remainingWh) private {
+        if (order.isBuy) uposFree[order.owner] += _payment(remainingWh, _priceOf(order.tick));
+        else energyFree[order.owner][order.period] += remainingWh;
+    }
+
+    /// @dev Both tariffs must be grid prices ({PriceOffGrid}, {PriceOutOfRange}).
+    function _setGridTariffs(uint256 importPrice_, uint256 exportPrice_) private {
+        _tickOf(importPrice_);
+        _tickOf(exportPrice_);
+        (importPrice, exportPrice) = (importPrice_, exportPrice_);
+        emit GridTariffsSet(importPrice_, exportPrice_);
+    }
+
+    /// @dev Takes `amount` from a free UPOS balance or reverts {InsufficientBalance}.
+    function _debitUpos(address account, uint256 amount) private {
+        uint256 available = uposFree[account];
+        if (available < amount) revert InsufficientBalance(available, amount);
+        unchecked {
+            uposFree[account] = available - amount;
+        }
+    }
+
+    /// @dev Takes `wh` from a free energy balance of `period` or reverts {InsufficientBalance}.
+    function _debitEnergy(address account, uint256 period, uint256 wh) private {
+        uint256 available = energyFree[account][period];
+        if (available < wh) revert InsufficientBalance(available, wh);
+        unchecked {
+            energyFree[account][period] = available - wh;
+        }
+    }
+
+    /// @dev Active participants and OPERATOR may trade; anyone else gets the registry's own error.
+    function _requireTrader(address account) private view {
+        if (registry.isActive(account, ParticipantRegistry.Kind.None)) return;
+        if (registry.hasRole(Roles.OPERATOR, account)) return;
+        registry.requireActive(account);
+    }
+
+    /// @dev Orders may be placed for `period` before its gate closes and at most maxPeriodsAhead ahead.
+    function _requireTradable(uint256 period) private view {
+        // Periods are stored in 32 bits; one beyond that is far ahead (its gate is centuries away).
+        if (period > type(uint32).max) revert PeriodTooFarAhead(period);
+        if (block.timestamp >= gateClosure(period)) revert PeriodClosed(period);
+        if (period > currentPeriod() + maxPeriodsAhead) revert PeriodTooFarAhead(period);
+    }
+
+    /// @dev The record of a placed order; reverts {UnknownOrder} for an id never placed.
+    function _knownOrder(uint256 orderId) private view returns (Order memory order) {
+        order = _orders[orderId];
+        if (order.owner == address(0)) revert UnknownOrder(orderId);
+    }
+
+    /// @dev An order whose period's gate has closed (checks: known, closed; openness is checked on close).
+    function _closedPeriodOrder(uint256 orderId) private view returns (Order memory order) {
+        order = _knownOrder(orderId);
+        if (block.timestamp < gateClosure(order.period)) revert PeriodNotClosed(order.period);
+    }
+
+    /// @dev Price and visible Wh of one level.
+    function _levelView(uint256 period, bool isBuy, uint256 tick)
+        private
+        view
+        returns (uint256 price, uint256 visibleWh)
+    {
+        return (_priceOf(tick), _levels[(_sideKey(period, isBuy) << 16) | tick].visibleWh);
+    }
+
+    /// @dev The tick index of a valid price; reverts {PriceOffGrid} or {PriceOutOfRange}.
+    function _tickOf(uint256 price) private view returns (uint256) {
+        if (price % tickSize != 0) revert PriceOffGrid(price);
+        if (price < minPrice || price > maxPrice) revert PriceOutOfRange(price);
+        return (price - minPrice) / tickSize;
+    }
+
+    /// @dev The price (UPOS base units per kWh) of a tick index.
+    function _priceOf(uint256 tick) private view returns (uint256) {
+        return minPrice + tick * tickSize;
+    }
+
+    /// @dev UPOS base units for `wh` Wh at `price` per kWh (exact on the price grid). Quantities below
+    /// 2^48 Wh (sums of them below 2^80) and prices below 2^128 cannot overflow.
+    function _payment(uint256 wh, uint256 price) private pure returns (uint256) {
+        unchecked {
+            return wh * price / WH_PER_KWH;
+        }
+    }
+
+    /// @dev Storage key of one side of a period's book; a level's key appends its 16-bit tick.
+    function _sideKey(uint256 period, bool isBuy) private pure returns (uint256) {
+        return (period << 1) | (isBuy ? 1 : 0);
+    }
+
+    /// @dev Storage key of the level an order rests at.
+    function _levelKey(Order memory order) private pure returns (uint256) {
+        return (_sideKey(order.period, order.isBuy) << 16) | order.tick;
+    }
+}

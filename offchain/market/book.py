@@ -1,0 +1,550 @@
+"""Pure-Python reference model of contracts/market/EnergyOrderBook.sol.
+
+Same integer units as the contract (energy in Wh, prices in UPOS base units per kWh, payments
+`quantity_wh * price // 1000` via offchain.units.payment_base), same order ids, same matching
+(price-time priority, trades at the resting price, iceberg tranches refreshed at the back of their
+level), same internal balances, same events and the same errors (offchain.market.errors). The
+differential test (tests/contracts/market_diff) runs random operation sequences on both and compares
+them after every step; docs/order-book-model.md describes the model.
+
+Every operation is atomic like a transaction: it either returns an `Outcome` (return value plus the
+events the contract would emit, in emission order) or raises an `OrderBookError` and leaves the model
+unchanged. `now` plays the part of block.timestamp; the caller advances it.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections import defaultdict
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Callable, Concatenate, Generic, Iterable, NamedTuple, ParamSpec, TypeVar
+
+from offchain.market import events as ev
+from offchain.market.access import AccessModel
+from offchain.market.errors import (
+    Address,
+    DisplayExceedsTotal,
+    InsufficientBalance,
+    NotOrderOwner,
+    OrderNotOpen,
+    PeriodClosed,
+    PeriodNotClosed,
+    PeriodTooFarAhead,
+    PriceOffGrid,
+    PriceOutOfRange,
+    QuantityTooLarge,
+    UnknownOrder,
+    ZeroQuantity,
+)
+from offchain.market.levels import BookSide
+from offchain.units import WH_PER_KWH, payment_base
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+class OrderStatus(IntEnum):
+    """The Solidity enum OrderStatus, same numbering."""
+
+    OPEN = 0
+    FILLED = 1
+    CANCELLED = 2
+    EXPIRED = 3
+    GRID_FILLED = 4
+
+
+MAX_QUANTITY_WH = 2**48 - 1
+"""The largest order quantity (Wh) the contract stores (EnergyOrderBook.MAX_QUANTITY_WH)."""
+MAX_PRICE_LEVELS = 2**16
+"""The contract's tick bitmap holds at most this many grid prices per side."""
+MAX_PERIOD = 2**32 - 1
+"""Periods are stored in 32 bits; any later period counts as too far ahead."""
+
+
+@dataclass(frozen=True)
+class BookConfig:
+    """The contract's constructor parameters (struct BookParams). Prices in UPOS base units per kWh,
+    times in seconds; `import_price` and `export_price` are the initial grid tariffs."""
+
+    tick_size: int
+    min_price: int
+    max_price: int
+    genesis_time: int
+    period_seconds: int
+    gate_lead_seconds: int
+    max_periods_ahead: int
+    import_price: int
+    export_price: int
+
+    def __post_init__(self) -> None:
+        """Raises ValueError where the constructor reverts InvalidPriceGrid, InvalidTiming or a
+        PriceOffGrid/PriceOutOfRange for the initial tariffs."""
+        tick, low, high = self.tick_size, self.min_price, self.max_price
+        if (
+            tick <= 0
+            or tick % WH_PER_KWH
+            or low < tick
+            or low % tick
+            or high < low
+            or high % tick
+            or (high - low) // tick >= MAX_PRICE_LEVELS
+        ):
+            raise ValueError(f"invalid price grid: tick {tick}, range [{low}, {high}]")
+        if self.period_seconds <= 0 or not 0 <= self.gate_lead_seconds < self.period_seconds:
+            raise ValueError("need period_seconds > 0 and 0 <= gate_lead_seconds < period_seconds")
+        if self.genesis_time < self.gate_lead_seconds or self.max_periods_ahead > MAX_PERIOD:
+            raise ValueError("need genesis_time >= gate_lead_seconds and max_periods_ahead < 2**32")
+        for tariff in (self.import_price, self.export_price):
+            if tariff % tick or not low <= tariff <= high:
+                raise ValueError(f"grid tariff {tariff} is not a valid price")
+
+
+@dataclass
+class Order:
+    """One order. `peak_wh` is the iceberg display size, 0 for a plain limit order."""
+
+    order_id: int
+    owner: Address
+    period: int
+    is_buy: bool
+    price: int
+    quantity_wh: int
+    peak_wh: int
+    remaining_wh: int
+    visible_wh: int = 0
+    status: OrderStatus = OrderStatus.OPEN
+
+    @property
+    def tranche_wh(self) -> int:
+        """The size of the next visible tranche: the peak for an iceberg, everything otherwise."""
+        return min(self.peak_wh or self.remaining_wh, self.remaining_wh)
+
+    @property
+    def locked_upos(self) -> int:
+        """UPOS base units this order holds in escrow (buy orders; a taker's price improvement is
+        returned at once, so the lock is always remaining x own limit price)."""
+        return payment_base(self.remaining_wh, self.price) if self.is_buy and self.is_open else 0
+
+    @property
+    def locked_wh(self) -> int:
+        """Wh of energy credits this order holds in escrow (sell orders)."""
+        return self.remaining_wh if not self.is_buy and self.is_open else 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is OrderStatus.OPEN
+
+
+class OrderView(NamedTuple):
+    """What getOrder(orderId) returns, in the same field order (`peak_wh` 0 for a plain order;
+    remaining and visible 0 once the order is no longer open)."""
+
+    owner: Address
+    period: int
+    is_buy: bool
+    price: int
+    remaining_wh: int
+    visible_wh: int
+    peak_wh: int
+    status: OrderStatus
+
+
+class Quote(NamedTuple):
+    """A best bid or ask: price and the visible Wh at that level; (0, 0) when the side is empty."""
+
+    price: int
+    visible_wh: int
+
+
+class Depth(NamedTuple):
+    """Top-k visible depth of one side, best level first."""
+
+    prices: list[int]
+    visible_wh: list[int]
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """A successful operation: its return value and the events emitted, in order."""
+
+    value: T
+    events: tuple[ev.BookEvent, ...]
+
+
+@dataclass
+class _State:
+    """Everything an operation may change, so that a failed operation can be rolled back whole."""
+
+    import_price: int
+    export_price: int
+    orders: dict[int, Order] = field(default_factory=dict)
+    sides: dict[tuple[int, bool], BookSide] = field(default_factory=dict)
+    upos_free: defaultdict[Address, int] = field(default_factory=lambda: defaultdict(int))
+    energy_free: defaultdict[tuple[Address, int], int] = field(default_factory=lambda: defaultdict(int))
+    grid_supplied_wh: defaultdict[tuple[Address, int], int] = field(default_factory=lambda: defaultdict(int))
+    next_order_id: int = 1
+
+
+def _atomic(
+    operation: Callable[Concatenate[EnergyOrderBookModel, P], T],
+) -> Callable[Concatenate[EnergyOrderBookModel, P], Outcome[T]]:
+    """Runs an operation as a transaction: on OrderBookError the state is restored and the error
+    propagates; on success the emitted events are returned with the value."""
+
+    @functools.wraps(operation)
+    def transaction(self: EnergyOrderBookModel, *args: P.args, **kwargs: P.kwargs) -> Outcome[T]:
+        saved = copy.deepcopy(self._state)
+        self._emitted = []
+        try:
+            value = operation(self, *args, **kwargs)
+        except Exception:
+            self._state = saved
+            raise
+        return Outcome(value, tuple(self._emitted))
+
+    return transaction
+
+
+class EnergyOrderBookModel:
+    """The reference model of one EnergyOrderBook contract.
+
+    `access` models the registry (participants, OPERATOR); `now` is the block timestamp (seconds)
+    the next operation runs at.
+    """
+
+    def __init__(self, config: BookConfig, access: AccessModel, now: int) -> None:
+        if config.genesis_time > now:
+            raise ValueError("the genesis time must not lie in the future")
+        self.config = config
+        self.access = access
+        self.now = now
+        self._state = _State(config.import_price, config.export_price)
+        self._emitted: list[ev.BookEvent] = []
+
+    # ----------------------------------------------------------------------------------- time
+
+    def gate_closure(self, period: int) -> int:
+        """Timestamp (s) at which trading in `period` stops."""
+        c = self.config
+        return c.genesis_time + period * c.period_seconds - c.gate_lead_seconds
+
+    def current_period(self) -> int:
+        """The delivery period `now` falls in."""
+        return (self.now - self.config.genesis_time) // self.config.period_seconds
+
+    def _require_tradable(self, period: int) -> None:
+        if period > MAX_PERIOD:
+            raise PeriodTooFarAhead(period)
+        if self.now >= self.gate_closure(period):
+            raise PeriodClosed(period)
+        if period > self.current_period() + self.config.max_periods_ahead:
+            raise PeriodTooFarAhead(period)
+
+    def _require_closed(self, period: int) -> None:
+        if self.now < self.gate_closure(period):
+            raise PeriodNotClosed(period)
+
+    # ------------------------------------------------------------------------- internal balances
+
+    @_atomic
+    def deposit_upos(self, sender: Address, amount: int) -> None:
+        """Moves `amount` UPOS base units from the sender's wallet into its free balance."""
+        self.access.require_trader(sender)
+        if amount == 0:
+            raise ZeroQuantity()
+        self._state.upos_free[sender] += amount
+        self._emit(ev.UposDeposited(sender, amount))
+
+    @_atomic
+    def withdraw_upos(self, sender: Address, amount: int) -> None:
+        """Moves `amount` free UPOS base units back to the sender's wallet."""
+        if amount == 0:
+            raise ZeroQuantity()
+        self._debit_upos(sender, amount)
+        self._emit(ev.UposWithdrawn(sender, amount))
+
+    @_atomic
+    def deposit_energy(self, sender: Address, period: int, wh: int) -> None:
+        """Moves `wh` energy credits of `period` from the sender's wallet into its free balance."""
+        self.access.require_trader(sender)
+        if wh == 0:
+            raise ZeroQuantity()
+        self._state.energy_free[sender, period] += wh
+        self._emit(ev.EnergyDeposited(sender, period, wh))
+
+    @_atomic
+    def withdraw_energy(self, sender: Address, period: int, wh: int) -> None:
+        """Moves `wh` free energy credits of `period` back to the sender's wallet."""
+        if wh == 0:
+            raise ZeroQuantity()
+        self._debit_energy(sender, period, wh)
+        self.access.require_credit_recipient(sender)
+        self._emit(ev.EnergyWithdrawn(sender, period, wh))
+
+    @_atomic
+    def set_grid_tariffs(self, sender: Address, import_price: int, export_price: int) -> None:
+        """OPERATOR sets the grid fallback tariffs (UPOS base units per kWh, on the price grid)."""
+        self.access.require_operator(sender)
+        for price in (import_price, export_price):
+            self._require_valid_price(price)
+        self._state.import_price, self._state.export_price = import_price, export_price
+        self._emit(ev.GridTariffsSet(import_price, export_price))
+
+    # ------------------------------------------------------------------------------------ orders
+
+    @_atomic
+    def place_order(
+        self, sender: Address, period: int, is_buy: bool, price: int, quantity_wh: int, display_wh: int = 0
+    ) -> int:
+        """Places a limit order (display 0 or == quantity) or an iceberg (0 < display < quantity),
+        matches it against the book and rests what is left. Returns the new order id."""
+        self.access.require_trader(sender)
+        if quantity_wh == 0:
+            raise ZeroQuantity()
+        if quantity_wh > MAX_QUANTITY_WH:
+            raise QuantityTooLarge(quantity_wh, MAX_QUANTITY_WH)
+        self._require_valid_price(price)
+        if display_wh > quantity_wh:
+            raise DisplayExceedsTotal(display_wh, quantity_wh)
+        self._require_tradable(period)
+        if is_buy:
+            self._debit_upos(sender, payment_base(quantity_wh, price))
+        else:
+            self._debit_energy(sender, period, quantity_wh)
+
+        state = self._state
+        peak_wh = 0 if display_wh == quantity_wh else display_wh
+        order = Order(
+            order_id=state.next_order_id,
+            owner=sender,
+            period=period,
+            is_buy=is_buy,
+            price=price,
+            quantity_wh=quantity_wh,
+            peak_wh=peak_wh,
+            remaining_wh=quantity_wh,
+        )
+        state.next_order_id += 1
+        state.orders[order.order_id] = order
+        self._emit(ev.OrderPlaced(order.order_id, sender, period, is_buy, price, quantity_wh, peak_wh))
+
+        self._match(order)
+        if order.remaining_wh:
+            order.visible_wh = order.tranche_wh
+            self._side(period, is_buy).append(price, order.order_id, order.visible_wh)
+        else:
+            order.status = OrderStatus.FILLED
+        return order.order_id
+
+    @_atomic
+    def cancel_order(self, sender: Address, order_id: int) -> None:
+        """The owner withdraws an open order; its whole remaining lock (hidden part too) is refunded."""
+        order = self._order(order_id)
+        if order.owner != sender:
+            raise NotOrderOwner(order_id, sender)
+        self._require_open(order)
+        refunded = self._close(order, OrderStatus.CANCELLED)
+        self._emit(ev.OrderCancelled(order_id, refunded))
+
+    @_atomic
+    def expire_orders(self, sender: Address, order_ids: Iterable[int]) -> None:
+        """Anyone refunds open orders whose period's gate has closed (all or none)."""
+        for order_id in order_ids:
+            order = self._order(order_id)
+            self._require_closed(order.period)
+            self._require_open(order)
+            self._expire(order)
+
+    @_atomic
+    def grid_fill(self, sender: Address, order_ids: Iterable[int]) -> None:
+        """OPERATOR settles open orders of closed periods against the grid (all or none): a buy whose
+        limit reaches the import tariff is supplied by the grid at that tariff, a sell whose limit is at
+        most the export tariff is bought by the operator at that tariff, any other order expires."""
+        self.access.require_operator(sender)
+        state = self._state
+        for order_id in order_ids:
+            order = self._order(order_id)
+            self._require_closed(order.period)
+            self._require_open(order)
+            remaining = order.remaining_wh
+            if order.is_buy and order.price >= state.import_price:
+                tariff = state.import_price
+                self._close(order, OrderStatus.GRID_FILLED)
+                # _close refunded the whole lock; the buyer now pays the grid out of it.
+                state.upos_free[order.owner] -= payment_base(remaining, tariff)
+                state.upos_free[sender] += payment_base(remaining, tariff)
+                state.grid_supplied_wh[order.owner, order.period] += remaining
+            elif not order.is_buy and order.price <= state.export_price:
+                tariff = state.export_price
+                self._debit_upos(sender, payment_base(remaining, tariff))
+                self._close(order, OrderStatus.GRID_FILLED)
+                # _close returned the Wh to the seller; they go to the operator instead.
+                state.energy_free[order.owner, order.period] -= remaining
+                state.energy_free[sender, order.period] += remaining
+                state.upos_free[order.owner] += payment_base(remaining, tariff)
+            else:
+                self._expire(order)
+                continue
+            self._emit(ev.GridFilled(order_id, order.is_buy, tariff, remaining))
+
+    # ------------------------------------------------------------------------------------- views
+
+    def best_bid(self, period: int) -> Quote:
+        return self._best(period, True)
+
+    def best_ask(self, period: int) -> Quote:
+        return self._best(period, False)
+
+    def depth(self, period: int, is_buy: bool, k: int) -> Depth:
+        """The best `k` levels of one side: prices and visible Wh (iceberg hidden parts excluded)."""
+        side = self._state.sides.get((period, is_buy))
+        levels = side.levels(k) if side else []
+        return Depth([price for price, _ in levels], [wh for _, wh in levels])
+
+    def level_queue(self, period: int, is_buy: bool, price: int) -> tuple[int, ...]:
+        """Order ids resting at one price, in time priority (front first)."""
+        side = self._state.sides.get((period, is_buy))
+        return side.level(price) if side else ()
+
+    def order(self, order_id: int) -> OrderView:
+        o = self._order(order_id)
+        return OrderView(o.owner, o.period, o.is_buy, o.price, o.remaining_wh, o.visible_wh, o.peak_wh, o.status)
+
+    @property
+    def next_order_id(self) -> int:
+        return self._state.next_order_id
+
+    @property
+    def grid_tariffs(self) -> tuple[int, int]:
+        """(import price, export price) in UPOS base units per kWh."""
+        return self._state.import_price, self._state.export_price
+
+    def upos_free(self, account: Address) -> int:
+        return self._state.upos_free.get(account, 0)
+
+    def energy_free(self, account: Address, period: int) -> int:
+        return self._state.energy_free.get((account, period), 0)
+
+    def grid_supplied_wh(self, account: Address, period: int) -> int:
+        return self._state.grid_supplied_wh.get((account, period), 0)
+
+    def open_orders(self) -> list[OrderView]:
+        return [self.order(i) for i, o in self._state.orders.items() if o.is_open]
+
+    def locked_upos(self, account: Address | None = None) -> int:
+        """UPOS base units escrowed in open buy orders (of `account`, or of everyone)."""
+        return sum(o.locked_upos for o in self._state.orders.values() if account in (None, o.owner))
+
+    def locked_wh(self, period: int, account: Address | None = None) -> int:
+        """Wh of `period` escrowed in open sell orders (of `account`, or of everyone)."""
+        return sum(
+            o.locked_wh for o in self._state.orders.values() if o.period == period and account in (None, o.owner)
+        )
+
+    def upos_held(self) -> int:
+        """UPOS the contract must hold: all free balances plus all locks."""
+        return sum(self._state.upos_free.values()) + self.locked_upos()
+
+    def energy_held(self, period: int) -> int:
+        """Energy credits of `period` the contract must hold: all free balances plus all locks."""
+        free = sum(wh for (_, p), wh in self._state.energy_free.items() if p == period)
+        return free + self.locked_wh(period)
+
+    # ---------------------------------------------------------------------------------- internals
+
+    def _emit(self, event: ev.BookEvent) -> None:
+        self._emitted.append(event)
+
+    def _side(self, period: int, is_buy: bool) -> BookSide:
+        key = (period, is_buy)
+        if key not in self._state.sides:
+            self._state.sides[key] = BookSide(is_buy)
+        return self._state.sides[key]
+
+    def _best(self, period: int, is_buy: bool) -> Quote:
+        levels = self.depth(period, is_buy, 1)
+        return Quote(levels.prices[0], levels.visible_wh[0]) if levels.prices else Quote(0, 0)
+
+    def _order(self, order_id: int) -> Order:
+        order = self._state.orders.get(order_id)
+        if order is None:
+            raise UnknownOrder(order_id)
+        return order
+
+    @staticmethod
+    def _require_open(order: Order) -> None:
+        if not order.is_open:
+            raise OrderNotOpen(order.order_id)
+
+    def _require_valid_price(self, price: int) -> None:
+        if price % self.config.tick_size:
+            raise PriceOffGrid(price)
+        if not self.config.min_price <= price <= self.config.max_price:
+            raise PriceOutOfRange(price)
+
+    def _debit_upos(self, account: Address, amount: int) -> None:
+        available = self._state.upos_free[account]
+        if available < amount:
+            raise InsufficientBalance(available, amount)
+        self._state.upos_free[account] = available - amount
+
+    def _debit_energy(self, account: Address, period: int, wh: int) -> None:
+        available = self._state.energy_free[account, period]
+        if available < wh:
+            raise InsufficientBalance(available, wh)
+        self._state.energy_free[account, period] = available - wh
+
+    def _match(self, taker: Order) -> None:
+        """Trades the incoming order against the opposite side while it crosses, front of the best
+        level first; its whole quantity (iceberg hidden part included) may trade."""
+        makers = self._side(taker.period, not taker.is_buy)
+        while taker.remaining_wh:
+            best = makers.best_price()
+            if best is None or not makers.crosses(best, taker.price):
+                return
+            maker = self._state.orders[makers.front(best)]
+            self._trade(makers, maker, taker, min(taker.remaining_wh, maker.visible_wh))
+
+    def _trade(self, makers: BookSide, maker: Order, taker: Order, wh: int) -> None:
+        state = self._state
+        price = maker.price
+        buyer, seller = (taker, maker) if taker.is_buy else (maker, taker)
+        state.energy_free[buyer.owner, taker.period] += wh
+        state.upos_free[seller.owner] += payment_base(wh, price)
+        if taker.is_buy:
+            state.upos_free[taker.owner] += payment_base(wh, taker.price) - payment_base(wh, price)
+        taker.remaining_wh -= wh
+        maker.remaining_wh -= wh
+        maker.visible_wh -= wh
+        makers.reduce_visible(price, wh)
+        self._emit(ev.Trade(taker.period, maker.order_id, taker.order_id, buyer.owner, seller.owner, price, wh))
+        if maker.visible_wh:
+            return
+        makers.remove(price, maker.order_id, 0)
+        if maker.remaining_wh:
+            maker.visible_wh = maker.tranche_wh
+            makers.append(price, maker.order_id, maker.visible_wh)
+            self._emit(ev.TrancheRefreshed(maker.order_id, maker.visible_wh, maker.remaining_wh))
+        else:
+            maker.status = OrderStatus.FILLED
+
+    def _close(self, order: Order, status: OrderStatus) -> int:
+        """Takes an open order off the book, refunds its whole lock to the owner and returns the
+        refunded Wh (its remaining quantity)."""
+        state = self._state
+        refunded = order.remaining_wh
+        if order.is_buy:
+            state.upos_free[order.owner] += order.locked_upos
+        else:
+            state.energy_free[order.owner, order.period] += order.locked_wh
+        self._side(order.period, order.is_buy).remove(order.price, order.order_id, order.visible_wh)
+        order.status = status
+        order.remaining_wh = 0
+        order.visible_wh = 0
+        return refunded
+
+    def _expire(self, order: Order) -> None:
+        refunded = self._close(order, OrderStatus.EXPIRED)
+        self._emit(ev.OrderExpired(order.order_id, refunded))
