@@ -147,6 +147,30 @@ def worker(
         typer.echo(str(summary))
 
 
+@app.command()
+@one_line_errors
+def gas(
+    network: str = typer.Option("development", help="Brownie network to measure on (development starts Anvil on 8545)."),
+) -> None:
+    """Order-book gas benchmark: writes benchmarks/gas.json and benchmarks/gas.md (runs scripts/gas_benchmark.py)."""
+    import os
+    import shutil
+    import subprocess
+
+    from offchain.chain.artifacts import project_root
+
+    root = project_root()
+    brownie = shutil.which("brownie", path=str(Path(sys.executable).parent)) or shutil.which("brownie")
+    if brownie is None:
+        _fail("brownie is not installed: run `make setup`")
+    env = os.environ | {"SOLCX_BINARY_PATH": str(root / "toolchain" / "solcx")}
+    env["PATH"] = os.pathsep.join([str(root / "node_modules" / ".bin"), env.get("PATH", "")])
+    result = subprocess.run([brownie, "run", "scripts/gas_benchmark.py", "--network", network], cwd=root, env=env)
+    if result.returncode != 0:
+        _fail(f"the gas benchmark failed (exit {result.returncode})", result.returncode)
+    typer.echo(f"Wrote {root / 'benchmarks' / 'gas.md'} and gas.json")
+
+
 @reproduce_app.command("seed000")
 @one_line_errors
 def reproduce_seed000(

@@ -1,10 +1,7 @@
 """Deploying the contract suite: an ordered, declarative list of steps, a manifest per network and the rule
 for reusing an earlier deployment.
 
-To add a contract, append to SUITE, e.g.
-
-    Deploy("EnergyOrderBook", (ContractRef("ParticipantRegistry"), ContractRef("UPOS"), ContractRef("EnergyCredit"))),
-    Grant("MARKET", ContractRef("EnergyOrderBook")),
+To add a contract, append a Deploy step (and the Grant steps it needs) to SUITE in dependency order.
 """
 
 from __future__ import annotations
@@ -29,6 +26,7 @@ from offchain.chain.errors import ChainIdMismatchError, KwxChainError, ManifestM
 from offchain.chain.networks import NetworkConfig
 from offchain.chain.roles import role_id
 from offchain.chain.rpc import connect
+from offchain.units import price_to_base_per_kwh
 
 
 @dataclass(frozen=True)
@@ -80,6 +78,22 @@ class Grant:
 
 Step = Deploy | Grant
 
+#: EnergyOrderBook.BookParams, in the struct's field order. Prices in UPOS base units per kWh on a grid of
+#: 0.0001 UPOS/kWh; the grid tariffs are seed 000's 29.49 (import) and 6.4 (export) read as UPOS cents per
+#: kWh; 15-minute delivery periods counted from 2026-01-01T00:00Z, gate closure 5 minutes before each
+#: period starts, books open one day ahead.
+MARKET_PARAMS: dict[str, int] = {
+    "tickSize": price_to_base_per_kwh("0.0001"),
+    "minPrice": price_to_base_per_kwh("0.0001"),
+    "maxPrice": price_to_base_per_kwh("1"),
+    "genesisTime": 1_767_225_600,
+    "periodSeconds": 900,
+    "gateLeadSeconds": 300,
+    "maxPeriodsAhead": 96,
+    "importPrice": price_to_base_per_kwh("0.2949"),
+    "exportPrice": price_to_base_per_kwh("0.064"),
+}
+
 #: The suite, in dependency order. The registry is deployed with the deployer as its admin so that the
 #: deployer can make the grants; the ADMIN grant comes last and is skipped when ADMIN is the deployer.
 SUITE: tuple[Step, ...] = (
@@ -87,6 +101,11 @@ SUITE: tuple[Step, ...] = (
     Deploy("UPOS", (ContractRef("ParticipantRegistry"),)),
     Deploy("EPOS", (ContractRef("ParticipantRegistry"),)),
     Deploy("EnergyCredit", (ContractRef("ParticipantRegistry"), "kwx://energy-credit/{id}")),
+    Deploy(
+        "EnergyOrderBook",
+        (ContractRef("ParticipantRegistry"), ContractRef("UPOS"), ContractRef("EnergyCredit"), tuple(MARKET_PARAMS.values())),
+    ),
+    Grant("MARKET", ContractRef("EnergyOrderBook")),
     Grant("OPERATOR", RoleHolder("OPERATOR")),
     Grant("METER", RoleHolder("METER")),
     Grant("SCORER", RoleHolder("SCORER")),

@@ -23,7 +23,7 @@ from offchain.chain import (
 
 pytestmark = pytest.mark.chain
 
-SUITE_CONTRACTS = ["ParticipantRegistry", "UPOS", "EPOS", "EnergyCredit"]
+SUITE_CONTRACTS = ["ParticipantRegistry", "UPOS", "EPOS", "EnergyCredit", "EnergyOrderBook"]
 
 
 def rehearsal_client(anvil: EmbeddedAnvil) -> ChainClient:
@@ -48,10 +48,10 @@ def test_rehearsal_deploys_in_order_and_the_second_run_reuses_the_manifest(rehea
     assert (written["network"], written["chain_id"], written["deployer"]) == ("fuji-rehearsal", 43113, rehearsal.address)
     assert len(written["git_commit"]) >= 40 and written["deploy_block"] == 1
     assert all(w3.eth.get_code(address) for address in written["contracts"].values())
-    assert written["roles"] == network.role_addresses()
+    assert written["roles"] == network.role_addresses() | {"MARKET": written["contracts"]["EnergyOrderBook"]}
     registry = rehearsal.contract("ParticipantRegistry", manifest.address("ParticipantRegistry"))
     assert all(rehearsal.call(registry.functions.hasRole(role_id(r), a)) for r, a in written["roles"].items())
-    for name in ("UPOS", "EPOS", "EnergyCredit"):  # each wired to this registry
+    for name in ("UPOS", "EPOS", "EnergyCredit", "EnergyOrderBook"):  # each wired to this registry
         assert rehearsal.call(rehearsal.contract(name, manifest.address(name)).functions.registry()) == registry.address
 
     block = w3.eth.block_number
@@ -125,7 +125,7 @@ def test_plan_measures_gas_without_sending_and_matches_a_real_deployment(rehears
     w3 = rehearsal.w3
     plan = plan_deployment(rehearsal)
     assert w3.eth.block_number == 0  # planning sent nothing to the chain asked about
-    assert [label for label, _ in plan.steps] == SUITE_CONTRACTS + ["grant OPERATOR", "grant METER", "grant SCORER"]
+    assert [label for label, _ in plan.steps] == SUITE_CONTRACTS + ["grant MARKET", "grant OPERATOR", "grant METER", "grant SCORER"]
     assert all(gas > 21_000 for _, gas in plan.steps)
     base_fee = w3.eth.get_block("latest")["baseFeePerGas"]
     assert plan.price_per_gas == base_fee + w3.eth.max_priority_fee

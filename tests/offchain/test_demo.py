@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from rich.console import Console
@@ -11,17 +12,20 @@ from offchain import demo
 
 
 @pytest.mark.chain
-def test_demo_runs_and_conserves_upos_and_scores_surplus() -> None:
+def test_demo_trades_a_period_and_conserves_upos_and_energy() -> None:
     output = io.StringIO()
-    balances = demo.run_demo(Console(file=output, width=160))
+    holdings = demo.run_demo(Console(file=output, width=200))
 
-    issued = demo.UPOS_GRANT * len(demo.COMMUNITY)
-    assert sum(b["UPOS"] for b in balances.values()) == pytest.approx(issued)
-    for name, _kind, *_geometry, surplus_kwh in demo.COMMUNITY:
-        assert balances[name]["EPOS"] == pytest.approx(surplus_kwh)
-        assert balances[name]["credits_kWh"] == pytest.approx(surplus_kwh)
-    payment = demo.PAYMENT_KWH * demo.PAYMENT_PRICE_UPOS_PER_KWH
-    assert balances["ev-1"]["UPOS"] == pytest.approx(demo.UPOS_GRANT - payment)
-    assert balances["prosumer-A"]["UPOS"] == pytest.approx(demo.UPOS_GRANT + payment)
+    issued = demo.UPOS_GRANT * len(demo.COMMUNITY) + demo.OPERATOR_FLOAT
+    assert sum(h["UPOS"] for h in holdings.values()) == pytest.approx(issued, abs=1e-12)
+    attested = sum(spec[-1] for spec in demo.COMMUNITY)
+    assert sum(h["credits_kWh"] for h in holdings.values()) == pytest.approx(attested, abs=1e-12)
+    for name, *_, surplus_kwh in demo.COMMUNITY:
+        assert holdings[name]["EPOS"] == pytest.approx(surplus_kwh)
+    # ev-2 bid 4 kWh above the import tariff and met 3 kWh of asks: the grid supplied the last kWh.
+    assert holdings["ev-2"]["credits_kWh"] == pytest.approx(3.0)
+    assert holdings["ev-2"]["grid_kWh"] == pytest.approx(1.0)
+    assert holdings["operator"]["UPOS"] > demo.OPERATOR_FLOAT  # paid for that kWh at the import tariff
     report = output.getvalue()
-    assert "conserved" in report and "Chain stopped." in report
+    assert "nothing created or lost" in report and "Chain stopped." in report
+    assert len(re.findall(r"prosumer-A\s+│\s+ev-2\s+│\s+1\.000", report)) == 3  # one trade per iceberg tranche
