@@ -1,36 +1,20 @@
 """Shared brownie fixtures: the foundation suite deployed once per module, roles granted, a small
 community registered (three prosumers, two EVs). Each test runs in isolation (brownie's fn_isolation)."""
 
-import time
-
 import pytest
-from brownie.network.transaction import TransactionReceipt
-from brownie.network.web3 import web3
-from web3.exceptions import TransactionNotFound
 
-from contract_helpers import EV, EV_CAPACITY_WH, EV_SOC_MAX_WH, EV_SOC_MIN_WH, PROSUMER, role  # noqa: F401
-
-
-_await_confirmation = TransactionReceipt._await_confirmation
-
-
-def _await_confirmation_after_receipt(self, block_number=None, required_confs=1):
-    """Anvil 1.7 can report a sender's nonce as advanced a moment before it serves the receipt of the
-    transaction that advanced it; brownie, which reads the nonce first, then declares the transaction
-    dropped ("Tx dropped without known replacement", about once in 1-2k transactions). Anvil mines what
-    it accepts at once, so wait briefly for the receipt before brownie starts watching."""
-    deadline = time.monotonic() + 2.0
-    while time.monotonic() < deadline:
-        try:
-            if web3.eth.get_transaction_receipt(self.txid)["blockHash"] is not None:
-                break
-        except TransactionNotFound:
-            pass
-        time.sleep(0.01)
-    _await_confirmation(self, block_number, required_confs)
+from contract_helpers import (  # noqa: F401
+    EV,
+    EV_CAPACITY_WH,
+    EV_SOC_MAX_WH,
+    EV_SOC_MIN_WH,
+    PROSUMER,
+    role,
+    wait_for_receipts_before_confirming,
+)
 
 
-TransactionReceipt._await_confirmation = _await_confirmation_after_receipt
+wait_for_receipts_before_confirming()
 
 
 @pytest.fixture(autouse=True)

@@ -2,9 +2,13 @@
 sys.path through its conftest). Fixtures live in conftest.py; plain functions and constants live here so
 that test modules in sub-folders, each with a conftest of its own, can import them by a unique name."""
 
+import time
+
 import eth_abi
 from brownie import web3
+from brownie.network.transaction import TransactionReceipt
 from brownie.exceptions import decode_typed_error
+from web3.exceptions import TransactionNotFound
 
 PROSUMER, EV = 1, 2
 EV_CAPACITY_WH = 79_500
@@ -30,3 +34,27 @@ def custom_error(signature: str, *args) -> str:
     values = [getattr(a, "address", a) for a in args]  # brownie accounts and contracts -> address
     data = bytes(web3.keccak(text=signature)[:4]) + eth_abi.encode(types, values)
     return decode_typed_error("0x" + data.hex())
+
+
+_await_confirmation = TransactionReceipt._await_confirmation
+
+
+def _await_confirmation_after_receipt(self, block_number=None, required_confs=1):
+    """Anvil 1.7 can report a sender's nonce as advanced a moment before it serves the receipt of the
+    transaction that advanced it; brownie, which reads the nonce first, then declares the transaction
+    dropped ("Tx dropped without known replacement", about once in 1-2k transactions). Anvil mines what
+    it accepts at once, so wait briefly for the receipt before brownie starts watching."""
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        try:
+            if web3.eth.get_transaction_receipt(self.txid)["blockHash"] is not None:
+                break
+        except TransactionNotFound:
+            pass
+        time.sleep(0.01)
+    _await_confirmation(self, block_number, required_confs)
+
+
+def wait_for_receipts_before_confirming() -> None:
+    """Installs the Anvil receipt-race fix in brownie (idempotent); conftest.py and scripts call it."""
+    TransactionReceipt._await_confirmation = _await_confirmation_after_receipt
