@@ -192,8 +192,20 @@ def reproduce_seed001_coalitions(
     out: Path = typer.Option(Path("out/seed001-coalitions"), help="Output folder for tables and plots."),
     repetitions: int = typer.Option(20, min=1, help="Seeded repetitions per size and distribution."),
     sizes: str = typer.Option("10,20,30,40,50", help="Comma-separated numbers of prosumers."),
+    on_chain: bool = typer.Option(False, "--chain", help="Run slots through the contracts on an embedded Anvil instead."),
+    slots: int = typer.Option(3, min=2, help="--chain: slots to run (slot 2 has a missed mining window)."),
 ) -> None:
-    """Seed 001 ch. 3: the 10-prosumer merge/split log, scaling runs, miner-draw frequencies."""
+    """Seed 001 ch. 3: the 10-prosumer merge/split log, scaling runs, miner-draw frequencies (or --chain)."""
+    if on_chain:
+        from offchain.chain.artifacts import project_root
+        from offchain.scenarios.seed001_chain import reproduce_chain
+
+        run = reproduce_chain(out, slots=slots, benchmark_dir=project_root() / "benchmarks")
+        failed = [check for check in run.checks if not check.ok]
+        if failed:
+            _fail(f"{len(failed)} of {len(run.checks)} on-chain checks differ from run_slot; see {out}/seed001-chain.md")
+        typer.echo(f"All {len(run.checks)} on-chain checks equal run_slot; wrote {out}/seed001-chain.md and benchmarks/consensus_gas.md")
+        return
     from offchain.scenarios.seed001 import reproduce_coalitions
 
     reproduce_coalitions(out, repetitions=repetitions, sizes=_int_list(sizes, "--sizes"))

@@ -8,15 +8,15 @@ The pipeline, with the choices the thesis leaves open (docs/seed001.md explains 
 
 1. Singleton PoEG scores (offchain.algorithms.poeg).
 2. Initial pairing (Alg. 3 lines 8-18, which as printed may loop forever): every seller/buyer pair that
-   passes the thesis' proximity test  s*d_ij < d_i and s*d_ij < d_j  is a candidate; candidates are taken
+   passes the printed proximity test  d_ij < d_i and d_ij < d_j  is a candidate; candidates are taken
    nearest first (ties by index), each prosumer at most once. A finite sorted list, so it terminates.
    Candidates come from the `neighbours` nearest prosumers of each prosumer (k-d tree), not all pairs.
 3. Per coalition, the corrected transportation LP (spec §3.5): maximise the members' summed loss
    saving  sum_ij X_ij * C * (d_i + d_j - 2 s d_ij)  subject to  sum_j X_ij <= surplus_i,
    sum_i X_ij <= deficit_j, X >= 0; what is left goes to / comes from the EDC. That is the same as
    minimising the coalition loss of eq. 3.21. With the default trade rule a trade i->j is only
-   allowed when it cuts both parties' own losses (the pairing test applied to every trade), so no member
-   ever does worse than alone. HiGHS via scipy.optimize.linprog; a coalition with a single seller or a
+   allowed when it cuts both parties' own losses (s*d_ij < d_i and s*d_ij < d_j), so no member ever does
+   worse than alone. HiGHS via scipy.optimize.linprog; a coalition with a single seller or a
    single buyer is a fractional knapsack and is filled greedily (exact, no LP needed).
 4. Merge-and-split under the Pareto order on member scores, in rounds. A round's merge step repeats
    passes until none improves; a pass evaluates the merges of coalition pairs joined by an eligible
@@ -26,16 +26,18 @@ The pipeline, with the choices the thesis leaves open (docs/seed001.md explains 
    accepted operation raises the summed score, so no partition repeats and the loop ends;
    `max_rounds` bounds it anyway and the result says whether it converged.
 
-Member score (eq. 3.6): PS_{S,i} = PS_i + (E_i^loss - E_{S,i}^loss), where an intra-coalition trade's
-loss is charged to seller and buyer (eq. 3.7), each by the factor `intra_loss_charge` (thesis: 1, i.e.
-both in full; 0.5 splits the physical loss).
+Member score (eq. 3.6): PS_{S,i} = PS_i + (E_i^loss - E_{S,i}^loss), where seller and buyer are each
+charged the factor `intra_loss_charge` (s) of an intra-coalition trade's loss (eq. 3.7). Default s = 0.5:
+the physical loss is split between the two parties, so the members' accounted losses add up to what the
+lines lose and eq. 3.19's savings are energy actually saved. s = 1 is eq. 3.7 read literally (each party
+charged the whole loss, so every intra loss is counted twice). docs/seed001.md §2 gives the reasons.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import combinations
 from typing import Literal
@@ -110,11 +112,16 @@ class CoalitionConfig:
     """Knobs of coalition formation (defaults = the thesis reading documented in docs/seed001.md)."""
 
     loss: LossModel = LossModel()
-    #: Factor of an intra-coalition trade's loss charged to EACH of seller and buyer (eq. 3.7: 1.0).
-    intra_loss_charge: float = 1.0
+    #: Factor s of an intra-coalition trade's loss charged to EACH of seller and buyer: 0.5 splits the
+    #: physical loss (accounts = lines); 1.0 is eq. 3.7 read literally (each intra loss counted twice).
+    intra_loss_charge: float = 0.5
     #: "both_gain": a trade is allowed only if it lowers both parties' own losses (default);
     #: "coalition_optimum": any trade that lowers the coalition's summed loss (the bare LP).
     trade_rule: TradeRule = "both_gain"
+    #: Initial pairing test (Alg. 3 line 11): "printed" = d_ij < d_i and d_ij < d_j (closer to each other
+    #: than either is to the EDC, whatever the loss charge); "loss_charge" = s*d_ij < d_i and s*d_ij < d_j
+    #: (each party's own accounted loss falls). The two agree when s = 1.
+    pairing_test: Literal["printed", "loss_charge"] = "printed"
     #: Nearest prosumers (k-d tree) searched for pairing and merge candidates.
     neighbours: int = 12
     #: Plan of a merged coalition: "optimal" = the LP optimum of the union (a function of the member set
@@ -138,6 +145,8 @@ class CoalitionConfig:
             raise ValueError(f"unknown trade_rule {self.trade_rule!r}")
         if self.merge_plan not in ("optimal", "pareto_floor"):
             raise ValueError(f"unknown merge_plan {self.merge_plan!r}")
+        if self.pairing_test not in ("printed", "loss_charge"):
+            raise ValueError(f"unknown pairing_test {self.pairing_test!r}")
         if self.neighbours < 1 or self.max_rounds < 1 or self.split_exhaustive_max < 2:
             raise ValueError("neighbours, max_rounds >= 1 and split_exhaustive_max >= 2 required")
 
@@ -217,11 +226,8 @@ class CoalitionSolver:
             own_gains = None
             if floors is not None:
                 floor_of = dict(zip(members, floors))
-                # floors in km*kWh, loosened against float noise by tol / (2 m): nobody loses more than the
-                # Pareto tolerance, and the slack all members free together (< tol / 2) cannot pass for a gain
-                slack = tol / (2 * len(members))
-                lower = [(floor_of[int(i)] - slack) / coefficient for i in np.concatenate([sellers, buyers])]
-                own_gains = (seller_gain[si, bj], buyer_gain[si, bj], np.asarray(lower))
+                lower = [floor_of[int(i)] / coefficient for i in np.concatenate([sellers, buyers])]  # km*kWh
+                own_gains = (seller_gain[si, bj], buyer_gain[si, bj], np.asarray(lower), tol / coefficient)
             flows = _transport_lp(total[si, bj], supply, demand, si, bj, own_gains)
             self.lp_solves += 1
         trades = []
@@ -246,10 +252,21 @@ def _fill_star(gain, supply, demand, si, bj) -> NDArray[np.float64]:
     return flows
 
 
+#: Price (per km*kWh) of falling short of the floors in a floored LP: far above any floor's shadow price, so
+#: the shortfall is only used where HiGHS cannot meet floors that hold exactly (it reports such degenerate
+#: problems as infeasible).
+_FLOOR_SHORTFALL_PRICE = 1e6
+
+
 def _transport_lp(gain, supply, demand, si, bj, own_gains=None) -> NDArray[np.float64]:
     """max gain.x  s.t. per-seller outflow <= supply, per-buyer inflow <= demand, x >= 0 (HiGHS).
-    own_gains = (seller gain per edge, buyer gain per edge, lower bounds for sellers then buyers) adds
-    "each member's own saving >= its bound".
+    own_gains = (seller gain per edge, buyer gain per edge, lower bounds for sellers then buyers, allowed
+    shortfall) adds "each member's own saving >= its bound".
+
+    The floors are elastic: one shortfall variable t >= 0, priced at _FLOOR_SHORTFALL_PRICE, relaxes them
+    all, and a plan missing them by more than the allowed shortfall is an error. Floors are never loosened
+    by a fixed slack: a floor's shadow price can be far above 1 (50 seen), so a slack of tol / 2m per member
+    once bought more than tol in total and a re-solve of the same member set passed for a Pareto improvement.
 
     Coalition LPs are small (tens of edges), where a dense constraint matrix is cheaper to hand over."""
     n_edges, n_sellers, n_buyers = len(gain), len(supply), len(demand)
@@ -258,18 +275,38 @@ def _transport_lp(gain, supply, demand, si, bj, own_gains=None) -> NDArray[np.fl
     a_ub[si, edges] = 1.0
     a_ub[n_sellers + bj, edges] = 1.0
     b_ub = np.concatenate([supply, demand])
+    cost = -np.asarray(gain, float)
     if own_gains is not None:
-        seller_gain, buyer_gain, lower = own_gains
+        seller_gain, buyer_gain, lower, allowed_shortfall = own_gains
         floor_rows = np.zeros((n_sellers + n_buyers, n_edges))
         floor_rows[si, edges] = -seller_gain
         floor_rows[n_sellers + bj, edges] = -buyer_gain
         binding = lower > 0
-        a_ub = np.vstack([a_ub, floor_rows[binding]])
+        shortfall_column = np.concatenate([np.zeros(len(b_ub)), -np.ones(int(binding.sum()))])
+        a_ub = np.column_stack([np.vstack([a_ub, floor_rows[binding]]), shortfall_column])
         b_ub = np.concatenate([b_ub, -lower[binding]])
-    result = linprog(-gain, A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs")
+        cost = np.append(cost, _FLOOR_SHORTFALL_PRICE)
+    result = linprog(cost, A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs")
     if result.status != 0:
         raise RuntimeError(f"coalition LP failed: {result.message}")
-    return np.maximum(result.x, 0.0)
+    flows = result.x[:n_edges]
+    if own_gains is not None and result.x[n_edges] > allowed_shortfall:
+        raise RuntimeError(f"coalition LP misses its floors by {result.x[n_edges]:.3g} km*kWh")
+    return _within_capacity(np.maximum(flows, 0.0), supply, demand, si, bj)
+
+
+def _within_capacity(flows, supply, demand, si, bj) -> NDArray[np.float64]:
+    """HiGHS may overshoot a capacity by its feasibility tolerance (1e-7 kWh); scale such a seller's or
+    buyer's flows down so every plan is exactly feasible. A merged coalition can then always reproduce its
+    parts' plans, so floors at the members' current savings stay attainable."""
+    for ends, capacity in ((si, supply), (bj, demand)):
+        used = np.bincount(ends, weights=flows, minlength=len(capacity))
+        over = used > capacity
+        if np.any(over):
+            scale = np.ones(len(capacity))
+            scale[over] = capacity[over] / used[over]
+            flows = flows * scale[ends]
+    return flows
 
 
 @dataclass(frozen=True)
@@ -336,8 +373,9 @@ def candidate_edges(
     market: Market, config: CoalitionConfig, rule: TradeRule = "both_gain"
 ) -> tuple[NDArray[np.int_], NDArray[np.int_], NDArray[np.float64]]:
     """Seller->buyer pairs among each prosumer's `neighbours` nearest whose trade `rule` allows
-    ("both_gain" is the thesis' proximity test s*d_ij < d_i and s*d_ij < d_j, Alg. 3 line 11);
-    returns (sellers, buyers, distances km), nearest first, ties by seller then buyer index."""
+    ("both_gain": s*d_ij < d_i and s*d_ij < d_j, each party's own loss falls; with s = 1 this is the
+    printed proximity test of Alg. 3 line 11); returns (sellers, buyers, distances km), nearest first,
+    ties by seller then buyer index."""
     n = market.n
     empty = np.zeros(0, dtype=int)
     if n < 2:
@@ -364,8 +402,9 @@ def candidate_edges(
 
 def initial_pairing(market: Market, config: CoalitionConfig = CoalitionConfig()) -> list[Members]:
     """Alg. 3 lines 8-18 made terminating: nearest eligible seller/buyer pairs first, each prosumer at
-    most once; everyone left over stays a singleton."""
-    sellers, buyers, _ = candidate_edges(market, config)
+    most once; everyone left over stays a singleton. Eligible = `config.pairing_test`."""
+    test_config = replace(config, intra_loss_charge=1.0) if config.pairing_test == "printed" else config
+    sellers, buyers, _ = candidate_edges(market, test_config)
     paired = np.zeros(market.n, dtype=bool)
     pairs: list[Members] = []
     for s, b in zip(sellers.tolist(), buyers.tolist()):
@@ -619,7 +658,7 @@ class MarketMetrics:
     exported_kwh: float
     imported_kwh: float
     loss_alone_kwh: float  # every prosumer trades only with the EDC
-    loss_accounted_kwh: float  # eq. 3.21 summed over coalitions (intra losses charged to both parties)
+    loss_accounted_kwh: float  # eq. 3.21 summed over coalitions (each party charged s x intra loss)
     loss_physical_kwh: float  # what the lines actually lose with the coalition trades
 
     @property
@@ -629,6 +668,7 @@ class MarketMetrics:
 
     @property
     def saving_physical(self) -> float:
+        """Share of the alone-case loss the lines no longer lose; equals `saving_accounted` when s = 0.5."""
         return 1 - self.loss_physical_kwh / self.loss_alone_kwh if self.loss_alone_kwh else 0.0
 
     @property
@@ -639,7 +679,8 @@ class MarketMetrics:
     @property
     def local_share_of_balances(self) -> float:
         """Share of the prosumers' own trading volume (sum of |P_i - C_i|) settled with peers: each peer
-        trade counts for its seller and its buyer, 2 * local / (surplus + deficit)."""
+        trade counts for its seller and its buyer, 2 * local / (surplus + deficit). The headline reading of
+        the thesis' "47 % of the network's energy traded among prosumers" (docs/seed001.md §6)."""
         volume = self.surplus_kwh + self.deficit_kwh
         return 2 * self.local_kwh / volume if volume else 0.0
 

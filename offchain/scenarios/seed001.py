@@ -74,9 +74,10 @@ TARGET_SAVING_RANGE = (0.15, 0.45)
 TARGET_LOCAL_SHARE_RANGE = (0.35, 0.60)
 TARGET_MAX_ROUNDS = 5
 TARGET_DRAW_DEVIATION = 0.01
+#: The first variant is checked against the targets; the others are reported beside it.
 DEFAULT_VARIANTS: dict[str, CoalitionConfig] = {
-    "thesis (s=1)": CoalitionConfig(),
-    "split loss (s=0.5)": CoalitionConfig(intra_loss_charge=0.5),
+    "physical split (s=0.5)": CoalitionConfig(),
+    "eq. 3.7 literal (s=1)": CoalitionConfig(intra_loss_charge=1.0),
 }
 
 
@@ -284,8 +285,24 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
     return summary.reset_index()
 
 
+def saving_trend(runs: pd.DataFrame, column: str = "saving_accounted") -> tuple[float, float]:
+    """Least-squares slope of `column` against n over every run, and its standard error (both per
+    prosumer). Each cell mean carries a standard error of ~3 pp with 20 repetitions, close to the step
+    between neighbouring sizes, so the slope over all runs is what says whether saving rises with n."""
+    x, y = runs["n"].to_numpy(float), runs[column].to_numpy(float)
+    if len(np.unique(x)) < 2:
+        return 0.0, float("inf")
+    slope, intercept = np.polyfit(x, y, 1)
+    residual = y - (slope * x + intercept)
+    dof = max(len(x) - 2, 1)
+    return float(slope), float(np.sqrt(residual @ residual / dof / np.sum((x - x.mean()) ** 2)))
+
+
 def check_targets(summary: pd.DataFrame, runs: pd.DataFrame, draws: pd.DataFrame, variant: str) -> pd.DataFrame:
-    """Issue 5's targets against the thesis-reading variant; one row per target and distribution."""
+    """Issue 5's targets against the main variant; one row per target and distribution.
+
+    "Saving rises with n" is met when the slope over all runs is positive with 95 % confidence
+    (slope > 1.96 standard errors); whether the cell means also rise strictly is reported beside it."""
     main = summary[summary["variant"] == variant]
     main_runs = runs[runs["variant"] == variant]
     lo_s, hi_s = TARGET_SAVING_RANGE
@@ -304,9 +321,14 @@ def check_targets(summary: pd.DataFrame, runs: pd.DataFrame, draws: pd.DataFrame
         savings = part.sort_values("n")["saving_accounted"].to_numpy()
         shares = part.sort_values("n")["local_share_balances"].to_numpy()
         sizes = part.sort_values("n")["n"].to_numpy()
+        slope, slope_se = saving_trend(main_runs[main_runs["distribution"] == dist])
+        strictly = bool(np.all(np.diff(savings) > 0))
         rows += [
             (f"loss saving rises with n ({dist})", "22.5% -> 38%",
-             " -> ".join(f"{100 * v:.1f}%" for v in savings), bool(np.all(np.diff(savings) > 0))),
+             " -> ".join(f"{100 * v:.1f}%" for v in savings)
+             + f"; slope {1000 * slope:+.1f} ± {1960 * slope_se:.1f} pp per 10 prosumers (95% CI); "
+             f"cell means {'strictly rising' if strictly else 'not strictly rising'}",
+             bool(slope > 1.96 * slope_se)),
             (f"loss saving within 15-45% ({dist})", "22.5% (n=10) .. 38% (n=50)",
              f"{100 * savings.min():.1f}% .. {100 * savings.max():.1f}% (n={sizes[savings.argmin()]}..{sizes[savings.argmax()]})",
              bool(savings.min() >= lo_s and savings.max() <= hi_s)),
@@ -472,8 +494,8 @@ def reproduce_coalitions(
     the thesis' numbers and the targets), table_3_2.csv, runs.csv, summary.csv, draws.csv,
     targets.csv, fig3_9a_local_share.png, fig3_9b_saving.png, fig3_9c_runtime.png, draws.png.
 
-    variants: coalition configs to compare (default: the thesis reading s=1 and the physical loss split
-    s=0.5); the first is the one checked against the targets. `settings` supplies everything else.
+    variants: coalition configs to compare (default: the physical loss split s=0.5, then eq. 3.7 read
+    literally, s=1); the first is the one checked against the targets. `settings` supplies everything else.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -576,8 +598,9 @@ def _report(
         *_slot_report(penalty10, "Same slot, the drawn validator fails to mine (eq. 3.24)", details=False),
         f"## Scaling runs (Fig. 3.9), {repetitions} seeded repetitions per cell",
         "",
-        "saving_accounted = eq. 3.19 market-wide (intra-coalition losses charged to both parties, as eq. 3.7); "
-        "saving_physical = what the lines actually save. local_share_balances = 2 x peer-traded kWh / "
+        "saving_accounted = eq. 3.19 market-wide (each party charged s x an intra-coalition trade's loss; "
+        "with s = 0.5 the accounts equal the lines); saving_physical = what the lines actually save. "
+        f"Standard error of a cell mean = sd / sqrt({repetitions}). local_share_balances = 2 x peer-traded kWh / "
         "(surplus + deficit), the share of the prosumers' own trading volume settled with peers (the headline "
         "reading of the thesis' '47% of the network's energy'); local_share_surplus = peer-traded / surplus; "
         "local_share_traded = peer-traded / all kWh moved.",

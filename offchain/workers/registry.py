@@ -12,6 +12,8 @@ from eth_account.signers.local import LocalAccount
 
 from offchain.chain import ChainClient, Manifest, connect, get_network, load_manifest
 
+from .coalition_market import make_result_logic, make_rewards_logic, make_scores_logic
+from .fog_matching import make_fog_matching_logic
 from .logs import configure_json_logging
 from .runtime import RunSummary, Worker, WorkerLogic
 from .surplus_score import SurplusScoreLogic
@@ -46,6 +48,26 @@ WORKERS: dict[str, WorkerSpec] = {
         summary="EPOS scores = attested surplus (kWh) per prosumer and period (foundation score; PoEG in issue 5)",
         results_contract="EPOS",
         make_logic=_surplus_score,
+    ),
+    "coalition-scores": WorkerSpec(
+        summary="seed 001 PoEG member scores as EPOS, once per slot (options: participants, seed, through_slot)",
+        results_contract="EPOS",
+        make_logic=make_scores_logic,
+    ),
+    "coalition-result": WorkerSpec(
+        summary="seed 001 slot result: scores, canonical coalition partition, trade-list commitment",
+        results_contract="ProofScoreRegistry",
+        make_logic=make_result_logic,
+    ),
+    "coalition-rewards": WorkerSpec(
+        summary="seed 001 Shapley split of the mining reward once the slot's block is final",
+        results_contract="MiningRewardEscrow",
+        make_logic=make_rewards_logic,
+    ),
+    "fog-matching": WorkerSpec(
+        summary="seed 000 Hungarian matching: a certified optimal assignment per closed, unmatched period",
+        results_contract="PeriodMatching",
+        make_logic=make_fog_matching_logic,
     ),
 }
 

@@ -1,5 +1,7 @@
 """Coalition LP, pairing and merge-and-split (seed 001, eqs 3.5-3.15, Algorithm 3)."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy.optimize import linprog
@@ -20,7 +22,8 @@ from offchain.algorithms.poeg import LossModel
 from offchain.data.seed001 import scaling_instance, ten_prosumer_instance
 
 C = 0.004  # loss per km used in the hand-checked cases
-CONFIG = CoalitionConfig(loss=LossModel(coefficient_per_km=C))
+CONFIG = CoalitionConfig(loss=LossModel(coefficient_per_km=C))  # default: physical split, s = 0.5
+LITERAL = replace(CONFIG, intra_loss_charge=1.0)  # eq. 3.7 read literally: both parties charged in full
 
 
 def market(points, balances, centre=(10.0, 10.0)) -> Market:
@@ -69,19 +72,22 @@ def reference_saving(m: Market, members, config: CoalitionConfig) -> float:
     return config.loss.coefficient_per_km * (alone - res.fun)
 
 
-def test_star_coalition_serves_the_best_buyer_first():
-    # seller 10 km from the EDC; buyer 1 is 1 km away, buyer 2 is 2 km away
+@pytest.mark.parametrize("s", [0.5, 1.0])
+def test_star_coalition_serves_the_best_buyer_first(s):
+    # seller 10 km from the EDC; buyer 1 (9 km out) is 1 km away, buyer 2 (8 km out) is 2 km away
     m = market([[0, 10], [1, 10], [2, 10]], [5, -3, -4])
-    plan = CoalitionSolver(m, CONFIG).plan([0, 1, 2])
+    plan = CoalitionSolver(m, replace(CONFIG, intra_loss_charge=s)).plan([0, 1, 2])
     assert sorted(plan.trades) == [(0, 1, pytest.approx(3.0)), (0, 2, pytest.approx(2.0))]
-    # seller: 3 kWh saves 10-1 km, 2 kWh save 10-2 km; buyers save their own distance minus the trade's
-    assert plan.savings_kwh == pytest.approx([C * (3 * 9 + 2 * 8), C * 3 * 8, C * 2 * 6])
+    # each party saves its own EDC distance minus its share s of the trade's distance, per kWh
+    assert plan.savings_kwh == pytest.approx(
+        [C * (3 * (10 - s * 1) + 2 * (10 - s * 2)), C * 3 * (9 - s * 1), C * 2 * (8 - s * 2)]
+    )
 
 
 def test_lp_picks_the_cheaper_seller_and_sends_the_rest_to_the_centre():
     # sellers 8 and 10 km out, one buyer 9 km out between them, a far buyer nobody may serve
     m = market([[2, 10], [0, 10], [1, 10], [10, 18]], [3, 3, -4, -5])
-    solver = CoalitionSolver(m, CONFIG)
+    solver = CoalitionSolver(m, LITERAL)  # with s = 0.5 seller 0 could also serve the far buyer
     plan = solver.plan([0, 1, 2, 3])
     assert solver.lp_solves == 1
     assert sorted(plan.trades) == [(0, 2, pytest.approx(1.0)), (1, 2, pytest.approx(3.0))]
@@ -89,24 +95,24 @@ def test_lp_picks_the_cheaper_seller_and_sends_the_rest_to_the_centre():
     # formation is path dependent: pairing takes the tie (both 1 km) by the lower seller index, so
     # prosumer 0 sells its 3 kWh to 2 first; the grand LP would cut 0 back to 1 kWh, which the Pareto
     # order refuses, so 1 stays alone and exports everything
-    result = form_coalitions(m, CONFIG)
+    result = form_coalitions(m, LITERAL)
     assert result.partition == [(0, 2), (1,), (3,)]
     residual = result.residual.set_index(["prosumer", "direction"])["energy_kwh"]
     assert residual.to_dict() == pytest.approx({(1, "export"): 3.0, (2, "import"): 1.0, (3, "import"): 5.0})
     # with floors at the current savings the merge keeps 0's 3 kWh and lets 1 fill the last kWh
-    floored = form_coalitions(m, CoalitionConfig(loss=CONFIG.loss, merge_plan="pareto_floor"))
+    floored = form_coalitions(m, replace(LITERAL, merge_plan="pareto_floor"))
     assert floored.partition == [(0, 1, 2), (3,)]
-    tol = CONFIG.tolerance_kwh  # the floors are loosened by half of it against float noise
+    tol = LITERAL.tolerance_kwh  # float noise allowed by the Pareto order
     assert floored.savings_kwh == pytest.approx([C * 3 * 7, C * 1 * 9, C * 4 * 8, 0.0], abs=tol)
     assert np.all(floored.savings_kwh >= result.savings_kwh - tol)
 
 
 def test_trade_rule_keeps_a_seller_from_losing_and_pareto_keeps_the_bare_lp_out():
-    # seller 3 km from the EDC, buyer 8 km out, 5 km apart: the trade saves the pair 3 + 8 - 2 x 5 = 1 km
-    # per kWh in total, but the seller's own loss grows (5 km > 3 km)
+    # eq. 3.7 literal (s = 1): seller 3 km from the EDC, buyer 8 km out, 5 km apart: the accounts see
+    # 3 + 8 - 2 x 5 = 1 km per kWh saved in total, but the seller's own loss grows (5 km > 3 km)
     m = market([[10, 13], [10, 18]], [4, -4])
-    assert CoalitionSolver(m, CONFIG).plan([0, 1]).trades == ()
-    bare = CoalitionConfig(loss=CONFIG.loss, trade_rule="coalition_optimum")
+    assert CoalitionSolver(m, LITERAL).plan([0, 1]).trades == ()
+    bare = replace(LITERAL, trade_rule="coalition_optimum")
     plan = CoalitionSolver(m, bare).plan([0, 1])
     assert plan.trades == ((0, 1, pytest.approx(4.0)),)
     assert plan.savings_kwh == pytest.approx([C * 4 * (3 - 5), C * 4 * (8 - 5)])
@@ -114,6 +120,21 @@ def test_trade_rule_keeps_a_seller_from_losing_and_pareto_keeps_the_bare_lp_out(
     result = form_coalitions(m, bare)
     assert result.partition == [(0,), (1,)]
     assert np.all(result.member_scores >= result.singleton_scores)
+
+
+def test_physical_split_trades_what_the_lines_save_and_accounts_match_the_lines():
+    # the case above: the lines lose 5 km x 4 kWh instead of (3 + 8) km x 4 kWh. Split in half, the
+    # seller's share (2.5 km) is below its 3 km to the EDC, so the trade goes through and both gain
+    m = market([[10, 13], [10, 18]], [4, -4])
+    plan = CoalitionSolver(m, CONFIG).plan([0, 1])
+    assert plan.trades == ((0, 1, pytest.approx(4.0)),)
+    assert plan.savings_kwh == pytest.approx([C * 4 * (3 - 2.5), C * 4 * (8 - 2.5)])
+    result = form_coalitions(m, CONFIG)
+    assert result.partition == [(0, 1)]
+    metrics = market_metrics(result, m, CONFIG)
+    assert metrics.loss_physical_kwh == pytest.approx(C * 5 * 4)
+    assert metrics.loss_accounted_kwh == pytest.approx(metrics.loss_physical_kwh)
+    assert metrics.saving_accounted == pytest.approx(1 - 5 / 11)
 
 
 @pytest.mark.parametrize("rule", ["both_gain", "coalition_optimum"])
@@ -137,21 +158,34 @@ def test_solver_matches_the_independent_transportation_lp(rule, charge):
             assert min(plan.savings_kwh) >= 0
 
 
+def pairs_of(m: Market, config: CoalitionConfig) -> list[tuple[int, int]]:
+    """(seller, buyer) of every pair the initial pairing forms."""
+    return [(a, b) if m.is_seller[a] else (b, a) for a, b in (c for c in initial_pairing(m, config) if len(c) == 2)]
+
+
 def test_pairing_terminates_nearest_first_and_uses_everyone_at_most_once():
     m = Market.from_frame(scaling_instance(60, "normal", 3))
-    pairs = [c for c in initial_pairing(m, CONFIG) if len(c) == 2]
-    sellers, buyers, dists = candidate_edges(m, CONFIG)
+    pairs = pairs_of(m, CONFIG)
     assert pairs, "this instance has eligible pairs"
     members = [i for c in initial_pairing(m, CONFIG) for i in c]
     assert sorted(members) == list(range(m.n))
-    nearest = (int(sellers[0]), int(buyers[0]))
-    assert tuple(sorted(nearest)) in pairs
+    sellers, buyers, _ = candidate_edges(m, LITERAL)  # the printed test is the s = 1 trade test
+    assert (int(sellers[0]), int(buyers[0])) in pairs
     d = m.distance_to_centre_km
-    for a, b in pairs:
-        seller, buyer = (a, b) if m.is_seller[a] else (b, a)
+    for seller, buyer in pairs:
         dij = np.hypot(*(m.xy_km[seller] - m.xy_km[buyer]))
         assert m.is_seller[seller] and not m.is_seller[buyer]
-        assert dij < d[seller] and dij < d[buyer]  # Alg. 3 line 11
+        assert dij < d[seller] and dij < d[buyer]  # Alg. 3 line 11 as printed, whatever the loss charge
+    assert pairs_of(m, LITERAL) == pairs
+
+
+def test_loss_charge_pairing_admits_pairs_the_printed_test_refuses():
+    # seller 3 km from the EDC, buyer 8 km out, 5 km apart: not closer to each other than to the EDC,
+    # but with half the trade's loss each (2.5 km < 3 km) both would gain
+    m = market([[10, 13], [10, 18]], [4, -4])
+    assert pairs_of(m, CONFIG) == []
+    assert pairs_of(m, replace(CONFIG, pairing_test="loss_charge")) == [(0, 1)]
+    assert pairs_of(m, replace(LITERAL, pairing_test="loss_charge")) == []
 
 
 def test_pareto_order():
@@ -176,6 +210,23 @@ def test_merge_and_split_ends_in_a_stable_partition(distribution, merge_plan):
             assert np.all(after.member_scores >= before.member_scores - config.tolerance_kwh)
         assert np.all(result.member_scores >= result.singleton_scores)
         assert result.coalition_scores == pytest.approx([result.member_scores[list(c)].sum() for c in result.partition])
+
+
+@pytest.mark.parametrize("distribution, n, seed", [("normal", 40, 1), ("uniform", 20, 12), ("lognormal", 30, 14)])
+def test_floored_plans_are_feasible_and_cannot_improve_on_themselves(distribution, n, seed):
+    # instances whose floors equal some member's largest possible saving (HiGHS calls that infeasible)
+    config = CoalitionConfig(merge_plan="pareto_floor", complementary_merges_only=False)
+    m = Market.from_frame(scaling_instance(n, distribution, seed))
+    result = form_coalitions(m, config)
+    assert result.converged and np.all(result.member_scores >= result.singleton_scores)
+    solver = CoalitionSolver(m, config)
+    for members in result.partition:
+        current = [result.savings_kwh[i] for i in members]
+        again = solver.plan(members, current)  # the same set, floored at what it saves now
+        assert not pareto_improves(again.savings_kwh, current, config.tolerance_kwh)
+        assert again.total_saving_kwh <= sum(current) + config.tolerance_kwh
+    view = chain_view(result, m)  # floored trades never exceed a balance
+    assert min(view.export_wh + view.import_wh) >= 0
 
 
 def test_round_bound_is_respected_and_reported():
@@ -219,15 +270,22 @@ def test_chain_view_integers_add_up_exactly():
     assert result.trades["energy_kwh"].sum() > 0
 
 
-def test_market_metrics_identities():
+@pytest.mark.parametrize("s", [0.5, 1.0])
+def test_market_metrics_identities(s):
+    config = replace(CONFIG, intra_loss_charge=s)
     m = Market.from_frame(scaling_instance(30, "normal", 4))
-    result = form_coalitions(m, CONFIG)
-    metrics = market_metrics(result, m, CONFIG)
+    result = form_coalitions(m, config)
+    metrics = market_metrics(result, m, config)
     intra_loss = result.trades["loss_kwh"].sum()
-    # eq. 3.7 charges every intra trade's loss to both parties: the accounts exceed the lines by it
-    assert metrics.loss_accounted_kwh - metrics.loss_physical_kwh == pytest.approx(intra_loss)
+    assert intra_loss > 0
+    # each party is charged s x every intra trade's loss: the accounts exceed the lines by (2s - 1) x it
+    assert metrics.loss_accounted_kwh - metrics.loss_physical_kwh == pytest.approx((2 * s - 1) * intra_loss)
     assert metrics.loss_alone_kwh - metrics.loss_accounted_kwh == pytest.approx(result.savings_kwh.sum())
-    assert 0 < metrics.saving_accounted < metrics.saving_physical < 1
+    assert 0 < metrics.saving_accounted < 1 and 0 < metrics.saving_physical < 1
+    if s == 0.5:  # the physical split: the accounts are the lines
+        assert metrics.saving_accounted == pytest.approx(metrics.saving_physical)
+    else:
+        assert metrics.saving_accounted < metrics.saving_physical
     assert metrics.local_kwh + metrics.exported_kwh == pytest.approx(metrics.surplus_kwh)
     assert metrics.local_kwh + metrics.imported_kwh == pytest.approx(metrics.deficit_kwh)
     assert metrics.local_share_of_balances == pytest.approx(
@@ -240,6 +298,8 @@ def test_bad_config_and_market_are_rejected():
         CoalitionConfig(intra_loss_charge=0)
     with pytest.raises(ValueError):
         CoalitionConfig(trade_rule="anything")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        CoalitionConfig(pairing_test="anything")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         Market(np.zeros((2, 2)), np.ones(3), np.ones(3))
     with pytest.raises(ValueError):

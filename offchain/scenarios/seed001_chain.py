@@ -1,0 +1,872 @@
+"""Seed 001's coalition market through the contracts (`kwx reproduce seed001-coalitions --chain`).
+
+`run_chain` starts an embedded Anvil, deploys the foundation and the consensus contracts
+(offchain.chain.suites), registers `n` prosumers and runs `slots` one-day slots end to end:
+
+- the SCORER is offchain.workers.coalition_market.CoalitionMarketWorker (EPOS scores, the slot result and,
+  once the block is final, the Shapley rewards; restart-safe through the worker runtime's journal);
+- every participant acts from its own key (test-mnemonic accounts 10..): stakes its new EPOS on itself,
+  pays its mining fee, commits and reveals a secret, mines when drawn, settles the committed trade list
+  (the final miner does it; anyone may), and at the end withdraws its escrow balance and claims its
+  staking rewards;
+- the chain clock moves with evm_increaseTime / evm_mine between the windows; in each slot of
+  `missed_slots` the first drawn validator lets its mining window pass, is reported, slashed, its coalition
+  excluded and a new miner drawn.
+
+After every slot the chain is compared with offchain.scenarios.seed001.run_slot for the same market, seed
+(the XOR of the secrets the participants revealed), failing validator and pool stakes: scores and
+partition, trade-list commitment, fees and M_r, seed, every draw and slash, the final miner, the reward
+shares, escrow balances, pool stakes and the EPOS supply; after the claims, every wallet. Gas comes from
+the receipts of every transaction, attributed to slot, function and sender. Choices: docs/seed001-chain.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import function_abi_to_4byte_selector
+from web3 import Web3
+from web3.contract import Contract
+
+from offchain.algorithms.miner_draw import address_key, combine_reveals, commitment, keccak256, validator_of
+from offchain.chain import (
+    SUITE,
+    ChainClient,
+    EmbeddedAnvil,
+    Manifest,
+    connect,
+    deploy_suite,
+    get_network,
+    manifest_path,
+)
+from offchain.chain.suites import ConsensusTerms, bind_miner_selection, with_consensus
+from offchain.progress import progress_bar
+from offchain.scenarios.seed001 import SlotOutcome, SlotSettings, run_slot
+from offchain.units import EPOS_BASE, UPOS_BASE, base_to_upos, payment_base, price_to_base_per_kwh
+from offchain.workers.coalition_market import (
+    ZERO_ADDRESS,
+    CoalitionMarketWorker,
+    SeededForecasts,
+    participant_accounts,
+    seeded_market,
+    score_entries,
+    slot_trades,
+    trades_hash,
+)
+from offchain.workers.state import Status
+
+#: Chain seconds between the starts of consecutive slots (one slot = one day, docs/seed001.md §11).
+SLOT_SECONDS = 86_400
+PARTICIPANT_ETH = 10 * 10**18  #: wei sent from account 0 to each participant for gas
+PARTICIPANT_UPOS = 1_000 * UPOS_BASE  #: UPOS minted to each participant
+PARTICIPANT_DEPOSIT = 100 * UPOS_BASE  #: of which deposited in the escrow to pay for its purchases
+EDC_UPOS = 10_000 * UPOS_BASE  #: minted to the distribution centre (the OPERATOR account)
+EDC_DEPOSIT = 1_000 * UPOS_BASE  #: of which deposited to buy the prosumers' exports
+MAX_UINT = 2**256 - 1
+PROSUMER_KIND = 1  #: ParticipantRegistry.Kind.Prosumer
+PENALTIES = ("missed block", "invalid block")  #: MinerSelection.Penalty
+STATUS_MINING, STATUS_VOID = 1, 3  #: MinerSelection.Status
+#: Steps of a slot in the order they happen (docs/consensus-contracts.md §2); stake and the claims are the
+#: participants' housekeeping.
+SLOT_STEPS = (
+    "EPOS.mintScores",
+    "ProofScoreRegistry.submitResult",
+    "Staking.stake",
+    "MiningRewardEscrow.payFee",
+    "MinerSelection.commit",
+    "MinerSelection.reveal",
+    "MinerSelection.draw",
+    "MinerSelection.reportMissedBlock",
+    "MinerSelection.mineBlock",
+    "MiningRewardEscrow.settleTrades",
+    "MiningRewardEscrow.distributeReward",
+    "MiningRewardEscrow.refundFee",
+)
+HOUSEKEEPING = frozenset({"Staking.stake"})
+
+
+def _epos_text(base: int) -> str:
+    return f"{base / EPOS_BASE:.4f} EPOS"
+
+
+# --- records -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """One comparison of the chain with the Python model; `slot` None for the end of the run."""
+
+    slot: int | None
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class TxRecord:
+    """One transaction's receipt: where it belongs and what it cost."""
+
+    block: int
+    tx_hash: str
+    phase: str  #: "deploy", "setup", "slot" or "claims"
+    slot: int | None
+    sender: str  #: ADMIN, OPERATOR, SCORER or participant
+    account: str  #: the sending address
+    function: str  #: "Contract.function", "deploy Contract" or "ETH transfer"
+    gas: int
+
+
+@dataclass
+class SlotRecord:
+    """What happened in one slot on chain, beside the Python outcome it was checked against."""
+
+    slot: int
+    miss_first_draw: bool
+    outcome: SlotOutcome
+    draws: list[dict[str, Any]]  #: per attempt: coalition, validator, penalty, burned
+    mining_reward: int
+    rewards: dict[str, int]
+    wall_seconds: float
+    worker_seconds: float
+
+
+@dataclass
+class ChainRun:
+    """Everything `run_chain` measured and checked."""
+
+    n: int
+    seed: int
+    settings: SlotSettings
+    terms: ConsensusTerms
+    manifest: Manifest
+    slots: list[SlotRecord]
+    checks: list[Check]
+    transactions: list[TxRecord]
+    seconds: dict[str, float]
+
+    @property
+    def all_match(self) -> bool:
+        """Whether every on-chain figure equalled the Python model."""
+        return all(c.ok for c in self.checks)
+
+    def gas_report(self) -> dict[str, Any]:
+        """The benchmark figures: gas per slot (and per participant), per function, per sender; setup."""
+        return gas_report(self)
+
+
+# --- gas ledger ----------------------------------------------------------------------------------------------
+
+
+class GasLedger:
+    """Attributes every transaction to a phase and slot (marks at block boundaries) and names it from the
+    suite's ABIs (to-address and 4-byte selector)."""
+
+    def __init__(self, w3: Web3) -> None:
+        self.w3 = w3
+        self.marks: list[tuple[int, str, int | None]] = []
+
+    def mark(self, phase: str, slot: int | None = None) -> None:
+        """Transactions from the next block on belong to (`phase`, `slot`)."""
+        self.marks.append((self.w3.eth.block_number + 1, phase, slot))
+
+    def collect(self, client: ChainClient, manifest: Manifest, senders: dict[str, str]) -> list[TxRecord]:
+        names = {Web3.to_checksum_address(a): n for n, a in manifest.contracts.items()}
+        selectors = {
+            (address, bytes(function_abi_to_4byte_selector(item))): f"{name}.{item['name']}"
+            for address, name in names.items()
+            for item in client.artifact(name).abi
+            if item["type"] == "function"
+        }
+        records = []
+        for number in range(self.marks[0][0], self.w3.eth.block_number + 1):
+            phase, slot = next((p, s) for start, p, s in reversed(self.marks) if start <= number)
+            for tx in self.w3.eth.get_block(number, full_transactions=True)["transactions"]:
+                receipt = self.w3.eth.get_transaction_receipt(tx["hash"])
+                data = bytes(tx["input"])
+                if tx["to"] is None:
+                    function = f"deploy {names.get(receipt['contractAddress'], '?')}"
+                elif not data:
+                    function = "ETH transfer"
+                else:
+                    function = selectors.get((tx["to"], data[:4]), f"{tx['to']}:{data[:4].hex()}")
+                records.append(TxRecord(number, Web3.to_hex(tx["hash"]), phase, slot, senders.get(tx["from"], "other"),
+                                        tx["from"], function, receipt["gasUsed"]))
+        return records
+
+
+# --- the community on chain ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Community:
+    """One embedded chain with the foundation and the consensus contracts, the role clients and `n`
+    registered, funded participants (prosumer i of the forecasts trades from participants[i])."""
+
+    anvil: EmbeddedAnvil
+    w3: Web3
+    manifest: Manifest
+    manifest_file: Path  #: deployments/local.json of this chain (what `kwx worker` reads)
+    terms: ConsensusTerms
+    admin: ChainClient
+    operator: ChainClient
+    scorer: ChainClient
+    participants: list[ChainClient]
+    source: SeededForecasts
+    ledger: GasLedger
+    _contracts: dict[tuple[str, str], Contract] = field(default_factory=dict, repr=False)
+
+    def contract(self, name: str, client: ChainClient | None = None) -> Contract:
+        """Suite contract `name` as seen by `client` (default ADMIN)."""
+        client = client or self.admin
+        key = (name, client.address)
+        if key not in self._contracts:
+            self._contracts[key] = client.contract(name, self.manifest.address(name))
+        return self._contracts[key]
+
+    def call(self, name: str, function: str, *args: Any) -> Any:
+        return self.admin.call(getattr(self.contract(name).functions, function)(*args))
+
+    def send(self, client: ChainClient, name: str, function: str, *args: Any) -> Any:
+        """Sends `name.function(*args)` from `client` and returns the receipt."""
+        return client.transact(getattr(self.contract(name, client).functions, function)(*args))
+
+    def now(self) -> int:
+        return self.w3.eth.get_block("latest")["timestamp"]
+
+    def advance_past(self, timestamp: int) -> None:
+        """Moves the chain clock so that the latest block (and every later one) is after `timestamp`."""
+        latest = self.now()
+        if latest <= timestamp:
+            self.w3.provider.make_request("evm_increaseTime", [timestamp - latest + 1])
+            self.w3.provider.make_request("evm_mine", [])
+
+    def senders(self) -> dict[str, str]:
+        labels = {c.address: "participant" for c in self.participants}
+        labels |= {self.admin.address: "ADMIN", self.operator.address: "OPERATOR", self.scorer.address: "SCORER"}
+        return labels
+
+    def close(self) -> None:
+        self.anvil.stop()
+
+
+def _send_eth(client: ChainClient, to: str, wei: int) -> None:
+    """A plain transfer from `client`'s account through its nonce manager."""
+    tx = {"to": to, "value": wei, "gas": 21_000, "chainId": client.chain_id, "nonce": client.nonces.reserve(),
+          **client.fees()}
+    client.wait(client.send_raw(client.sign(tx)))
+
+
+@contextmanager
+def open_community(work_dir: str | Path, *, n: int = 10, seed: int = 1,
+                   terms: ConsensusTerms = ConsensusTerms()) -> Iterator[Community]:
+    """Starts an EmbeddedAnvil (free port), deploys SUITE with the consensus steps (manifest under
+    `work_dir`/deployments), binds Staking to MinerSelection, and registers, funds and approves `n`
+    participants at the positions of the seeded forecasts; stops the chain on exit."""
+    network = get_network("local")
+    with EmbeddedAnvil(chain_id=network.chain_id) as anvil:
+        w3 = connect(anvil.rpc_url, expected_chain_id=network.chain_id)
+        admin, operator, scorer = (ChainClient(w3, network.account(r)) for r in ("ADMIN", "OPERATOR", "SCORER"))
+        accounts: list[LocalAccount] = participant_accounts(n)
+        ledger = GasLedger(w3)
+        ledger.mark("deploy")
+        manifest_dir = Path(work_dir) / "deployments"
+        manifest = deploy_suite(admin, network, manifest_dir=manifest_dir, suite=with_consensus(SUITE, terms))
+        source = SeededForecasts(tuple(a.address for a in accounts), seed=seed)
+        community = Community(anvil, w3, manifest, manifest_path(network, manifest_dir), terms, admin, operator, scorer,
+                              [ChainClient(w3, a) for a in accounts], source, ledger)
+        ledger.mark("setup")
+        bind_miner_selection(admin, manifest)
+        _register(community)
+        yield community
+
+
+def _register(c: Community) -> None:
+    """Registers each participant at its forecast position (metres), funds it with ETH and UPOS, approves
+    the consensus contracts and deposits its trading balance; the distribution centre likewise."""
+    market = seeded_market(len(c.participants), c.source.seed, 0)  # positions are the same every day
+    miners, escrow, staking = (c.manifest.address(n) for n in ("MinerSelection", "MiningRewardEscrow", "Staking"))
+    for client, (x_km, y_km) in zip(c.participants, market.xy_km):
+        _send_eth(c.admin, client.address, PARTICIPANT_ETH)
+        c.send(c.operator, "ParticipantRegistry", "register", client.address, PROSUMER_KIND,
+               round(x_km * 1000), round(y_km * 1000), 0, 0, 0)
+        c.send(c.admin, "UPOS", "mint", client.address, PARTICIPANT_UPOS)
+        c.send(client, "UPOS", "approve", miners, MAX_UINT)
+        c.send(client, "UPOS", "approve", escrow, MAX_UINT)
+        c.send(client, "EPOS", "approve", staking, MAX_UINT)
+        c.send(client, "MiningRewardEscrow", "deposit", PARTICIPANT_DEPOSIT)
+    c.send(c.admin, "UPOS", "mint", c.operator.address, EDC_UPOS)
+    c.send(c.operator, "UPOS", "approve", escrow, MAX_UINT)
+    c.send(c.operator, "MiningRewardEscrow", "deposit", EDC_DEPOSIT)
+
+
+# --- the simulation ------------------------------------------------------------------------------------------
+
+
+class Simulation:
+    """Drives the participants slot by slot beside the SCORER worker, keeps the Python model of every
+    balance (escrow, pools, EPOS supply, fees) and compares the chain with it."""
+
+    def __init__(self, community: Community, worker: CoalitionMarketWorker, settings: SlotSettings) -> None:
+        self.c = community
+        self.worker = worker
+        self.settings = settings
+        self.edc = community.operator.address
+        accounts = list(community.source.accounts)
+        self.by_address = {client.address: client for client in community.participants}
+        self.escrow = {a: PARTICIPANT_DEPOSIT for a in accounts} | {self.edc: EDC_DEPOSIT}
+        self.pools = dict.fromkeys(accounts, 0)  #: each self-staked pool's stake, EPOS base units
+        self.stakes_made = Counter[str]()
+        self.pooled_rewards: dict[str, list[int]] = defaultdict(list)
+        self.fees = dict.fromkeys(accounts, 0)  #: fees paid from the wallet (void slots refund into the escrow)
+        self.epos_supply = 0
+        self.checks: list[Check] = []
+        self.records: list[SlotRecord] = []
+
+    # --- one slot --------------------------------------------------------------------------------------------
+
+    def play_slot(self, slot: int, miss_first_draw: bool) -> SlotRecord:
+        """One slot end to end: the worker's scores and result, stakes, fees, commit-reveal, draw, mining
+        (after a missed window if `miss_first_draw`), settlement, the worker's rewards; then the checks."""
+        c, started = self.c, time.perf_counter()
+        if self.records:
+            c.advance_past(self._result(self.records[-1].slot)["acceptedAt"] + SLOT_SECONDS - 1)
+        c.ledger.mark("slot", slot)
+        first_block = c.w3.eth.block_number + 1
+        c.source.through_slot = slot
+        worker_seconds = self._run_worker()
+        result = self.worker.journal("coalition-result", slot)
+        if result is None or result.status is not Status.ACCEPTED:
+            raise RuntimeError(f"slot {slot}: the SCORER's result was not accepted ({result})")
+        trades = [tuple(t) for t in result.payload["trades"]]
+        self._stake_new_scores()
+        self._pay_fees(slot)
+        secrets = self._commit_reveal(slot)
+        c.send(c.participants[0], "MinerSelection", "draw", slot)
+
+        # The Python model: the same market and seed, the failing validator of its own first draw, the
+        # pool stakes it tracked itself.
+        forecast = c.source.forecast(slot)
+        seed = combine_reveals(secrets, "xor")
+        stakes = {i: self.pools[a] for i, a in enumerate(forecast.accounts)}
+        outcome = run_slot(forecast.market, forecast.accounts, seed, self.settings, (), stakes)
+        if miss_first_draw:
+            outcome = run_slot(forecast.market, forecast.accounts, seed, self.settings,
+                               {outcome.miner.attempts[0].validator}, stakes)
+
+        final = self._mine(slot, miss_first_draw)
+        if final is None:
+            self._refund_fees(slot)
+        else:
+            c.send(self.by_address[final], "MiningRewardEscrow", "settleTrades", slot, trades)
+            worker_seconds += self._run_worker()
+        self._model_slot(outcome)
+        record = self._record(slot, miss_first_draw, outcome, first_block, time.perf_counter() - started, worker_seconds)
+        self._check_slot(record, first_block, seed)
+        self.records.append(record)
+        return record
+
+    def _run_worker(self) -> float:
+        started = time.perf_counter()
+        self.worker.run_once()
+        return time.perf_counter() - started
+
+    def _result(self, slot: int) -> dict[str, Any]:
+        fields = ("tradesHash", "acceptedAt", "participants", "coalitions", "totalScore")
+        return dict(zip(fields, self.c.call("ProofScoreRegistry", "slotResult", slot)))
+
+    def _stake_new_scores(self) -> None:
+        """Every participant stakes the EPOS in its wallet on itself (the thesis stakes the proof score)."""
+        for client in self.c.participants:
+            balance = self.c.call("EPOS", "balanceOf", client.address)
+            if balance > 0:
+                self.c.send(client, "Staking", "stake", client.address, balance)
+                self.pools[client.address] += balance
+                self.stakes_made[client.address] += 1
+
+    def _pay_fees(self, slot: int) -> None:
+        for client in self.c.participants:
+            fee = self.c.call("MiningRewardEscrow", "feeOf", slot, client.address)
+            if fee > 0:
+                self.c.send(client, "MiningRewardEscrow", "payFee", slot)
+
+    def _commit_reveal(self, slot: int) -> dict[str, bytes]:
+        c = self.c
+        secrets = {p.address: keccak256(f"kwx-seed001-chain:{c.source.seed}:{slot}:{p.address}".encode())
+                   for p in c.participants}
+        for client in c.participants:
+            c.send(client, "MinerSelection", "commit", slot, commitment(secrets[client.address], client.address))
+        c.advance_past(c.call("MinerSelection", "commitDeadline", slot))
+        for client in c.participants:
+            c.send(client, "MinerSelection", "reveal", slot, secrets[client.address])
+        c.advance_past(c.call("MinerSelection", "revealDeadline", slot))
+        return secrets
+
+    def _round(self, slot: int) -> dict[str, Any]:
+        fields = ("seed", "drawHash", "blockHash", "validator", "coalition", "attempt", "commits", "deadline",
+                  "minedAt", "reveals", "status")
+        return dict(zip(fields, self.c.call("MinerSelection", "roundOf", slot)))
+
+    def _mine(self, slot: int, miss_first_draw: bool) -> str | None:
+        """The drawn validator mines (the first one lets its window pass if `miss_first_draw`); returns the
+        final miner once its block is final, None for a void slot."""
+        c = self.c
+        while True:
+            round_ = self._round(slot)
+            if round_["status"] == STATUS_VOID:
+                return None
+            if round_["status"] != STATUS_MINING:
+                raise RuntimeError(f"slot {slot}: unexpected draw status {round_['status']}")
+            if miss_first_draw and round_["attempt"] == 0:
+                c.advance_past(round_["deadline"])
+                c.send(c.participants[0], "MinerSelection", "reportMissedBlock", slot)
+                continue
+            block_hash = keccak256(bytes(self._result(slot)["tradesHash"]) + slot.to_bytes(32, "big"))
+            c.send(self.by_address[round_["validator"]], "MinerSelection", "mineBlock", slot, block_hash)
+            c.advance_past(self._round(slot)["minedAt"] + c.terms.challenge_seconds)
+            return round_["validator"]
+
+    def _refund_fees(self, slot: int) -> None:
+        for client in self.c.participants:
+            if self.c.call("MiningRewardEscrow", "feePaid", slot, client.address) > 0:
+                self.c.send(client, "MiningRewardEscrow", "refundFee", slot)
+
+    def _model_slot(self, outcome: SlotOutcome) -> None:
+        """The slot's money and stakes as the Python model has them."""
+        accounts = outcome.addresses
+        view = outcome.chain
+        self.epos_supply += sum(view.member_scores_base) - sum(outcome.miner.slashed.values())
+        for i, burned in outcome.miner.slashed.items():
+            self.pools[accounts[i]] -= burned
+        for i, fee in enumerate(outcome.fees_base):
+            self.fees[accounts[i]] += fee
+            if outcome.miner.winner is None:  # a void slot: the fee is refunded into the escrow balance
+                self.escrow[accounts[i]] += fee
+        if outcome.miner.winner is None:
+            return
+        price = outcome.price_base_per_kwh
+        for seller, buyer, wh in slot_trades(view, accounts):
+            amount = payment_base(wh, price)
+            self.escrow[seller if seller != ZERO_ADDRESS else self.edc] += amount
+            self.escrow[buyer if buyer != ZERO_ADDRESS else self.edc] -= amount
+        validator = accounts[outcome.miner.validator]
+        for i in outcome.winning_members:
+            if accounts[i] == validator and self.pools[validator] > 0:
+                self.pooled_rewards[validator].append(outcome.rewards_base[i])
+            else:
+                self.escrow[accounts[i]] += outcome.rewards_base[i]
+
+    # --- what the chain recorded -------------------------------------------------------------------------------
+
+    def _events(self, contract: str, event: str, slot: int, from_block: int) -> list[dict[str, Any]]:
+        logs = getattr(self.c.contract(contract).events, event).get_logs(
+            from_block=from_block, argument_filters={"slot": slot})
+        return [dict(log["args"]) for log in logs]
+
+    def _record(self, slot: int, miss_first_draw: bool, outcome: SlotOutcome, first_block: int, wall: float,
+                worker_seconds: float) -> SlotRecord:
+        penalties = {e["attempt"]: e for e in self._events("MinerSelection", "MinerPenalised", slot, first_block)}
+        draws = []
+        for drawn in self._events("MinerSelection", "MinerDrawn", slot, first_block):
+            penalty = penalties.get(drawn["attempt"])
+            draws.append({"attempt": drawn["attempt"], "coalition": drawn["coalition"], "validator": drawn["validator"],
+                          "penalty": None if penalty is None else PENALTIES[penalty["reason"]],
+                          "burned": 0 if penalty is None else penalty["burned"]})
+        rewards = {e["member"]: e["share"] for e in self._events("MiningRewardEscrow", "RewardShared", slot, first_block)}
+        return SlotRecord(slot, miss_first_draw, outcome, draws, self.c.call("MiningRewardEscrow", "miningReward", slot),
+                          rewards, wall, worker_seconds)
+
+    def _check(self, slot: int | None, name: str, expected: Any, observed: Any, detail: str) -> None:
+        ok = expected == observed
+        self.checks.append(Check(slot, name, ok, detail if ok else f"expected {expected!r}, chain {observed!r}"))
+
+    def _check_slot(self, record: SlotRecord, first_block: int, seed: bytes) -> None:
+        c, slot, outcome = self.c, record.slot, record.outcome
+        accounts, view = outcome.addresses, outcome.chain
+        keys = [address_key(a) for a in accounts]
+
+        entries = [(a, s, m, k + 1) for a, s, m, k in score_entries(view, outcome.draw_order, accounts)]
+        on_chain = [(a, *c.call("ProofScoreRegistry", "entryOf", slot, a)) for a, *_ in entries]
+        self._check(slot, "scores and partition", entries, on_chain,
+                    f"{len(entries)} participants in {len(outcome.draw_order)} coalitions")
+        validators = [accounts[validator_of(m, view.member_scores_base, keys)] for m in outcome.draw_order]
+        chain_coalitions = [c.call("ProofScoreRegistry", "coalitionOf", slot, k) for k in range(len(outcome.draw_order))]
+        self._check(slot, "coalition scores and validators", list(zip(outcome.draw_weights, validators)),
+                    [(score, validator) for score, _, validator in chain_coalitions],
+                    f"total {_epos_text(sum(outcome.draw_weights))}")
+        self._check(slot, "trade-list commitment", trades_hash(slot_trades(view, accounts)),
+                    bytes(self._result(slot)["tradesHash"]), f"{len(slot_trades(view, accounts))} trades")
+
+        paid = {e["account"]: e["fee"] for e in self._events("MiningRewardEscrow", "FeePaid", slot, first_block)}
+        expected_fees = {accounts[i]: f for i, f in enumerate(outcome.fees_base) if f > 0}
+        self._check(slot, "mining fees", expected_fees, paid, f"{len(paid)} payers")
+        expected_reward = outcome.mining_reward_base if outcome.miner.winner is not None else 0
+        self._check(slot, "M_r", expected_reward, record.mining_reward, f"{base_to_upos(expected_reward):.6f} UPOS")
+
+        self._check(slot, "commit-reveal seed", seed, bytes(self._round(slot)["seed"]), f"XOR of {len(accounts)} reveals")
+        python_draws = [
+            (a.attempt, a.coalition, accounts[a.validator], 0 if a.mined else outcome.miner.slashed[a.validator])
+            for a in outcome.miner.attempts
+        ]
+        chain_draws = [(d["attempt"], d["coalition"], d["validator"], d["burned"]) for d in record.draws]
+        self._check(slot, "draws, slashes and redraws", python_draws, chain_draws,
+                    " -> ".join(f"coalition {k}" + (f" (failed, {_epos_text(b)} burned)" if b else "")
+                                for _, k, _, b in python_draws) or "void")
+        excluded = [k for k in range(len(outcome.draw_order)) if c.call("MinerSelection", "isExcluded", slot, k)]
+        self._check(slot, "excluded coalitions", sorted(outcome.miner.excluded), excluded, f"{excluded}")
+        if outcome.miner.winner is not None:
+            self._check(slot, "final miner", (outcome.miner.winner, accounts[outcome.miner.validator]),
+                        tuple(c.call("MinerSelection", "finalMiner", slot)), f"coalition {outcome.miner.winner}")
+        expected_rewards = {accounts[i]: outcome.rewards_base[i] for i in outcome.winning_members}
+        self._check(slot, "Shapley reward shares", expected_rewards, record.rewards,
+                    f"{len(expected_rewards)} members, weights {outcome.weight_rule}")
+
+        self._check(slot, "escrow balances", self.escrow,
+                    {a: c.call("MiningRewardEscrow", "balanceOf", a) for a in self.escrow},
+                    f"{len(self.escrow)} accounts incl. the distribution centre")
+        self._check(slot, "pool stakes", self.pools, {a: c.call("Staking", "poolStake", a) for a in self.pools},
+                    f"{sum(1 for v in self.pools.values() if v)} pools")
+        self._check(slot, "EPOS supply", self.epos_supply, c.call("EPOS", "totalSupply"),
+                    f"{_epos_text(self.epos_supply)} minted minus burned")
+        self._check(slot, "Lemma 2 (nobody below its singleton score)", [], outcome.lemma2, "0 violations")
+
+    # --- the end of the run ------------------------------------------------------------------------------------
+
+    def claims(self) -> None:
+        """Each participant withdraws its escrow balance and claims its staking rewards; the distribution
+        centre withdraws too. Checks every wallet against the model."""
+        c = self.c
+        c.ledger.mark("claims")
+        expected, observed, claims = {}, {}, {}
+        for client in [*c.participants, c.operator]:
+            account = client.address
+            wallet_before = c.call("UPOS", "balanceOf", account)
+            balance = c.call("MiningRewardEscrow", "balanceOf", account)
+            if balance > 0:
+                c.send(client, "MiningRewardEscrow", "withdraw", balance)
+            pending = c.call("Staking", "pendingRewards", account, account)
+            if pending > 0:
+                c.send(client, "Staking", "claimRewards", account)
+            observed[account] = c.call("UPOS", "balanceOf", account)
+            claimed = observed[account] - wallet_before - balance
+            if self.pooled_rewards[account] or claimed:
+                claims[account] = (sum(self.pooled_rewards[account]), claimed, pending)
+            minted, deposited = (EDC_UPOS, EDC_DEPOSIT) if client is c.operator else (PARTICIPANT_UPOS, PARTICIPANT_DEPOSIT)
+            expected[account] = minted - deposited - self.fees.get(account, 0) + self.escrow[account] + claimed
+        # Staking floors the reward per share: each reward or stake operation may leave < 1 base unit behind.
+        dust_ok = all(claimed == pending and 0 <= pooled - claimed <= len(self.pooled_rewards[a]) + self.stakes_made[a]
+                      for a, (pooled, claimed, pending) in claims.items())
+        self.checks.append(Check(None, "staking rewards claimed = validator shares paid to pools (less rounding dust)",
+                                 dust_ok, "; ".join(f"{a[:10]} pooled {p}, claimed {cl}" for a, (p, cl, _) in claims.items())
+                                 or "no pooled rewards"))
+        self._check(None, "UPOS wallets after withdrawals and claims", expected, observed,
+                    f"{len(expected)} accounts: minted - deposit - fees + escrow balance + staking rewards")
+
+
+# --- running it ----------------------------------------------------------------------------------------------
+
+
+def run_chain(
+    out_dir: str | Path,
+    *,
+    n: int = 10,
+    slots: int = 3,
+    seed: int = 1,
+    missed_slots: Collection[int] = (2,),
+    progress: bool = True,
+    settings: SlotSettings = SlotSettings(),
+) -> ChainRun:
+    """Runs `slots` slots (numbered 1..slots) of `n` prosumers through the contracts on a fresh embedded
+    Anvil; in the slots of `missed_slots` the first drawn validator misses its mining window. Writes
+    seed001-chain.md (the checks against run_slot, each slot, gas) and consensus_gas.json / .md (the gas
+    benchmark) under `out_dir`. The chain's manifest and the worker's state live in a temporary folder
+    that goes with the chain."""
+    if settings.combine != "xor":
+        raise ValueError("MinerSelection combines reveals by XOR only")
+    terms = ConsensusTerms(price_base_per_kwh=price_to_base_per_kwh(settings.price_upos_per_kwh),
+                           delta_bps=settings.delta_bps, slash_bps=settings.slash_bps)
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    with (
+        tempfile.TemporaryDirectory(prefix="kwx-seed001-chain-") as work,
+        progress_bar(progress) as bars,
+        open_community(work, n=n, seed=seed, terms=terms) as community,
+        CoalitionMarketWorker(community.scorer, community.manifest, community.source, Path(work) / "worker-state",
+                              settings=settings) as worker,
+    ):
+        task = bars.add_task(f"seed001 slots on chain, n = {n}", total=slots) if bars else None
+        seconds["setup"] = time.perf_counter() - started
+        simulation = Simulation(community, worker, settings)
+        for slot in range(1, slots + 1):
+            simulation.play_slot(slot, slot in missed_slots)
+            if bars:
+                bars.advance(task)
+        claims_started = time.perf_counter()
+        simulation.claims()
+        seconds["claims"] = time.perf_counter() - claims_started
+        transactions = community.ledger.collect(community.admin, community.manifest, community.senders())
+        seconds["total"] = time.perf_counter() - started
+        run = ChainRun(n, seed, settings, terms, community.manifest, simulation.records, simulation.checks,
+                       transactions, seconds)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "seed001-chain.md").write_text(report_markdown(run))
+    write_gas_benchmark(run, out)
+    return run
+
+
+def reproduce_chain(
+    out_dir: str | Path,
+    *,
+    n: int = 10,
+    slots: int = 3,
+    seed: int = 1,
+    progress: bool = True,
+    benchmark_dir: str | Path | None = None,
+) -> ChainRun:
+    """`kwx reproduce seed001-coalitions --chain`: run_chain with one missed mining window in slot 2, its
+    report under `out_dir`; with `benchmark_dir` (e.g. benchmarks/) the gas benchmark is written there too."""
+    run = run_chain(out_dir, n=n, slots=slots, seed=seed, missed_slots=(2,), progress=progress)
+    if benchmark_dir is not None:
+        write_gas_benchmark(run, Path(benchmark_dir))
+    return run
+
+
+# --- figures and reports -------------------------------------------------------------------------------------
+
+
+def _ordered(functions: Collection[str]) -> list[str]:
+    """Slot steps in lifecycle order, anything else after them alphabetically."""
+    known = [f for f in SLOT_STEPS if f in functions]
+    return known + sorted(set(functions) - set(known))
+
+
+def _gas_by(txs: Sequence[TxRecord], key: str) -> dict[str, int]:
+    totals = Counter[str]()
+    for t in txs:
+        totals[getattr(t, key)] += t.gas
+    return dict(totals)
+
+
+def gas_report(run: ChainRun) -> dict[str, Any]:
+    """Gas (receipt gasUsed) per slot — in all, per participant, per step, per sender and what each
+    participant's own transactions used — per function over the slots, and the one-time phases."""
+    slot_txs = [t for t in run.transactions if t.phase == "slot"]
+    participant_accounts_ = {t.account for t in run.transactions if t.sender == "participant"}
+    per_slot = []
+    for record in run.slots:
+        txs = [t for t in slot_txs if t.slot == record.slot]
+        steps = _gas_by(txs, "function")
+        calls = Counter(t.function for t in txs)
+        own = _gas_by([t for t in txs if t.sender == "participant"], "account")
+        own_gas = [own.get(a, 0) for a in participant_accounts_]
+        total = sum(steps.values())
+        consensus = total - sum(steps.get(f, 0) for f in HOUSEKEEPING)
+        per_slot.append({
+            "slot": record.slot,
+            "missed_window": record.miss_first_draw,
+            "draws": len(record.draws),
+            "transactions": len(txs),
+            "gas": total,
+            "gas_per_participant": total // run.n,
+            "consensus_gas": consensus,
+            "consensus_gas_per_participant": consensus // run.n,
+            "participant_own_gas": {"min": min(own_gas), "mean": sum(own_gas) // len(own_gas), "max": max(own_gas)},
+            "steps": {f: {"transactions": calls[f], "gas": steps[f]} for f in _ordered(steps)},
+            "by_sender": dict(sorted(_gas_by(txs, "sender").items())),
+            "wall_seconds": round(record.wall_seconds, 3),
+            "worker_seconds": round(record.worker_seconds, 3),
+        })
+    functions = {}
+    for function in _ordered({t.function for t in slot_txs}):
+        used = [t.gas for t in slot_txs if t.function == function]
+        functions[function] = {"transactions": len(used), "gas": sum(used), "mean": sum(used) // len(used),
+                               "min": min(used), "max": max(used)}
+    one_time = {}
+    for phase in ("deploy", "setup", "claims"):
+        txs = [t for t in run.transactions if t.phase == phase]
+        one_time[phase] = {"transactions": len(txs), "gas": sum(t.gas for t in txs),
+                           "functions": dict(sorted(_gas_by(txs, "function").items()))}
+    slot_gas = sum(t.gas for t in slot_txs)
+    return {
+        "n": run.n,
+        "slots": len(run.slots),
+        "per_slot": per_slot,
+        "functions": functions,
+        "one_time": one_time,
+        "totals": {
+            "transactions": len(run.transactions),
+            "slot_transactions": len(slot_txs),
+            "slot_gas": slot_gas,
+            "mean_gas_per_slot": slot_gas // len(run.slots),
+            "mean_gas_per_participant_per_slot": slot_gas // (len(run.slots) * run.n),
+        },
+        "seconds": {k: round(v, 3) for k, v in run.seconds.items()},
+    }
+
+
+def _machine() -> str:
+    load = os.getloadavg() if hasattr(os, "getloadavg") else ()
+    return (f"{platform.machine()}, Python {platform.python_version()}, load average at the end "
+            f"{[round(v, 2) for v in load]}")
+
+
+def _verdict(run: ChainRun) -> str:
+    failed = [c for c in run.checks if not c.ok]
+    if not failed:
+        return (f"**On-chain results equal `offchain.scenarios.seed001.run_slot`: yes** — all {len(run.checks)} "
+                "checks (scores and partition, trade commitment, fees and M_r, seed, draws and slashes, final "
+                "miner, reward shares, escrow balances, pool stakes, EPOS supply, wallets after the claims).")
+    return (f"**On-chain results equal `offchain.scenarios.seed001.run_slot`: NO** — {len(failed)} of "
+            f"{len(run.checks)} checks failed: " + "; ".join(f"slot {c.slot} {c.name}: {c.detail}" for c in failed))
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(str(v) for v in row) + " |" for row in rows)]
+
+
+def gas_markdown(run: ChainRun, report: dict[str, Any] | None = None) -> str:
+    """The gas benchmark as Markdown (the figures of gas_report)."""
+    report = report or gas_report(run)
+    slots = report["per_slot"]
+    heads = [f"slot {s['slot']}" + (" (missed window)" if s["missed_window"] else "") for s in slots]
+    rows = []
+    for function, figures in report["functions"].items():
+        cells = []
+        for s in slots:
+            step = s["steps"].get(function)
+            cells.append("—" if step is None else f"{step['gas']:,} ({step['transactions']})")
+        rows.append([function, *cells, f"{figures['mean']:,}"])
+    rows.append(["**per slot**", *(f"**{s['gas']:,}**" for s in slots), ""])
+    rows.append(["per participant", *(f"{s['gas_per_participant']:,}" for s in slots), ""])
+    rows.append(["per slot without stake", *(f"{s['consensus_gas']:,}" for s in slots), ""])
+    rows.append(["  per participant", *(f"{s['consensus_gas_per_participant']:,}" for s in slots), ""])
+    rows.append(["transactions", *(str(s["transactions"]) for s in slots), ""])
+    rows.append(["wall s (worker s)", *(f"{s['wall_seconds']:.2f} ({s['worker_seconds']:.2f})" for s in slots), ""])
+    senders = sorted({k for s in slots for k in s["by_sender"]})
+    sender_rows = [[who, *(f"{s['by_sender'].get(who, 0):,}" for s in slots)] for who in senders]
+    sender_rows.append(["one participant's own txs (min / mean / max)",
+                        *(f"{s['participant_own_gas']['min']:,} / {s['participant_own_gas']['mean']:,} / "
+                          f"{s['participant_own_gas']['max']:,}" for s in slots)])
+    once = report["one_time"]
+    setup_functions = ", ".join(f"{f} {g:,}" for f, g in once["setup"]["functions"].items())
+    totals = report["totals"]
+    lines = [
+        f"# Seed 001 consensus on chain: gas per slot (n = {run.n} prosumers, {len(slots)} slots)",
+        "",
+        f"Generated {datetime.now(timezone.utc).isoformat(timespec='seconds')} by "
+        "`offchain.scenarios.seed001_chain` on an embedded Anvil (cancun rules, Avalanche C-Chain charges "
+        f"the same gas schedule); figures are receipt `gasUsed`. {_machine()}.",
+        "",
+        _verdict(run),
+        "",
+        "Gas per step (transactions in brackets); the last column is the mean per call over all slots:",
+        "",
+        *_table(["step", *heads, "mean per call"], rows),
+        "",
+        "By sender (SCORER = the coalition-market worker):",
+        "",
+        *_table(["sender", *heads], sender_rows),
+        "",
+        f"Over the run: {totals['slot_transactions']} slot transactions, {totals['mean_gas_per_slot']:,} gas per "
+        f"slot and {totals['mean_gas_per_participant_per_slot']:,} per participant per slot on average. "
+        f"Staking is counted in the slot (participants stake each slot's new EPOS); docs/consensus-contracts.md §9 "
+        "counts it as one-time.",
+        "",
+        f"One-time: deployment {once['deploy']['gas']:,} gas ({once['deploy']['transactions']} transactions: "
+        + ", ".join(f"{f.removeprefix('deploy ')} {g:,}" for f, g in once["deploy"]["functions"].items())
+        + f"); setup {once['setup']['gas']:,} gas ({once['setup']['transactions']} transactions: {setup_functions}); "
+        f"claims at the end {once['claims']['gas']:,} gas ({once['claims']['transactions']} transactions).",
+        "",
+        f"Wall time: setup {report['seconds']['setup']:.1f} s, claims {report['seconds']['claims']:.1f} s, "
+        f"total {report['seconds']['total']:.1f} s (including starting Anvil and deploying).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_gas_benchmark(run: ChainRun, directory: str | Path) -> list[Path]:
+    """Writes consensus_gas.json (gas_report plus the checks) and consensus_gas.md under `directory`."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    report = gas_report(run)
+    payload = {
+        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generator": "offchain.scenarios.seed001_chain.run_chain",
+        "machine": _machine(),
+        "seed": run.seed,
+        "terms": asdict(run.terms),
+        "all_match_run_slot": run.all_match,
+        "checks": [asdict(c) for c in run.checks],
+        **report,
+    }
+    paths = [directory / "consensus_gas.json", directory / "consensus_gas.md"]
+    paths[0].write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    paths[1].write_text(gas_markdown(run, report))
+    return paths
+
+
+def report_markdown(run: ChainRun) -> str:
+    """seed001-chain.md: the verdict, each slot as the chain ran it, every check, then the gas figures."""
+    lines = [
+        "# Seed 001, chapter 3 — the coalition market on chain",
+        "",
+        f"`offchain.scenarios.seed001_chain.run_chain`: {run.n} prosumers, {len(run.slots)} one-day slots, seed "
+        f"{run.seed}, p_t = {base_to_upos(run.terms.price_base_per_kwh):g} UPOS/kWh, δ = {run.terms.delta_bps / 10_000:g}, "
+        f"slash {run.terms.slash_bps / 100:g} %; windows commit / reveal / mining / challenge "
+        f"{' / '.join(f'{w // 60} min' for w in run.terms.windows)}. Choices: docs/seed001-chain.md.",
+        "",
+        _verdict(run),
+        "",
+        "## Slots",
+        "",
+    ]
+    for record in run.slots:
+        outcome = record.outcome
+        names = {a: f"P{i}" for i, a in enumerate(outcome.addresses)}
+        draws = " → ".join(
+            f"coalition {d['coalition']} ({names[d['validator']]} validates)"
+            + (f", {d['penalty']}: {d['burned'] / EPOS_BASE:.4f} EPOS burned, coalition excluded" if d["penalty"] else ", mined")
+            for d in record.draws
+        ) or "no draw (void)"
+        partition = "; ".join("{" + ", ".join(names[outcome.addresses[i]] for i in members) + "}"
+                              for members in outcome.draw_order)
+        rewards = ", ".join(f"{names[a]} {share / UPOS_BASE:.6f}" for a, share in record.rewards.items())
+        lines += [
+            f"### Slot {record.slot}" + (" — the first drawn validator misses its window" if record.miss_first_draw else ""),
+            "",
+            f"- partition in draw order: {partition}",
+            f"- saving {100 * outcome.metrics.saving_accounted:.1f} % of the loss trading alone; local share "
+            f"{100 * outcome.metrics.local_share_of_balances:.1f} %",
+            f"- draws: {draws}",
+            f"- M_r = {record.mining_reward / UPOS_BASE:.6f} UPOS; shares (UPOS): {rewards or 'none'}",
+            "",
+        ]
+    lines += ["## Checks against run_slot", "",
+              *_table(["slot", "check", "equal", "detail"],
+                      [[c.slot if c.slot is not None else "end", c.name, "yes" if c.ok else "**NO**", c.detail]
+                       for c in run.checks]),
+              "", gas_markdown(run).replace("# Seed 001 consensus on chain", "## Gas", 1)]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m offchain.scenarios.seed001_chain [OUT_DIR]: also refreshes benchmarks/
+    from offchain.chain.artifacts import project_root
+
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("out/seed001-chain")
+    result = reproduce_chain(target, benchmark_dir=project_root() / "benchmarks")
+    print(_verdict(result))
+    sys.exit(0 if result.all_match else 1)
