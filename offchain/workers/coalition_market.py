@@ -246,13 +246,29 @@ class SlotPlanner:
 # --- the three stages -------------------------------------------------------------------------------------
 
 
-class ScoreMintLogic:
+class _PlannedStage:
+    """A stage driven by the forecasts alone: it reads no events and is ready when the planner is."""
+
+    mechanism = POEG_MECHANISM
+    schema = ""
+    planner: SlotPlanner
+    name: str
+
+    def fetch_events(self, from_block: int, to_block: int) -> list[ChainEvent]:
+        return []
+
+    def apply(self, db: sqlite3.Connection, event: ChainEvent) -> None:
+        raise AssertionError(f"{self.name} reads no events, got {event.name}")
+
+    def ready_slots(self, db: sqlite3.Connection) -> list[int]:
+        return self.planner.ready()
+
+
+class ScoreMintLogic(_PlannedStage):
     """Stage 1: each scored participant's member score as EPOS (what it stakes), once per slot.
     Participants with a zero score get nothing (EPOS mints only positive amounts here)."""
 
     name = "coalition-scores"
-    mechanism = POEG_MECHANISM
-    schema = ""
 
     def __init__(self, planner: SlotPlanner, epos: Contract) -> None:
         self.planner = planner
@@ -260,15 +276,6 @@ class ScoreMintLogic:
 
     def identity(self) -> dict[str, str]:
         return {"epos": self.epos.address}
-
-    def fetch_events(self, from_block: int, to_block: int) -> list[ChainEvent]:
-        return []  # driven by forecasts alone
-
-    def apply(self, db: sqlite3.Connection, event: ChainEvent) -> None:
-        raise AssertionError(f"{self.name} reads no events, got {event.name}")
-
-    def ready_slots(self, db: sqlite3.Connection) -> list[int]:
-        return self.planner.ready()
 
     def compute(self, db: sqlite3.Connection, slot: int) -> dict[str, Any]:
         """``{"accounts": [...], "amounts": [EPOS base units]}``, ascending by address, positive scores only."""
@@ -279,12 +286,10 @@ class ScoreMintLogic:
         return self.epos.functions.mintScores(self.mechanism, slot, payload["accounts"], payload["amounts"])
 
 
-class SlotResultLogic:
+class SlotResultLogic(_PlannedStage):
     """Stage 2: the slot result — scores, canonical partition and the trade-list commitment."""
 
     name = "coalition-result"
-    mechanism = POEG_MECHANISM
-    schema = ""
 
     def __init__(self, planner: SlotPlanner, scores: Contract) -> None:
         self.planner = planner
@@ -292,15 +297,6 @@ class SlotResultLogic:
 
     def identity(self) -> dict[str, str]:
         return {"proof_score_registry": self.scores.address}
-
-    def fetch_events(self, from_block: int, to_block: int) -> list[ChainEvent]:
-        return []  # driven by forecasts alone
-
-    def apply(self, db: sqlite3.Connection, event: ChainEvent) -> None:
-        raise AssertionError(f"{self.name} reads no events, got {event.name}")
-
-    def ready_slots(self, db: sqlite3.Connection) -> list[int]:
-        return self.planner.ready()
 
     def compute(self, db: sqlite3.Connection, slot: int) -> dict[str, Any]:
         """``{"entries": [[account, singleton, member, coalition], ...], "trades": [[seller, buyer, wh], ...],
