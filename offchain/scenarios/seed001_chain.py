@@ -31,7 +31,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,6 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_utils import function_abi_to_4byte_selector
 from web3 import Web3
-from web3.contract import Contract
 
 from offchain.algorithms.miner_draw import address_key, combine_reveals, commitment, keccak256, validator_of
 from offchain.chain import (
@@ -52,6 +51,7 @@ from offchain.chain import (
     get_network,
     manifest_path,
 )
+from offchain.chain.session import SuiteSession
 from offchain.chain.suites import ConsensusTerms, bind_miner_selection, with_consensus
 from offchain.progress import progress_bar
 from offchain.scenarios.seed001 import SlotOutcome, SlotSettings, run_slot
@@ -211,7 +211,7 @@ class GasLedger:
 
 
 @dataclass
-class Community:
+class Community(SuiteSession):
     """One embedded chain with the foundation and the consensus contracts, the role clients and `n`
     registered, funded participants (prosumer i of the forecasts trades from participants[i])."""
 
@@ -226,33 +226,6 @@ class Community:
     participants: list[ChainClient]
     source: SeededForecasts
     ledger: GasLedger
-    _contracts: dict[tuple[str, str], Contract] = field(default_factory=dict, repr=False)
-
-    def contract(self, name: str, client: ChainClient | None = None) -> Contract:
-        """Suite contract `name` as seen by `client` (default ADMIN)."""
-        client = client or self.admin
-        key = (name, client.address)
-        if key not in self._contracts:
-            self._contracts[key] = client.contract(name, self.manifest.address(name))
-        return self._contracts[key]
-
-    def call(self, name: str, function: str, *args: Any) -> Any:
-        return self.admin.call(getattr(self.contract(name).functions, function)(*args))
-
-    def send(self, client: ChainClient, name: str, function: str, *args: Any) -> Any:
-        """Sends `name.function(*args)` from `client` and returns the receipt."""
-        return client.transact(getattr(self.contract(name, client).functions, function)(*args))
-
-    def now(self) -> int:
-        return self.w3.eth.get_block("latest")["timestamp"]
-
-    def advance_past(self, timestamp: int) -> None:
-        """Moves the chain clock so that the latest block (and every later one) is after `timestamp`."""
-        latest = self.now()
-        if latest <= timestamp:
-            self.w3.provider.make_request("evm_increaseTime", [timestamp - latest + 1])
-            self.w3.provider.make_request("evm_mine", [])
-
     def senders(self) -> dict[str, str]:
         labels = {c.address: "participant" for c in self.participants}
         labels |= {self.admin.address: "ADMIN", self.operator.address: "OPERATOR", self.scorer.address: "SCORER"}
