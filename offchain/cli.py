@@ -122,17 +122,29 @@ def worker(
     state_dir: Path = typer.Option(Path("var/workers"), help="Folder of the worker's SQLite cursor and journal."),
     once: bool = typer.Option(False, "--once", help="Process everything up to the chain head, then exit."),
     poll: float = typer.Option(5.0, help="Seconds between polls when running continuously."),
-    through_period: Optional[int] = typer.Option(None, help="surplus-score: treat periods up to this one as final."),
+    option: list[str] = typer.Option(
+        [], "--option", "-o", metavar="KEY=VALUE",
+        help="A worker option, repeatable (e.g. -o through_period=5); `kwx worker NAME --list-options` lists them.",
+    ),
+    list_options: bool = typer.Option(False, "--list-options", help="Print the worker's options and exit."),
 ) -> None:
     """Run an off-chain worker (JSON logs on stderr; SIGTERM or Ctrl-C stop it after the current step)."""
     from offchain.chain import get_network, manifest_path
     from offchain.chain.artifacts import project_root
-    from offchain.workers import WORKERS, run_worker
+    from offchain.workers import WORKERS, parse_worker_options, run_worker
 
     if name not in WORKERS:
         _fail(f"unknown worker {name!r}; known: {', '.join(sorted(WORKERS))}")
+    if list_options:
+        declared = WORKERS[name].options
+        typer.echo(f"{name}: {WORKERS[name].summary}")
+        for key, spec in sorted(declared.items()):
+            typer.echo(f"  -o {key}=...  {spec.help}")
+        if not declared:
+            typer.echo("  (no options)")
+        return
+    options = parse_worker_options(name, option)
     config = get_network(network)
-    options = {} if through_period is None else {"through_period": through_period}
     summary = run_worker(
         name,
         rpc_url=config.require_rpc_url(),

@@ -13,14 +13,8 @@ from offchain.chain.anvil import EmbeddedAnvil, find_anvil, free_port, port_open
 from offchain.chain.artifacts import Artifact, ErrorDecoder, default_build_dir, load_artifact, project_root
 from offchain.chain.client import ChainClient
 from offchain.chain.deploy import (
-    DEPLOYER,
-    SUITE,
-    ContractRef,
-    Deploy,
     DeploymentPlan,
-    Grant,
     Manifest,
-    RoleHolder,
     deploy_suite,
     find_reusable_manifest,
     load_manifest,
@@ -46,6 +40,8 @@ from offchain.chain.networks import LOCAL_ROLE_ACCOUNTS, NETWORK_NAMES, NetworkC
 from offchain.chain.nonces import NonceManager
 from offchain.chain.roles import ROLE_NAMES, role_id, role_name
 from offchain.chain.rpc import connect
+from offchain.chain.steps import DEPLOYER, Call, ContractRef, Deploy, Grant, RoleHolder, Step, replace_group
+from offchain.chain.suites import SUITE
 
 __all__ = [
     "ANVIL_TEST_MNEMONIC",
@@ -57,6 +53,7 @@ __all__ = [
     "AnvilStartError",
     "Artifact",
     "ArtifactsMissingError",
+    "Call",
     "ChainClient",
     "ChainIdMismatchError",
     "ContractRef",
@@ -76,6 +73,7 @@ __all__ = [
     "NonceManager",
     "RoleHolder",
     "RpcUnreachableError",
+    "Step",
     "TransactionRejectedError",
     "TransactionTimeoutError",
     "UnknownNetworkError",
@@ -97,6 +95,7 @@ __all__ = [
     "port_open",
     "project_root",
     "remote_account",
+    "replace_group",
     "role_id",
     "role_name",
     "stop_all",

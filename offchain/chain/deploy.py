@@ -1,7 +1,8 @@
-"""Deploying the contract suite: an ordered, declarative list of steps, a manifest per network and the rule
-for reusing an earlier deployment.
+"""Deploying the contract suite: running its steps, a manifest per network and the rule for reusing an
+earlier deployment.
 
-To add a contract, append a Deploy step (and the Grant steps it needs) to SUITE in dependency order.
+The suite itself is declared in offchain/chain/suites.py: to add a contract, add a Deploy step (and the
+Grant and Call steps it needs) to SUITE there, in dependency order.
 """
 
 from __future__ import annotations
@@ -26,97 +27,15 @@ from offchain.chain.errors import ChainIdMismatchError, KwxChainError, ManifestM
 from offchain.chain.networks import NetworkConfig
 from offchain.chain.roles import role_id
 from offchain.chain.rpc import connect
-from offchain.units import price_to_base_per_kwh
+from offchain.chain.steps import DEPLOYER, Call, ContractRef, Deploy, Grant, RoleHolder, Step
+from offchain.chain.suites import SUITE
 
-
-@dataclass(frozen=True)
-class ContractRef:
-    """Constructor argument or role holder: the address of suite contract `name` (deployed earlier)."""
-
-    name: str
-
-
-@dataclass(frozen=True)
-class RoleHolder:
-    """Constructor argument or role holder: the account acting as `role` (deploy_suite's `roles`)."""
-
-    role: str
-
-
-@dataclass(frozen=True)
-class Deployer:
-    """Constructor argument: the deploying account."""
-
-
-DEPLOYER = Deployer()
-
-
-@dataclass(frozen=True)
-class Deploy:
-    """Deploy contract artifact `contract` with constructor `args` (ContractRef/RoleHolder/DEPLOYER resolved)."""
-
-    contract: str
-    args: tuple[Any, ...] = ()
-
-    @property
-    def label(self) -> str:
-        return self.contract
-
-
-@dataclass(frozen=True)
-class Grant:
-    """Grant registry role `role` to `holder` (skipped if it already holds it)."""
-
-    role: str
-    holder: RoleHolder | ContractRef
-    registry: str = "ParticipantRegistry"
-
-    @property
-    def label(self) -> str:
-        return f"grant {self.role}"
-
-
-Step = Deploy | Grant
-
-#: EnergyOrderBook.BookParams, in the struct's field order. Prices in UPOS base units per kWh on a grid of
-#: 0.0001 UPOS/kWh; the grid tariffs are seed 000's 29.49 (import) and 6.4 (export) read as UPOS cents per
-#: kWh; 15-minute delivery periods counted from 2026-01-01T00:00Z, gate closure 5 minutes before each
-#: period starts, books open one day ahead.
-MARKET_PARAMS: dict[str, int] = {
-    "tickSize": price_to_base_per_kwh("0.0001"),
-    "minPrice": price_to_base_per_kwh("0.0001"),
-    "maxPrice": price_to_base_per_kwh("1"),
-    "genesisTime": 1_767_225_600,
-    "periodSeconds": 900,
-    "gateLeadSeconds": 300,
-    "maxPeriodsAhead": 96,
-    "importPrice": price_to_base_per_kwh("0.2949"),
-    "exportPrice": price_to_base_per_kwh("0.064"),
-}
-
-#: The suite, in dependency order. The registry is deployed with the deployer as its admin so that the
-#: deployer can make the grants; the ADMIN grant comes last and is skipped when ADMIN is the deployer.
-SUITE: tuple[Step, ...] = (
-    Deploy("ParticipantRegistry", (DEPLOYER,)),
-    Deploy("UPOS", (ContractRef("ParticipantRegistry"),)),
-    Deploy("EPOS", (ContractRef("ParticipantRegistry"),)),
-    Deploy("EnergyCredit", (ContractRef("ParticipantRegistry"), "kwx://energy-credit/{id}")),
-    Deploy(
-        "EnergyOrderBook",
-        (ContractRef("ParticipantRegistry"), ContractRef("UPOS"), ContractRef("EnergyCredit"), tuple(MARKET_PARAMS.values())),
-    ),
-    Grant("MARKET", ContractRef("EnergyOrderBook")),
-    Grant("OPERATOR", RoleHolder("OPERATOR")),
-    Grant("METER", RoleHolder("METER")),
-    Grant("SCORER", RoleHolder("SCORER")),
-    Grant("ADMIN", RoleHolder("ADMIN")),
-)
 
 
 def suite_roles(suite: tuple[Step, ...] = SUITE) -> tuple[str, ...]:
     """The roles whose holders the suite's steps refer to (these need an address in `roles`)."""
     held = [s.holder.role for s in suite if isinstance(s, Grant) and isinstance(s.holder, RoleHolder)]
-    held += [a.role for s in suite if isinstance(s, Deploy) for a in s.args if isinstance(a, RoleHolder)]
+    held += [a.role for s in suite if isinstance(s, (Deploy, Call)) for a in s.args if isinstance(a, RoleHolder)]
     return tuple(dict.fromkeys(held))
 
 
@@ -124,6 +43,8 @@ def suite_roles(suite: tuple[Step, ...] = SUITE) -> tuple[str, ...]:
 class Manifest:
     """deployments/<network>.json: where the suite lives on one chain and who holds which role.
 
+    `roles`: {role: account} of the accounts acting as each role. `contract_roles`: {contract: [roles]} of
+    the suite contracts granted registry roles (several contracts may hold one role, e.g. MARKET).
     `bytecode_sha256` records the creation code each contract was deployed from, so a recompiled contract
     is not mistaken for the deployed one.
     """
@@ -135,6 +56,7 @@ class Manifest:
     deployer: str
     contracts: dict[str, str]
     roles: dict[str, str]
+    contract_roles: dict[str, list[str]] = field(default_factory=dict)
     bytecode_sha256: dict[str, str] = field(default_factory=dict)
     deployed_at: str = ""
 
@@ -219,6 +141,7 @@ class _Run:
     roles: dict[str, str]
     contracts: dict[str, str]
     granted: dict[str, str] = field(default_factory=dict)
+    contract_roles: dict[str, list[str]] = field(default_factory=dict)
     receipts: list[tuple[str, TxReceipt]] = field(default_factory=list)
 
     def resolve(self, value: Any) -> Any:
@@ -239,9 +162,17 @@ class _Run:
             self.contracts[step.contract] = receipt["contractAddress"]
             self.receipts.append((step.label, receipt))
             return
+        if isinstance(step, Call):
+            target = self.client.contract(step.contract, self.resolve(ContractRef(step.contract)))
+            call = target.get_function_by_name(step.function)(*[self.resolve(a) for a in step.args])
+            self.receipts.append((step.label, self.client.transact(call)))
+            return
         registry = self.client.contract(step.registry, self.resolve(ContractRef(step.registry)))
         holder = self.resolve(step.holder)
-        self.granted[step.role] = holder
+        if isinstance(step.holder, ContractRef):
+            self.contract_roles.setdefault(step.holder.name, []).append(step.role)
+        else:
+            self.granted[step.role] = holder
         if not self.client.call(registry.functions.hasRole(role_id(step.role), holder)):
             receipt = self.client.transact(registry.functions.grantRole(role_id(step.role), holder))
             self.receipts.append((step.label, receipt))
@@ -267,8 +198,8 @@ def deploy_suite(
     """Deploys the suite (or reuses the deployment recorded for `network`) and returns its manifest.
 
     Reuse rule: if <manifest_dir>/<network>.json exists for the chain id `client` talks to, has code at every
-    contract address and was deployed from the current artifacts, no contract is deployed again; only role
-    grants the chain lacks are sent (normally none, so nothing is sent). Otherwise the whole suite is
+    contract address and was deployed from the current artifacts, no contract is deployed again and no
+    wiring call is repeated; only role grants the chain lacks are sent (normally none, so nothing is sent). Otherwise the whole suite is
     deployed fresh and the manifest rewritten. `roles` ({ROLE: address}) overrides the network's role
     accounts.
     """
@@ -282,8 +213,8 @@ def deploy_suite(
         for step in suite:
             if isinstance(step, Grant):
                 run.apply(step)
-        if run.granted != reusable.roles:
-            reusable.roles = run.granted
+        if (run.granted, run.contract_roles) != (reusable.roles, reusable.contract_roles):
+            reusable.roles, reusable.contract_roles = run.granted, run.contract_roles
             reusable.write(path)
         return reusable
     run = _Run(client, holders, {})
@@ -297,6 +228,7 @@ def deploy_suite(
         deployer=client.address,
         contracts=run.contracts,
         roles=run.granted,
+        contract_roles=run.contract_roles,
         bytecode_sha256={s.contract: bytecode_hash(client, s.contract) for s in suite if isinstance(s, Deploy)},
         deployed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )

@@ -1,31 +1,69 @@
-"""Deploy steps of the contract groups beyond the foundation, for `deploy_suite(..., suite=SUITE + ...)`.
+"""The contract suite `kwx deploy` deploys, as ordered steps (offchain/chain/steps.py), and the terms of
+each contract group.
 
-`CONSENSUS_STEPS` deploys the seed 001 consensus contracts on the foundation (docs/consensus-contracts.md
-§1): ProofScoreRegistry, Staking (granted STAKING), MinerSelection and MiningRewardEscrow. The system
-operator (role OPERATOR) is the distribution centre the escrow settles residual trades with, receives the
-forfeited commit deposits and may report invalid blocks.
+SUITE, in dependency order:
 
-One wiring call has no step type in offchain/chain/deploy.py yet: `Staking.setMinerSelection(MinerSelection)`
-by ADMIN (the only contract allowed to lock and slash pools). Until deploy.py has a call step,
-`bind_miner_selection` makes it after `deploy_suite`; it is idempotent, so it stays harmless once the suite
-makes the call itself.
+1. the foundation (docs/roles.md): ParticipantRegistry, UPOS, EPOS, EnergyCredit;
+2. the order book (docs/order-book.md) with MARKET_PARAMS, granted MARKET;
+3. the seed 001 consensus contracts (docs/consensus-contracts.md §1): ProofScoreRegistry, Staking (granted
+   STAKING), MinerSelection, MiningRewardEscrow, and the wiring call Staking.setMinerSelection. The system
+   operator (role OPERATOR) is the distribution centre the escrow settles residual trades with, receives
+   forfeited commit deposits and may report invalid blocks;
+4. the seed 000 contracts (docs/seed000-contracts.md §1): EVExchange, PeriodMatching (granted MARKET),
+   FogModelRegistry;
+5. the role grants to the accounts acting as OPERATOR, METER, SCORER, and ADMIN last (skipped when ADMIN is
+   the deployer, who holds it from the registry's constructor).
+
+A scenario that needs a group under other terms swaps it with `replace_group(SUITE, consensus_steps(t))`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
-from offchain.chain.client import ChainClient
-# Only the step types, defined before SUITE: deploy.py can import CONSENSUS_STEPS from here to extend SUITE.
-from offchain.chain.deploy import ContractRef, Deploy, Grant, RoleHolder, Step
+from offchain.algorithms.pricing import SellRule, Tariffs
 from offchain.chain.roles import role_id
+from offchain.chain.steps import DEPLOYER, Call, ContractRef, Deploy, Grant, RoleHolder, Step
+from offchain.data.seed000 import STEPS_PER_PERIOD
 from offchain.units import UPOS_BASE, price_to_base_per_kwh
 
-if TYPE_CHECKING:
-    from offchain.chain.deploy import Manifest
+REGISTRY = ContractRef("ParticipantRegistry")
 
-ZERO_ADDRESS = "0x" + "00" * 20
+#: EnergyOrderBook.BookParams, in the struct's field order. Prices in UPOS base units per kWh on a grid of
+#: 0.0001 UPOS/kWh; the grid tariffs are seed 000's 29.49 (import) and 6.4 (export) read as UPOS cents per
+#: kWh; 15-minute delivery periods counted from 2026-01-01T00:00Z, gate closure 5 minutes before each
+#: period starts, books open one day ahead.
+MARKET_PARAMS: dict[str, int] = {
+    "tickSize": price_to_base_per_kwh("0.0001"),
+    "minPrice": price_to_base_per_kwh("0.0001"),
+    "maxPrice": price_to_base_per_kwh("1"),
+    "genesisTime": 1_767_225_600,
+    "periodSeconds": 900,
+    "gateLeadSeconds": 300,
+    "maxPeriodsAhead": 96,
+    "importPrice": price_to_base_per_kwh("0.2949"),
+    "exportPrice": price_to_base_per_kwh("0.064"),
+}
+
+#: The registry is deployed with the deployer as its admin so that the deployer can make the grants.
+FOUNDATION_STEPS: tuple[Step, ...] = (
+    Deploy("ParticipantRegistry", (DEPLOYER,)),
+    Deploy("UPOS", (REGISTRY,)),
+    Deploy("EPOS", (REGISTRY,)),
+    Deploy("EnergyCredit", (REGISTRY, "kwx://energy-credit/{id}")),
+)
+
+MARKET_STEPS: tuple[Step, ...] = (
+    Deploy("EnergyOrderBook", (REGISTRY, ContractRef("UPOS"), ContractRef("EnergyCredit"), tuple(MARKET_PARAMS.values()))),
+    Grant("MARKET", ContractRef("EnergyOrderBook")),
+)
+
+ROLE_GRANTS: tuple[Step, ...] = (
+    Grant("OPERATOR", RoleHolder("OPERATOR")),
+    Grant("METER", RoleHolder("METER")),
+    Grant("SCORER", RoleHolder("SCORER")),
+    Grant("ADMIN", RoleHolder("ADMIN")),
+)
 
 
 @dataclass(frozen=True)
@@ -57,48 +95,76 @@ class ConsensusTerms:
 
 
 def consensus_steps(terms: ConsensusTerms = ConsensusTerms()) -> tuple[Step, ...]:
-    """The consensus contracts as deploy steps, to append after the foundation's SUITE."""
-    registry, upos, epos = ContractRef("ParticipantRegistry"), ContractRef("UPOS"), ContractRef("EPOS")
+    """The consensus contracts as deploy steps on the foundation, MinerSelection bound into Staking (the
+    only contract allowed to lock and slash pools)."""
+    upos, epos = ContractRef("UPOS"), ContractRef("EPOS")
     scores, staking, miners = ContractRef("ProofScoreRegistry"), ContractRef("Staking"), ContractRef("MinerSelection")
     operator = RoleHolder("OPERATOR")
     return (
-        Deploy("ProofScoreRegistry", (registry,)),
-        Deploy("Staking", (registry, epos, upos, terms.slash_bps, terms.slash_freeze_seconds)),
+        Deploy("ProofScoreRegistry", (REGISTRY,)),
+        Deploy("Staking", (REGISTRY, epos, upos, terms.slash_bps, terms.slash_freeze_seconds)),
         Grant("STAKING", staking),
         Deploy(
             "MinerSelection",
-            (registry, scores, staking, upos, terms.windows, terms.commit_deposit, operator,
+            (REGISTRY, scores, staking, upos, terms.windows, terms.commit_deposit, operator,
              role_id(terms.invalid_block_reporter)),
         ),
+        Call("Staking", "setMinerSelection", (miners,)),
         Deploy(
             "MiningRewardEscrow",
-            (registry, upos, scores, miners, staking, operator, terms.price_base_per_kwh, terms.delta_bps),
+            (REGISTRY, upos, scores, miners, staking, operator, terms.price_base_per_kwh, terms.delta_bps),
         ),
     )
 
 
-#: The consensus contracts with the default terms.
-CONSENSUS_STEPS: tuple[Step, ...] = consensus_steps()
-CONSENSUS_CONTRACTS = frozenset(s.contract for s in CONSENSUS_STEPS if isinstance(s, Deploy))
+#: Seed 000's matching period and its bidding window, seconds (the paper's 60-s periods).
+SEED000_PERIOD_SECONDS = 60
+SEED000_BIDDING_SECONDS = 30
+#: With Hungarian matching the certified result has the first say; greedy opens this much later.
+SEED000_CERTIFIED_FIRST_SECONDS = 30
 
 
-def _is_consensus_step(step: Step) -> bool:
-    holder = getattr(step, "holder", None)
-    return getattr(step, "contract", None) in CONSENSUS_CONTRACTS or (
-        isinstance(holder, ContractRef) and holder.name in CONSENSUS_CONTRACTS)
+@dataclass(frozen=True)
+class Seed000Terms:
+    """Constructor parameters of the seed 000 contracts.
+
+    `genesis_time`: Unix time period 0 starts (default: the order book's 2026-01-01T00:00Z); periods of
+    `period_seconds`, bids taken in the first `bidding_seconds`, the on-chain greedy matcher open
+    `greedy_delay_seconds` after bidding closes; `steps_per_period` exchange steps of 10 s per period.
+    Prices and the EV sell rule: offchain.algorithms.pricing (docs/seed000.md).
+    """
+
+    genesis_time: int = MARKET_PARAMS["genesisTime"]
+    period_seconds: int = SEED000_PERIOD_SECONDS
+    bidding_seconds: int = SEED000_BIDDING_SECONDS
+    greedy_delay_seconds: int = SEED000_CERTIFIED_FIRST_SECONDS
+    steps_per_period: int = STEPS_PER_PERIOD
+    tariffs: Tariffs = field(default_factory=Tariffs)
+    sell_rule: SellRule = field(default_factory=SellRule)
+
+    @property
+    def tariffs_struct(self) -> tuple[int, int, int, int, int]:
+        """EVExchange.Tariffs: grid buy, grid sell, prosumer->EV (UPOS base units per kWh), EV markup (bps),
+        initial stock basis (UPOS base units per kWh)."""
+        t = self.tariffs
+        return (t.grid_buy_base, t.grid_sell_base, t.prosumer_to_ev_base, t.ev_markup_bps, t.initial_stock_base)
+
+    @property
+    def matching_config(self) -> tuple[int, int, int, int, int, bool]:
+        """PeriodMatching.Config."""
+        return (self.genesis_time, self.period_seconds, self.bidding_seconds, self.greedy_delay_seconds,
+                self.sell_rule.min_bid_periods, self.sell_rule.require_store)
 
 
-def with_consensus(suite: tuple[Step, ...], terms: ConsensusTerms = ConsensusTerms()) -> tuple[Step, ...]:
-    """`suite` (e.g. SUITE) with the consensus steps for `terms` at its end, replacing any consensus steps it
-    already has (so it works the same before and after SUITE itself includes CONSENSUS_STEPS)."""
-    return tuple(s for s in suite if not _is_consensus_step(s)) + consensus_steps(terms)
+def seed000_steps(terms: Seed000Terms = Seed000Terms()) -> tuple[Step, ...]:
+    """The seed 000 contracts as deploy steps on the foundation."""
+    return (
+        Deploy("EVExchange", (REGISTRY, ContractRef("UPOS"), terms.steps_per_period, terms.tariffs_struct)),
+        Deploy("PeriodMatching", (REGISTRY, ContractRef("EVExchange"), terms.matching_config)),
+        Grant("MARKET", ContractRef("PeriodMatching")),
+        Deploy("FogModelRegistry", (REGISTRY,)),
+    )
 
 
-def bind_miner_selection(admin: ChainClient, manifest: Manifest) -> bool:
-    """Staking.setMinerSelection(MinerSelection) from `admin` (ADMIN), unless Staking is bound already.
-    Returns whether a transaction was sent."""
-    staking = admin.contract("Staking", manifest.address("Staking"))
-    if admin.call(staking.functions.minerSelection()) != ZERO_ADDRESS:
-        return False
-    admin.transact(staking.functions.setMinerSelection(manifest.address("MinerSelection")))
-    return True
+#: The whole suite with the default terms, in dependency order.
+SUITE: tuple[Step, ...] = FOUNDATION_STEPS + MARKET_STEPS + consensus_steps() + seed000_steps() + ROLE_GRANTS

@@ -1,8 +1,8 @@
 """Seed 000's day through the contracts (`kwx reproduce seed000 --chain`).
 
-`run_day_on_chain` starts an embedded Anvil, deploys the foundation suite plus EVExchange, PeriodMatching
-(granted MARKET) and FogModelRegistry (`seed000_steps`), registers the five prosumers and the shared EVs
-(each acting from its own key), opens the EVs' batteries and funds everyone in the exchange, then drives
+`run_day_on_chain` starts an embedded Anvil, deploys the suite with EVExchange, PeriodMatching (granted
+MARKET) and FogModelRegistry under the day's terms (`seed000_terms`), registers the five prosumers and the
+shared EVs (each acting from its own key), opens the EVs' batteries and funds everyone in the exchange, then drives
 each period exactly as docs/seed000-contracts.md §2 says:
 
 1. bidding window: each prosumer `bidProsumer(p, forecast net)`, each EV `bidEV(p, maySell ? available : 0,
@@ -38,10 +38,7 @@ from offchain.algorithms.battery import exchange_wh
 from offchain.chain import (
     SUITE,
     ChainClient,
-    ContractRef,
-    Deploy,
     EmbeddedAnvil,
-    Grant,
     Manifest,
     accounts_from_mnemonic,
     connect,
@@ -49,6 +46,13 @@ from offchain.chain import (
     get_network,
 )
 from offchain.chain.session import SuiteSession
+from offchain.chain.steps import replace_group
+from offchain.chain.suites import (
+    SEED000_CERTIFIED_FIRST_SECONDS,
+    SEED000_PERIOD_SECONDS,
+    Seed000Terms,
+    seed000_steps,
+)
 from offchain.data.seed000 import frames_to_wh, synthetic_microgrid
 from offchain.progress import progress_bar
 from offchain.scenarios.seed000 import MarketRules, Method, arrival_order, forecast_bids, simulate_day
@@ -57,10 +61,6 @@ from offchain.workers.fog_matching import FogMatchingLogic
 from offchain.workers.runtime import FaultInjector, RunSummary, Worker
 from offchain.workers.web3_chain import Web3ResultChain
 
-PERIOD_SECONDS = 60  #: the paper's matching period
-BIDDING_SECONDS = 30  #: bids for a period are taken in its first half
-#: With Hungarian matching the certified result has the first say; greedy opens this much later.
-CERTIFIED_FIRST_SECONDS = 30
 PROSUMER_KIND, EV_KIND = 1, 2  #: ParticipantRegistry.Kind
 DEPOSIT = 10_000 * UPOS_BASE  #: UPOS every participant and the grid operator keep in the exchange
 LEAD_SECONDS = 3_600  #: chain time left between deployment and the first period's bidding window
@@ -69,20 +69,11 @@ MAX_UINT = 2**256 - 1
 DAY_PERIODS = 1_440
 
 
-def seed000_steps(rules: MarketRules, genesis_time: int, greedy_delay: int) -> tuple[Any, ...]:
-    """Deploy steps after the foundation (docs/seed000-contracts.md §1) with the rules' tariffs and sell
-    rule, PeriodMatching's periods counted from `genesis_time`, greedy opening `greedy_delay` s after bidding."""
-    t = rules.tariffs
-    tariffs = (t.grid_buy_base, t.grid_sell_base, t.prosumer_to_ev_base, t.ev_markup_bps, t.initial_stock_base)
-    config = (genesis_time, PERIOD_SECONDS, BIDDING_SECONDS, greedy_delay, rules.sell_rule.min_bid_periods,
-              rules.sell_rule.require_store)
-    registry = ContractRef("ParticipantRegistry")
-    return (
-        Deploy("EVExchange", (registry, ContractRef("UPOS"), rules.steps_per_period, tariffs)),
-        Deploy("PeriodMatching", (registry, ContractRef("EVExchange"), config)),
-        Grant("MARKET", ContractRef("PeriodMatching")),
-        Deploy("FogModelRegistry", (registry,)),
-    )
+def seed000_terms(rules: MarketRules, genesis_time: int, greedy_delay: int) -> Seed000Terms:
+    """The seed 000 contracts' terms for a day run under `rules` (its tariffs, sell rule and exchange steps),
+    periods counted from `genesis_time`, greedy opening `greedy_delay` s after bidding."""
+    return Seed000Terms(genesis_time=genesis_time, greedy_delay_seconds=greedy_delay,
+                        steps_per_period=rules.steps_per_period, tariffs=rules.tariffs, sell_rule=rules.sell_rule)
 
 
 # --- the chain ---------------------------------------------------------------------------------------------
@@ -231,12 +222,12 @@ def open_chain_day(work_dir: str | Path, *, n_prosumers: int, n_evs: int, first_
         admin, operator, meter, scorer = (ChainClient(w3, network.account(r))
                                           for r in ("ADMIN", "OPERATOR", "METER", "SCORER"))
         now = w3.eth.get_block("latest")["timestamp"]
-        genesis = now + LEAD_SECONDS - first_period * PERIOD_SECONDS
+        genesis = now + LEAD_SECONDS - first_period * SEED000_PERIOD_SECONDS
         if genesis < 0:
             raise ValueError(f"first period {first_period} lies before the chain's epoch")
-        delay = CERTIFIED_FIRST_SECONDS if method == "hungarian" else 0
+        delay = SEED000_CERTIFIED_FIRST_SECONDS if method == "hungarian" else 0
         manifest = deploy_suite(admin, network, manifest_dir=Path(work_dir) / "deployments",
-                                suite=SUITE + seed000_steps(rules, genesis, delay))
+                                suite=replace_group(SUITE, seed000_steps(seed000_terms(rules, genesis, delay))))
         clients = [ChainClient(w3, k) for k in keys[FIRST_PARTICIPANT:]]
         day = ChainDay(anvil, w3, manifest, rules, method, admin, operator, meter, scorer,
                        clients[:n_prosumers], clients[n_prosumers:], Path(work_dir))

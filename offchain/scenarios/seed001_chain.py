@@ -52,7 +52,8 @@ from offchain.chain import (
     manifest_path,
 )
 from offchain.chain.session import SuiteSession
-from offchain.chain.suites import ConsensusTerms, bind_miner_selection, with_consensus
+from offchain.chain.steps import replace_group
+from offchain.chain.suites import ConsensusTerms, consensus_steps
 from offchain.progress import progress_bar
 from offchain.scenarios.seed001 import SlotOutcome, SlotSettings, run_slot
 from offchain.units import EPOS_BASE, UPOS_BASE, base_to_upos, payment_base, price_to_base_per_kwh
@@ -245,8 +246,8 @@ def _send_eth(client: ChainClient, to: str, wei: int) -> None:
 @contextmanager
 def open_community(work_dir: str | Path, *, n: int = 10, seed: int = 1,
                    terms: ConsensusTerms = ConsensusTerms()) -> Iterator[Community]:
-    """Starts an EmbeddedAnvil (free port), deploys SUITE with the consensus steps (manifest under
-    `work_dir`/deployments), binds Staking to MinerSelection, and registers, funds and approves `n`
+    """Starts an EmbeddedAnvil (free port), deploys SUITE with the consensus contracts under `terms` (manifest
+    under `work_dir`/deployments; Staking bound to MinerSelection by the suite), and registers, funds and approves `n`
     participants at the positions of the seeded forecasts; stops the chain on exit."""
     network = get_network("local")
     with EmbeddedAnvil(chain_id=network.chain_id) as anvil:
@@ -256,12 +257,11 @@ def open_community(work_dir: str | Path, *, n: int = 10, seed: int = 1,
         ledger = GasLedger(w3)
         ledger.mark("deploy")
         manifest_dir = Path(work_dir) / "deployments"
-        manifest = deploy_suite(admin, network, manifest_dir=manifest_dir, suite=with_consensus(SUITE, terms))
+        manifest = deploy_suite(admin, network, manifest_dir=manifest_dir, suite=replace_group(SUITE, consensus_steps(terms)))
         source = SeededForecasts(tuple(a.address for a in accounts), seed=seed)
         community = Community(anvil, w3, manifest, manifest_path(network, manifest_dir), terms, admin, operator, scorer,
                               [ChainClient(w3, a) for a in accounts], source, ledger)
         ledger.mark("setup")
-        bind_miner_selection(admin, manifest)
         _register(community)
         yield community
 

@@ -5,7 +5,17 @@ names it accepts.
 """
 
 from .logs import JsonFormatter, configure_json_logging, worker_logger
-from .registry import DEFAULT_STATE_DIR, WORKERS, UnknownWorkerError, WorkerSpec, run_worker, state_path
+from .registry import (
+    DEFAULT_STATE_DIR,
+    WORKERS,
+    UnknownWorkerError,
+    WorkerOption,
+    WorkerOptionError,
+    WorkerSpec,
+    parse_worker_options,
+    run_worker,
+    state_path,
+)
 from .runtime import (
     ALREADY_ACCEPTED,
     CRASH_ENV,
@@ -48,11 +58,14 @@ __all__ = [
     "Web3ResultChain",
     "Worker",
     "WorkerLogic",
+    "WorkerOption",
+    "WorkerOptionError",
     "WorkerSpec",
     "WorkerState",
     "WorkerStateError",
     "configure_json_logging",
     "contract_events",
+    "parse_worker_options",
     "run_worker",
     "state_path",
     "worker_logger",

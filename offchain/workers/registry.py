@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -24,15 +24,37 @@ DEFAULT_STATE_DIR = Path("var/workers")
 
 
 @dataclass(frozen=True)
+class WorkerOption:
+    """One worker-specific option: how to read it from text (``kwx worker NAME --option KEY=VALUE``) and
+    what it means."""
+
+    parse: Callable[[str], Any]
+    help: str
+
+
+@dataclass(frozen=True)
 class WorkerSpec:
     """One runnable worker: the contract that accepts its results, and how to build its logic.
 
-    ``make_logic(client, manifest, **options)``; options are worker-specific (e.g. ``through_period``).
+    ``make_logic(client, manifest, **options)``; ``options`` declares the keyword options it takes.
     """
 
     summary: str
     results_contract: str
     make_logic: Callable[..., WorkerLogic]
+    options: Mapping[str, WorkerOption] = field(default_factory=dict)
+
+
+class WorkerOptionError(ValueError):
+    """A worker option that the worker does not take or whose value does not parse."""
+
+
+#: The options of the coalition-market stages: which rehearsal community they serve.
+COALITION_OPTIONS = {
+    "participants": WorkerOption(int, "number of test-mnemonic participant accounts (default 10)"),
+    "seed": WorkerOption(int, "seed of the rehearsal forecasts (default 1)"),
+    "through_slot": WorkerOption(int, "last slot with forecasts (default 1)"),
+}
 
 
 def _surplus_score(client: ChainClient, manifest: Manifest, *, through_period: int | None = None) -> WorkerLogic:
@@ -48,21 +70,25 @@ WORKERS: dict[str, WorkerSpec] = {
         summary="EPOS scores = attested surplus (kWh) per prosumer and period (foundation score; PoEG in issue 5)",
         results_contract="EPOS",
         make_logic=_surplus_score,
+        options={"through_period": WorkerOption(int, "treat periods up to this one as final")},
     ),
     "coalition-scores": WorkerSpec(
-        summary="seed 001 PoEG member scores as EPOS, once per slot (options: participants, seed, through_slot)",
+        summary="seed 001 PoEG member scores as EPOS, once per slot",
         results_contract="EPOS",
         make_logic=make_scores_logic,
+        options=COALITION_OPTIONS,
     ),
     "coalition-result": WorkerSpec(
         summary="seed 001 slot result: scores, canonical coalition partition, trade-list commitment",
         results_contract="ProofScoreRegistry",
         make_logic=make_result_logic,
+        options=COALITION_OPTIONS,
     ),
     "coalition-rewards": WorkerSpec(
         summary="seed 001 Shapley split of the mining reward once the slot's block is final",
         results_contract="MiningRewardEscrow",
         make_logic=make_rewards_logic,
+        options=COALITION_OPTIONS,
     ),
     "fog-matching": WorkerSpec(
         summary="seed 000 Hungarian matching: a certified optimal assignment per closed, unmatched period",
@@ -74,6 +100,31 @@ WORKERS: dict[str, WorkerSpec] = {
 
 class UnknownWorkerError(ValueError):
     """No worker of that name is registered."""
+
+
+def parse_worker_options(name: str, pairs: Iterable[str]) -> dict[str, Any]:
+    """{option: value} from ``KEY=VALUE`` texts for worker `name` (dashes in KEY read as underscores).
+
+    Raises UnknownWorkerError or WorkerOptionError (unknown option, missing "=", value that does not parse),
+    each with a one-line message naming the options the worker takes.
+    """
+    if name not in WORKERS:
+        raise UnknownWorkerError(f"unknown worker {name!r}: choose one of {', '.join(sorted(WORKERS))}")
+    declared = WORKERS[name].options
+    takes = f"options: {', '.join(sorted(declared))}" if declared else "it takes no options"
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, equals, text = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not equals or not key:
+            raise WorkerOptionError(f"worker option {pair!r} is not KEY=VALUE")
+        if key not in declared:
+            raise WorkerOptionError(f"worker {name} has no option {key!r} ({takes})")
+        try:
+            options[key] = declared[key].parse(text.strip())
+        except ValueError:
+            raise WorkerOptionError(f"worker {name} option {key}: cannot read {text.strip()!r}") from None
+    return options
 
 
 def state_path(name: str, state_dir: str | Path = DEFAULT_STATE_DIR) -> Path:
@@ -105,7 +156,7 @@ def run_worker(
     current step with everything committed. ``account``: the submitting account (default: the network's
     SCORER: Anvil account 3 on local networks, KWX_SCORER_PRIVATE_KEY / KWX_PRIVATE_KEY or keystore on
     Fuji). JSON logs go to `log_stream` (stderr). ``KWX_WORKER_CRASH_AT`` injects a crash (tests only).
-    ``options`` go to the worker (surplus-score: ``through_period``).
+    ``options`` go to the worker; it must declare each in its ``WorkerSpec.options`` (else WorkerOptionError).
 
     Raises UnknownWorkerError, offchain.chain errors (manifest missing, RPC unreachable, chain id
     mismatch, missing key) and WorkerStateError (state file busy or from another chain), each with a
@@ -114,6 +165,9 @@ def run_worker(
     if name not in WORKERS:
         raise UnknownWorkerError(f"unknown worker {name!r}: choose one of {', '.join(sorted(WORKERS))}")
     spec = WORKERS[name]
+    undeclared = sorted(set(options) - set(spec.options))
+    if undeclared:
+        raise WorkerOptionError(f"worker {name} has no option {undeclared[0]!r} (options: {', '.join(sorted(spec.options)) or 'none'})")
     path = Path(manifest_path)
     manifest = load_manifest(path.stem, path.parent)
     network = get_network(manifest.network)

@@ -7,8 +7,10 @@ import json
 import pytest
 
 from offchain.chain import (
+    SUITE,
     ChainClient,
     ChainIdMismatchError,
+    Deploy,
     EmbeddedAnvil,
     KwxChainError,
     ManifestMissingError,
@@ -18,12 +20,19 @@ from offchain.chain import (
     load_manifest,
     manifest_path,
     plan_deployment,
+    replace_group,
     role_id,
 )
+from offchain.chain.suites import ConsensusTerms, consensus_steps
 
 pytestmark = pytest.mark.chain
 
-SUITE_CONTRACTS = ["ParticipantRegistry", "UPOS", "EPOS", "EnergyCredit", "EnergyOrderBook"]
+SUITE_CONTRACTS = [
+    "ParticipantRegistry", "UPOS", "EPOS", "EnergyCredit", "EnergyOrderBook",
+    "ProofScoreRegistry", "Staking", "MinerSelection", "MiningRewardEscrow",
+    "EVExchange", "PeriodMatching", "FogModelRegistry",
+]
+CONTRACT_ROLES = {"EnergyOrderBook": ["MARKET"], "Staking": ["STAKING"], "PeriodMatching": ["MARKET"]}
 
 
 def rehearsal_client(anvil: EmbeddedAnvil) -> ChainClient:
@@ -48,11 +57,16 @@ def test_rehearsal_deploys_in_order_and_the_second_run_reuses_the_manifest(rehea
     assert (written["network"], written["chain_id"], written["deployer"]) == ("fuji-rehearsal", 43113, rehearsal.address)
     assert len(written["git_commit"]) >= 40 and written["deploy_block"] == 1
     assert all(w3.eth.get_code(address) for address in written["contracts"].values())
-    assert written["roles"] == network.role_addresses() | {"MARKET": written["contracts"]["EnergyOrderBook"]}
+    assert written["roles"] == network.role_addresses()
+    assert written["contract_roles"] == CONTRACT_ROLES
     registry = rehearsal.contract("ParticipantRegistry", manifest.address("ParticipantRegistry"))
     assert all(rehearsal.call(registry.functions.hasRole(role_id(r), a)) for r, a in written["roles"].items())
-    for name in ("UPOS", "EPOS", "EnergyCredit", "EnergyOrderBook"):  # each wired to this registry
+    assert all(rehearsal.call(registry.functions.hasRole(role_id(r), manifest.address(name)))
+               for name, roles in written["contract_roles"].items() for r in roles)
+    for name in SUITE_CONTRACTS[1:]:  # each wired to this registry
         assert rehearsal.call(rehearsal.contract(name, manifest.address(name)).functions.registry()) == registry.address
+    staking = rehearsal.contract("Staking", manifest.address("Staking"))  # the suite's wiring call
+    assert rehearsal.call(staking.functions.minerSelection()) == manifest.address("MinerSelection")
 
     block = w3.eth.block_number
     again = deploy_suite(rehearsal, network, manifest_dir=tmp_path)
@@ -125,7 +139,12 @@ def test_plan_measures_gas_without_sending_and_matches_a_real_deployment(rehears
     w3 = rehearsal.w3
     plan = plan_deployment(rehearsal)
     assert w3.eth.block_number == 0  # planning sent nothing to the chain asked about
-    assert [label for label, _ in plan.steps] == SUITE_CONTRACTS + ["grant MARKET", "grant OPERATOR", "grant METER", "grant SCORER"]
+    assert [label for label, _ in plan.steps] == [
+        *SUITE_CONTRACTS[:5], "grant MARKET to EnergyOrderBook",
+        "ProofScoreRegistry", "Staking", "grant STAKING to Staking", "MinerSelection", "Staking.setMinerSelection",
+        "MiningRewardEscrow", "EVExchange", "PeriodMatching", "grant MARKET to PeriodMatching", "FogModelRegistry",
+        "grant OPERATOR", "grant METER", "grant SCORER",
+    ]
     assert all(gas > 21_000 for _, gas in plan.steps)
     base_fee = w3.eth.get_block("latest")["baseFeePerGas"]
     assert plan.price_per_gas == base_fee + w3.eth.max_priority_fee
@@ -136,3 +155,17 @@ def test_plan_measures_gas_without_sending_and_matches_a_real_deployment(rehears
     spent = sum(w3.eth.get_block(n)["gasUsed"] for n in range(1, w3.eth.block_number + 1))
     assert abs(spent - plan.total_gas) <= 0.01 * plan.total_gas
 
+
+
+def test_a_group_under_other_terms_replaces_the_default_group():
+    terms = ConsensusTerms(delta_bps=500)
+    suite = replace_group(SUITE, consensus_steps(terms))
+    labels = [step.label for step in suite]
+    assert len(suite) == len(SUITE)
+    assert labels.count("MiningRewardEscrow") == labels.count("grant STAKING to Staking") == 1
+    assert labels.count("Staking.setMinerSelection") == 1
+    escrow = next(s for s in suite if isinstance(s, Deploy) and s.contract == "MiningRewardEscrow")
+    assert escrow.args[-1] == 500
+    assert labels.index("MinerSelection") < labels.index("Staking.setMinerSelection") < labels.index("MiningRewardEscrow")
+    untouched = [s for s in SUITE if s.touches not in {"ProofScoreRegistry", "Staking", "MinerSelection", "MiningRewardEscrow"}]
+    assert list(suite[: len(untouched)]) == untouched  # the other groups keep their order

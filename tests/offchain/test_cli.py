@@ -111,6 +111,45 @@ def test_unknown_worker_is_one_line() -> None:
     assert_one_line_failure(result, "unknown worker 'no-such-worker'", "surplus-score")
 
 
+@pytest.mark.parametrize(
+    ("option", "fragments"),
+    [
+        ("bogus=1", ("worker surplus-score has no option 'bogus'", "through_period")),
+        ("through_period=soon", ("option through_period: cannot read 'soon'",)),
+        ("through_period", ("'through_period' is not KEY=VALUE",)),
+    ],
+)
+def test_bad_worker_option_is_one_line_before_any_connection(option: str, fragments: tuple[str, ...], tmp_path: Path) -> None:
+    unreachable = f"http://127.0.0.1:{free_port()}"
+    result = kwx("worker", "surplus-score", "--once", "--state-dir", str(tmp_path), "-o", option,
+                 env={"KWX_LOCAL_RPC_URL": unreachable})
+    assert_one_line_failure(result, *fragments)
+    assert not list(tmp_path.iterdir())
+
+
+def test_worker_options_are_listed() -> None:
+    result = kwx("worker", "coalition-result", "--list-options")
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[1].split("=")[0] for line in result.stdout.splitlines()[1:]] == ["participants", "seed", "through_slot"]
+    assert "(no options)" in kwx("worker", "fog-matching", "--list-options").stdout
+
+
+@pytest.mark.chain
+def test_worker_options_reach_the_worker(tmp_path: Path) -> None:
+    manifests, state = tmp_path / "deployments", tmp_path / "state"
+    with EmbeddedAnvil(chain_id=31337) as node:
+        env = {"KWX_LOCAL_RPC_URL": node.rpc_url}
+        deployed = kwx("deploy", "--network", "local", "--manifest-dir", str(manifests), env=env)
+        assert deployed.returncode == 0, deployed.stderr
+        args = ("worker", "surplus-score", "--manifest-dir", str(manifests), "--state-dir", str(state), "--once")
+        ran = kwx(*args, "-o", "through-period=3", env=env)
+        assert ran.returncode == 0, ran.stderr
+        assert "scanned_to" in ran.stdout
+        refused = kwx("worker", "coalition-scores", "--manifest-dir", str(manifests), "--state-dir", str(state),
+                      "--once", "-o", "through_period=3", env=env)
+        assert_one_line_failure(refused, "coalition-scores has no option 'through_period'")
+
+
 @pytest.mark.chain
 def test_kwx_chain_serves_until_interrupted_then_is_gone() -> None:
     port = free_port()
