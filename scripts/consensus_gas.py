@@ -18,7 +18,8 @@ from pathlib import Path
 
 from brownie import EPOS, UPOS, ParticipantRegistry, accounts
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "contracts" / "consensus"))
+CONTRACT_TESTS = Path(__file__).resolve().parents[1] / "tests" / "contracts"
+sys.path[:0] = [str(CONTRACT_TESTS / "consensus"), str(CONTRACT_TESTS)]  # consensus_support, contract_helpers
 
 from consensus_support import (  # noqa: E402  (after the path insert)
     SlotDriver,
