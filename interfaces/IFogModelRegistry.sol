@@ -38,9 +38,11 @@ interface IFogModelRegistry {
         uint96[] sampleCounts
     );
 
-    /// @notice Publishes a FedAvg round. Only SCORER (the aggregator worker). `version` above every
-    /// earlier one (any for the first round, e.g. 0 for the initial model with no contributors);
-    /// `contributors` active participants in ascending address order, `sampleCounts` aligned.
+    /// @notice Publishes a FedAvg round. Only SCORER (the aggregator worker). Each version is published
+    /// once (the implementation's accept-once result key (keccak256("seed000.fedavg"), version): a second
+    /// publication of a version reverts `ResultAlreadyAccepted`); `version` above every earlier one (any
+    /// for the first round, e.g. 0 for the initial model with no contributors); `contributors` active
+    /// participants in ascending address order, `sampleCounts` aligned.
     function publishRound(
         uint256 version,
         bytes32 contentHash,

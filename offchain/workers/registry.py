@@ -65,6 +65,12 @@ def _surplus_score(client: ChainClient, manifest: Manifest, *, through_period: i
     )
 
 
+def _fedavg_aggregator(client: ChainClient, manifest: Manifest, **options: Any) -> WorkerLogic:
+    from .fedavg import make_fedavg_logic  # imported here: it loads torch (~2 s), which no other worker needs
+
+    return make_fedavg_logic(client, manifest, **options)
+
+
 WORKERS: dict[str, WorkerSpec] = {
     "surplus-score": WorkerSpec(
         summary="EPOS scores = attested surplus (kWh) per prosumer and period (foundation score; PoEG in issue 5)",
@@ -94,6 +100,17 @@ WORKERS: dict[str, WorkerSpec] = {
         summary="seed 000 Hungarian matching: a certified optimal assignment per closed, unmatched period",
         results_contract="PeriodMatching",
         make_logic=make_fog_matching_logic,
+    ),
+    "fedavg-aggregator": WorkerSpec(
+        summary="seed 000 FedAvg rounds of the fog nodes' LSTM updates in a model store, recorded in FogModelRegistry",
+        results_contract="FogModelRegistry",
+        make_logic=_fedavg_aggregator,
+        options={
+            "store_dir": WorkerOption(str, "folder of the model store (required)"),
+            "contributors": WorkerOption(str, "comma-separated fog-node addresses each round waits for (required)"),
+            "weighting": WorkerOption(str, "samples (FedAvg by sample count, default) or uniform"),
+            "through_round": WorkerOption(int, "last round version to publish (default: no limit)"),
+        },
     ),
 }
 

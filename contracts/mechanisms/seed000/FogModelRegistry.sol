@@ -3,13 +3,19 @@ pragma solidity 0.8.28;
 
 import {ParticipantRegistry} from "../../core/ParticipantRegistry.sol";
 import {RegistryGated} from "../../core/RegistryGated.sol";
+import {ResultKeys} from "../../core/ResultKeys.sol";
 import {Roles} from "../../core/Roles.sol";
 import {IFogModelRegistry} from "../../../interfaces/IFogModelRegistry.sol";
 
 /// @title FogModelRegistry
 /// @notice The versions of seed 000's global LSTM forecaster, one record per FedAvg round. The
-/// aggregator is the SCORER role: the worker that submits computed results. See {IFogModelRegistry}.
-contract FogModelRegistry is IFogModelRegistry, RegistryGated {
+/// aggregator is the SCORER role: the worker that submits computed results. Each version is a result key
+/// (MECHANISM, version) accepted once, so an aggregator worker that crashes after sending a round and
+/// sends it again on restart is refused with {ResultKeys-ResultAlreadyAccepted}. See {IFogModelRegistry}.
+contract FogModelRegistry is IFogModelRegistry, RegistryGated, ResultKeys {
+    /// @notice The ResultKeys mechanism id of a FedAvg round; the slot is the round's version.
+    bytes32 public constant MECHANISM = keccak256("seed000.fedavg");
+
     /// @dev A published round; `publishedAt` 0 means none.
     struct Round {
         bytes32 contentHash;
@@ -32,6 +38,9 @@ contract FogModelRegistry is IFogModelRegistry, RegistryGated {
         address[] calldata contributors,
         uint96[] calldata sampleCounts
     ) external onlyRegistryRole(Roles.SCORER) {
+        // Before the version rule, so that a round sent twice reverts with the error the worker runtime
+        // recognises as "already done" rather than as a rejected result.
+        _acceptOnce(MECHANISM, version);
         if (_roundCount != 0 && version <= _latestVersion) revert VersionNotIncreasing(version, _latestVersion);
         if (contentHash == bytes32(0)) revert ZeroContentHash();
         if (sampleCounts.length != contributors.length) {

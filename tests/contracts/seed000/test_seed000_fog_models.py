@@ -1,11 +1,13 @@
 """FogModelRegistry: the SCORER (aggregator worker) records each FedAvg round of
 offchain.algorithms.forecasting (version, sha256 content hash, contributors and sample counts);
-versions strictly increase; bad rounds revert and change nothing."""
+each version is an accept-once result key (MECHANISM, version) and versions strictly increase; bad
+rounds revert and change nothing."""
 
 import brownie
 import pytest
 import torch
-from seed000_support import UNAUTHORIZED, custom_error, role
+from brownie import web3
+from seed000_support import ALREADY_ACCEPTED, UNAUTHORIZED, custom_error, role
 
 from offchain.algorithms.forecasting import FedAvgAggregator, ModelUpdate, state_hash
 
@@ -73,11 +75,27 @@ def test_content_hash_is_the_python_state_hash(rounds):
     assert rounds[1].content_hash == state_hash(mean)
 
 
+def test_each_version_is_accepted_once(fog_models, scorer, rounds):
+    mechanism = fog_models.MECHANISM()
+    assert hex32(mechanism) == hex32(web3.keccak(text="seed000.fedavg"))
+    assert not fog_models.isAccepted(mechanism, 1)
+    tx = publish(fog_models, rounds[1], scorer)
+    assert fog_models.isAccepted(mechanism, 1) and not fog_models.isAccepted(mechanism, 0)
+    accepted = tx.events["ResultAccepted"]
+    assert (hex32(accepted["mechanism"]), accepted["slot"], accepted["submitter"]) == (hex32(mechanism), 1, scorer)
+    # The same round sent again (a restarted worker) hits the accept-once key before the version rule.
+    with brownie.reverts(custom_error(ALREADY_ACCEPTED, mechanism, 1)):
+        publish(fog_models, rounds[1], scorer)
+    assert fog_models.roundCount() == 1
+
+
 def test_versions_strictly_increase(fog_models, scorer, rounds, prosumers):
     publish(fog_models, rounds[0], scorer)
-    publish(fog_models, rounds[1], scorer)
-    for version in (0, 1):
-        with brownie.reverts(custom_error(NOT_INCREASING, version, 1)):
+    fog_models.publishRound(2, "0x" + "11" * 32, [], [], {"from": scorer})
+    with brownie.reverts(custom_error(NOT_INCREASING, 1, 2)):  # never published, but below the latest
+        publish(fog_models, rounds[1], scorer)
+    for version in (0, 2):  # published: refused as keys already accepted
+        with brownie.reverts(custom_error(ALREADY_ACCEPTED, fog_models.MECHANISM(), version)):
             fog_models.publishRound(version, "0x" + "11" * 32, [], [], {"from": scorer})
     fog_models.publishRound(7, "0x" + "11" * 32, [], [], {"from": scorer})  # gaps are allowed
     assert fog_models.latest()[1] == 7
@@ -87,8 +105,8 @@ def test_versions_strictly_increase(fog_models, scorer, rounds, prosumers):
 
 def test_first_round_may_have_any_version(fog_models, scorer):
     fog_models.publishRound(5, "0x" + "22" * 32, [], [], {"from": scorer})
-    with brownie.reverts(custom_error(NOT_INCREASING, 5, 5)):
-        fog_models.publishRound(5, "0x" + "33" * 32, [], [], {"from": scorer})
+    with brownie.reverts(custom_error(NOT_INCREASING, 4, 5)):
+        fog_models.publishRound(4, "0x" + "33" * 32, [], [], {"from": scorer})
 
 
 def test_bad_rounds_revert_and_change_nothing(fog_models, registry, operator, scorer, prosumers, evs, outsider):
@@ -109,6 +127,7 @@ def test_bad_rounds_revert_and_change_nothing(fog_models, registry, operator, sc
         fog_models.publishRound(1, digest, ascending, [1, 2, 3], {"from": scorer})
     assert fog_models.roundCount() == 0
     assert fog_models.latest()[0] is False
+    assert not fog_models.isAccepted(fog_models.MECHANISM(), 1)  # a reverted round leaves its key free
 
 
 def test_only_scorer_publishes(fog_models, meter, outsider):
