@@ -6,7 +6,9 @@ LSTM online (a few Adam steps per period) and forecasts the next period. A `FedA
 ever receives `ModelUpdate`s (a copy of the model parameters and a sample count), averages them every
 `aggregate_every` periods and publishes the global model, which every trainer then loads. Each round
 yields a `ModelRound` (version, sha256 content hash, contributors): what a model-registry contract
-records. `PerfectForecaster` returns the truth. Both implement `Forecaster`.
+records. The aggregator is a `RoundAggregator`; offchain.scenarios.seed000_fog supplies one whose rounds
+go through the fedavg-aggregator worker and FogModelRegistry. `PerfectForecaster` returns the truth. Both
+implement `Forecaster`.
 
 Energy is in kWh floats throughout (the seed's own unit, see docs/forecasting.md); periods are
 integer indices within the day (0 .. periods_per_day - 1). No chain I/O here.
@@ -321,6 +323,19 @@ def fedavg(states: Sequence[Mapping[str, torch.Tensor]], weights: Sequence[float
     }
 
 
+class RoundAggregator(Protocol):
+    """Runs a `FederatedForecaster`'s FedAvg rounds: holds the current global model and records each round."""
+
+    rounds: list[ModelRound]  #: every published round, version 0 (the initial model, no contributors) first
+
+    def global_state(self) -> dict[str, torch.Tensor]:
+        """A copy of the current global parameters."""
+
+    def aggregate(self, updates: Sequence[ModelUpdate], period: int | None = None) -> ModelRound:
+        """Averages `updates` (trained from the current global model) into the next version and records it;
+        `period` is the last period of data in them."""
+
+
 class FedAvgAggregator:
     """Holds the global model; each `aggregate` call averages updates into a new version and records it."""
 
@@ -485,17 +500,23 @@ class LocalTrainer:
 
 
 class FederatedForecaster:
-    """One `LocalTrainer` per agent plus a `FedAvgAggregator` that syncs them every `aggregate_every` periods.
+    """One `LocalTrainer` per agent plus a `RoundAggregator` that syncs them every `aggregate_every` periods.
 
     A round runs as soon as every agent has observed the round's last period; the trainers' updates
-    go to the aggregator and the new global model is loaded back into every trainer.
+    go to the aggregator and the new global model is loaded back into every trainer. The trainers start
+    from the aggregator's global model; default aggregator: an in-memory `FedAvgAggregator` from
+    `new_global_state(cfg)` weighting by `cfg.weighting` (another one must start from the same model and
+    weigh alike for the same forecasts).
     """
 
-    def __init__(self, agents: Sequence[str], cfg: FederatedConfig | Mapping[str, object] | None = None) -> None:
+    def __init__(self, agents: Sequence[str], cfg: FederatedConfig | Mapping[str, object] | None = None,
+                 aggregator: RoundAggregator | None = None) -> None:
         self.cfg = FederatedConfig.from_mapping(cfg)
         if not agents or len(set(agents)) != len(agents):
             raise ForecastError(f"agents must be non-empty and distinct, got {list(agents)}")
-        self.aggregator = FedAvgAggregator(new_global_state(self.cfg), self.cfg.weighting)
+        self.aggregator: RoundAggregator = (
+            aggregator if aggregator is not None else FedAvgAggregator(new_global_state(self.cfg), self.cfg.weighting)
+        )
         state = self.aggregator.global_state()
         self._trainers = {agent: LocalTrainer(agent, state, self.cfg) for agent in agents}
         self._boundaries_passed = 0
@@ -612,6 +633,7 @@ def forecast_day(
     *,
     history: Mapping[str, pd.DataFrame] | None = None,
     cache_dir: str | Path | None = None,
+    aggregator: RoundAggregator | None = None,
 ) -> pd.DataFrame:
     """Forecasts of every agent's every period of the day, computed once and reusable across scenarios.
 
@@ -619,12 +641,16 @@ def forecast_day(
     10-s frames of the same agents (e.g. the previous day), streamed through the federated
     trainers before the day as a warm-up; they must end right before the day starts. Ignored in
     "perfect" mode. With `cache_dir`, the result is stored under a key of the data, mode, config,
-    torch version and this module's source, and read back on the next identical call.
+    torch version and this module's source, and read back on the next identical call. `aggregator`
+    ("federated" only, never cached: its rounds may act elsewhere, e.g. on chain) replaces the in-memory
+    `FedAvgAggregator`, see `FederatedForecaster`.
 
     Returns columns agent, period, consumption_kwh, production_kwh, net_kwh (kWh forecast for each
     60-s period). In "federated" mode `attrs["model_rounds"]` holds the `ModelRound`s published.
     """
     config = FederatedConfig.from_mapping(cfg)
+    if aggregator is not None and (mode != "federated" or cache_dir is not None):
+        raise ForecastError("an aggregator needs mode 'federated' and no cache_dir")
     actual = period_totals(frames, config.steps_per_period)
     past = period_totals(history, config.steps_per_period) if history is not None and mode == "federated" else None
     if past is not None and set(past["agent"]) != set(actual["agent"]):
@@ -635,7 +661,10 @@ def forecast_day(
         if cache_path.exists():
             return pd.read_pickle(cache_path)
     with torch_runtime(config):
-        forecaster = make_forecaster(mode, list(frames), truth=frames, **asdict(config))
+        forecaster = (
+            make_forecaster(mode, list(frames), truth=frames, **asdict(config)) if aggregator is None
+            else FederatedForecaster(list(frames), config, aggregator)
+        )
         if isinstance(forecaster, FederatedForecaster) and past is not None:
             _warm_up(forecaster, past)
         predictions = run_forecaster(forecaster, actual)

@@ -14,7 +14,9 @@ each period exactly as docs/seed000-contracts.md §2 says:
 
 The chain clock moves with `evm_setNextBlockTimestamp`; PeriodMatching's genesis is placed so that chain
 period p is the day's period p (steps and arrival orders carry the day's indices, as `simulate_day` with
-`first_period`). `compare_with_model` runs `simulate_day` on the same window and lists the differences.
+`first_period`). With federated forecasts the bids come from the prosumers' fog nodes, whose FedAvg rounds
+the fedavg-aggregator worker publishes on FogModelRegistry during setup (offchain.scenarios.seed000_fog).
+`compare_with_model` runs `simulate_day` on the same window and lists the differences.
 Choices: docs/seed000-chain.md.
 """
 
@@ -25,7 +27,7 @@ import platform
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,6 +37,7 @@ import numpy as np
 from web3 import Web3
 
 from offchain.algorithms.battery import exchange_wh
+from offchain.algorithms.forecasting import new_global_state
 from offchain.chain import (
     SUITE,
     ChainClient,
@@ -53,9 +56,10 @@ from offchain.chain.suites import (
     Seed000Terms,
     seed000_steps,
 )
-from offchain.data.seed000 import frames_to_wh, synthetic_microgrid
+from offchain.data.seed000 import MicrogridData, frames_to_wh, synthetic_microgrid
 from offchain.progress import progress_bar
 from offchain.scenarios.seed000 import MarketRules, Method, arrival_order, forecast_bids, simulate_day
+from offchain.scenarios.seed000_fog import ChainRoundAggregator, FederatedSetup, federated_bids
 from offchain.units import UPOS_BASE, base_to_upos, payment_base
 from offchain.workers.fog_matching import FogMatchingLogic
 from offchain.workers.runtime import FaultInjector, RunSummary, Worker
@@ -191,12 +195,13 @@ class ChainDay(SuiteSession):
 
     def record_gas(self, period: int) -> PeriodGas:
         """Transactions and gas of the blocks since the last record (all of them belong to `period`)."""
-        transactions, gas = self._blocks_since_last()
+        transactions, gas = self.blocks_since_last()
         record = PeriodGas(period, transactions, gas)
         self.gas.append(record)
         return record
 
-    def _blocks_since_last(self) -> tuple[int, int]:
+    def blocks_since_last(self) -> tuple[int, int]:
+        """(transactions, gas) of the blocks mined since the last call (or the last record)."""
         head = self.w3.eth.block_number
         transactions = gas = 0
         for number in range(self._last_block + 1, head + 1):
@@ -233,7 +238,7 @@ def open_chain_day(work_dir: str | Path, *, n_prosumers: int, n_evs: int, first_
                        clients[:n_prosumers], clients[n_prosumers:], Path(work_dir))
         try:
             _register_and_fund(day)
-            day.setup_transactions, day.setup_gas = day._blocks_since_last()
+            day.setup_transactions, day.setup_gas = day.blocks_since_last()
             yield day
         finally:
             day.stop_worker()
@@ -264,7 +269,10 @@ class ChainDayResult:
     prosumer_gain_base: each prosumer's gain over trading everything with the grid (as
     RunResult.prosumer_gain_base); balance_change_base: its exchange balance change (EV trades and grid);
     ev_cash_base: each EV's balance change. exchange: the paper's exchange.csv rows (step, energy Wh,
-    available Wh, capacity Wh, matching id counted from 1 in this run, prosumer, EV).
+    available Wh, capacity Wh, matching id counted from 1 in this run, prosumer, EV). bids_wh[agent][m]: the
+    prosumer bid of the window's m-th period, from the ProsumerBidPlaced events. federated: how federated bids
+    were made (None with perfect forecasts); model_round_gas: the gas of each FedAvg round published on
+    FogModelRegistry during setup (not in the setup or period figures).
     """
 
     method: str
@@ -280,12 +288,15 @@ class ChainDayResult:
     ev_battery: list[tuple[int, int, int]]  #: (energy Wh, stock Wh, cost basis base units) per EV
     matches: int
     exchange: list[tuple[int, int, int, int, int, str, str]]
+    bids_wh: list[list[int]]
     transactions: int
     total_gas: int
     period_gas: list[PeriodGas]
     setup_transactions: int
     setup_gas: int
     wall_seconds: float
+    federated: FederatedSetup | None = None
+    model_round_gas: list[int] = field(default_factory=list)
 
     @property
     def traded_wh(self) -> list[int]:
@@ -302,6 +313,7 @@ class ChainDayResult:
             "gas_per_period": {"mean": self.total_gas / periods, "min": min(per_period), "max": max(per_period)},
             "transactions_per_period": self.transactions / periods,
             "setup": {"transactions": self.setup_transactions, "gas": self.setup_gas},
+            "model_rounds": {"published": len(self.model_round_gas), "gas": sum(self.model_round_gas)},
             "wall_seconds": round(self.wall_seconds, 2),
             "wall_seconds_per_period": round(self.wall_seconds / periods, 4),
             "matches": self.matches,
@@ -316,9 +328,22 @@ class ChainDayResult:
 
 
 def day_inputs(window: tuple[int, int] | None, forecast: str = "perfect", *, rules: MarketRules = MarketRules(),
-               cache_dir: Path | None = None) -> tuple[tuple[str, ...], np.ndarray, np.ndarray, tuple[int, int]]:
+               cache_dir: Path | None = None, federated: FederatedSetup | None = None,
+               ) -> tuple[tuple[str, ...], np.ndarray, np.ndarray, tuple[int, int]]:
     """(agents, net_wh[agent, step], bids_wh[agent, period], (first, count)) of the calibrated synthetic day
-    sliced to `window` (None: the whole day), as `reproduce` slices it."""
+    sliced to `window` (None: the whole day), as `reproduce` slices it. "federated": the Python model's bids
+    (in-memory FedAvg) under `federated` (default FederatedSetup(): those of `forecast_bids`)."""
+    data, agents, net, (first, count) = _day_window(window, rules)
+    if forecast == "federated":
+        bids = federated_bids(data, first + count, federated or FederatedSetup(), cache_dir=cache_dir)[0]
+    else:
+        bids = forecast_bids(data, forecast, cache_dir=cache_dir)
+    return agents, net, bids[:, first : first + count], (first, count)
+
+
+def _day_window(window: tuple[int, int] | None, rules: MarketRules,
+                ) -> tuple[MicrogridData, tuple[str, ...], np.ndarray, tuple[int, int]]:
+    """(the day's data, agents, net_wh[agent, step] of the window, (first, count))."""
     data = synthetic_microgrid()
     agents, consumption, production = frames_to_wh(data.frames)
     net = production - consumption
@@ -326,8 +351,7 @@ def day_inputs(window: tuple[int, int] | None, forecast: str = "perfect", *, rul
     first, count = window or (0, net.shape[1] // k)
     if first < 0 or count < 1 or (first + count) * k > net.shape[1]:
         raise ValueError(f"window {window} outside the day's {net.shape[1] // k} periods")
-    bids = forecast_bids(data, forecast, cache_dir=cache_dir)[:, first : first + count]
-    return agents, net[:, first * k : (first + count) * k], bids, (first, count)
+    return data, agents, net[:, first * k : (first + count) * k], (first, count)
 
 
 def run_day_on_chain(
@@ -339,19 +363,32 @@ def run_day_on_chain(
     forecast: Literal["perfect", "federated"] = "perfect",
     progress: bool = True,
     rules: MarketRules = MarketRules(),
+    federated: FederatedSetup | None = None,
 ) -> ChainDayResult:
     """Runs `window` = (first period, count) of the synthetic day with `evs` shared EVs through the contracts
     (greedy: matchGreedy; hungarian: the fog-matching worker). With `out_dir`, writes seed000_chain.json/.md
-    there (figures and a 24-h extrapolation)."""
+    there (figures and a 24-h extrapolation).
+
+    forecast="federated": after registration, the prosumers' fog nodes forecast the day up to the window's
+    end (warm-up history, the periods before the window, the window) under `federated` (default
+    FederatedSetup()), each FedAvg round published on FogModelRegistry by the fedavg-aggregator worker
+    (`ChainRoundAggregator`); the window's periods then bid those forecasts. Forecasts never depend on the
+    matching, so making them before the first period changes no bid.
+    """
     if evs < 1:
         raise ValueError("the chain run needs at least one shared EV (the Isolated scenario has no matcher)")
+    setup = (federated or FederatedSetup()) if forecast == "federated" else None
     cache = Path(out_dir) / "cache" if out_dir is not None else None
-    agents, net, bids, (first, count) = day_inputs(window, forecast, rules=rules, cache_dir=cache)
+    data, agents, net, (first, count) = _day_window(window, rules)
     k = rules.steps_per_period
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="kwx-seed000-chain-") as work, \
             open_chain_day(work, n_prosumers=len(agents), n_evs=evs, first_period=first, method=method,
                            rules=rules) as day, progress_bar(progress) as bars:
+        if setup is None:
+            bids, round_gas = forecast_bids(data, forecast, cache_dir=cache)[:, first : first + count], []
+        else:
+            bids, round_gas = _chain_federated_bids(day, data, agents, (first, count), setup)
         task = bars.add_task(f"chain {evs} EV {method}", total=count) if bars else None
         balances = [day.call("EVExchange", "balanceOf", c.address) for c in [*day.prosumers, *day.evs]]
         first_id = day.call("EVExchange", "lastMatchingId")
@@ -362,9 +399,25 @@ def run_day_on_chain(
                 bars.advance(task)
         result = _collect(day, agents, balances, first_id, first_block, (first, count), forecast,
                           time.perf_counter() - started)
+        result.federated, result.model_round_gas = setup, round_gas
     if out_dir is not None:
-        write_summary([(result, compare_with_model(result, rules))], Path(out_dir))
+        write_summary([(result, compare_with_model(result, rules, cache_dir=cache))], Path(out_dir))
     return result
+
+
+def _chain_federated_bids(day: ChainDay, data: MicrogridData, agents: Sequence[str], window: tuple[int, int],
+                          setup: FederatedSetup) -> tuple[np.ndarray, list[int]]:
+    """(bids_wh[agent, period] of the window, gas of each FedAvg round) from fog nodes whose rounds the
+    fedavg-aggregator worker publishes on `day`'s FogModelRegistry; all before the window's first period."""
+    first, count = window
+    addresses = {agent: client.address for agent, client in zip(agents, day.prosumers)}
+    with closing(ChainRoundAggregator(day, addresses, new_global_state(setup.config), setup.config.weighting)) as fog:
+        bids = federated_bids(data, first + count, setup, aggregator=fog)[0][:, first:]
+    opens = day.call("PeriodMatching", "biddingOpensAt", first)
+    if day.now() >= opens:
+        raise RuntimeError(f"the federated rounds ran past period {first}'s bidding window; "
+                           f"LEAD_SECONDS ({LEAD_SECONDS}) is too short for this window")
+    return bids, fog.gas
 
 
 def _collect(day: ChainDay, agents: tuple[str, ...], balances: list[int], first_id: int, first_block: int,
@@ -389,6 +442,9 @@ def _collect(day: ChainDay, agents: tuple[str, ...], balances: list[int], first_
             gain[i] += payment_base(-energy, tariffs.grid_buy_base) - pay
         rows.append((a["step"], energy, a["availableWh"], a["capacityWh"], a["matchingId"] - first_id,
                      names[a["prosumer"]], ev_names[a["ev"]]))
+    bids: list[list[int]] = [[] for _ in agents]
+    for log in day.contract("PeriodMatching").events.ProsumerBidPlaced.get_logs(from_block=first_block):
+        bids[agents.index(names[log["args"]["prosumer"]])].append(log["args"]["netWh"])
     after = [day.call("EVExchange", "balanceOf", c.address) for c in [*day.prosumers, *day.evs]]
     change = [x - y for x, y in zip(after, balances)]
     batteries = [tuple(day.call("EVExchange", "battery", c.address)[:3]) for c in day.evs]
@@ -396,18 +452,21 @@ def _collect(day: ChainDay, agents: tuple[str, ...], balances: list[int], first_
         method=day.method, forecast=forecast, window=window, agents=agents, n_evs=len(day.evs),
         sold_to_ev_wh=sold, bought_from_ev_wh=bought, prosumer_gain_base=gain, balance_change_base=change[:n],
         ev_cash_base=change[n:], ev_battery=batteries,  # type: ignore[arg-type]
-        matches=day.call("EVExchange", "lastMatchingId") - first_id, exchange=rows,
+        matches=day.call("EVExchange", "lastMatchingId") - first_id, exchange=rows, bids_wh=bids,
         transactions=sum(g.transactions for g in day.gas), total_gas=sum(g.gas for g in day.gas),
         period_gas=list(day.gas), setup_transactions=day.setup_transactions, setup_gas=day.setup_gas,
         wall_seconds=wall_seconds,
     )
 
 
-def compare_with_model(result: ChainDayResult, rules: MarketRules = MarketRules()) -> dict[str, Any]:
+def compare_with_model(result: ChainDayResult, rules: MarketRules = MarketRules(), *,
+                       cache_dir: Path | None = None) -> dict[str, Any]:
     """Runs `simulate_day` on the result's window and returns every difference (empty lists and zero
-    counts when the chain gave the model's figures): per-agent energy and gains, the EVs' batteries and
-    cash, the number of matches and the exchange.csv rows that differ."""
-    agents, net, bids, (first, _) = day_inputs(result.window, result.forecast, rules=rules)
+    counts when the chain gave the model's figures): per-agent bids, energy and gains, the EVs' batteries
+    and cash, the number of matches and the exchange.csv rows that differ. Federated runs are compared with
+    the in-memory federated model under the same `result.federated` (cached in `cache_dir` if given)."""
+    agents, net, bids, (first, _) = day_inputs(result.window, result.forecast, rules=rules, cache_dir=cache_dir,
+                                               federated=result.federated)
     run = simulate_day(agents, net, bids, result.n_evs, result.method, rules,  # type: ignore[arg-type]
                        forecast=result.forecast, first_period=first)
     model_rows = [
@@ -424,6 +483,7 @@ def compare_with_model(result: ChainDayResult, rules: MarketRules = MarketRules(
     model_batteries = [(e, a.stock_wh, a.cost_base) for e, a in zip(run.final_energy_wh, run.ev_accounts)]
     model_cash = [a.revenue_base - a.purchases_base for a in run.ev_accounts]
     differences = [
+        *differ("bids_wh", result.bids_wh, bids.tolist(), agents),
         *differ("sold_to_ev_wh", result.sold_to_ev_wh, run.sold_to_ev_wh.tolist(), agents),
         *differ("bought_from_ev_wh", result.bought_from_ev_wh, run.bought_from_ev_wh.tolist(), agents),
         *differ("prosumer_gain_base", result.prosumer_gain_base, run.prosumer_gain_base, agents),
@@ -507,7 +567,9 @@ def write_summary(runs: Sequence[tuple[ChainDayResult, dict[str, Any] | None]], 
         "",
         "## Setup (once per chain)",
         "",
-        *(f"- {r.n_evs} EV {r.method}: {r.setup_transactions} transactions, {r.setup_gas:,} gas" for r, _ in runs),
+        *(f"- {r.n_evs} EV {r.method}: {r.setup_transactions} transactions, {r.setup_gas:,} gas"
+          + (f"; then {len(r.model_round_gas)} FedAvg rounds published, {sum(r.model_round_gas):,} gas"
+             if r.federated else "") for r, _ in runs),
         "",
         "## Energy and money per agent (measured window)",
         "",
