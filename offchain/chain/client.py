@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import ContractLogicError, MethodUnavailable, TimeExhausted, TransactionNotFound, Web3RPCError
+from web3.exceptions import ContractLogicError, MethodUnavailable, TransactionNotFound, Web3RPCError
 from web3.types import TxReceipt
 
 from offchain.chain.artifacts import Artifact, ErrorDecoder, load_artifact, revert_data_of
@@ -38,6 +39,13 @@ def rpc_message(exc: Web3RPCError) -> str:
     if isinstance(error, dict) and error.get("message"):
         return str(error["message"])
     return str(exc)
+
+
+#: Receipt polling, seconds: the first pause is short because a local node mines within milliseconds of
+#: accepting a transaction (web3's fixed 0.1 s made every Anvil transaction cost 0.1 s once its state had
+#: grown); it doubles up to the cap, so a remote chain's seconds-long blocks cost a handful of polls.
+RECEIPT_FIRST_PAUSE = 0.002
+RECEIPT_MAX_PAUSE = 1.0
 
 
 class ChainClient:
@@ -185,10 +193,18 @@ class ChainClient:
     def wait(self, tx_hash: bytes, *, timeout: float = 60) -> TxReceipt:
         """The receipt of `tx_hash` once mined. A reverted transaction (status 0) raises ContractRevertError,
         decoded by replaying the call on the state after its block; TransactionTimeoutError after `timeout` s."""
-        try:
-            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout)
-        except TimeExhausted:
-            raise TransactionTimeoutError(f"no receipt for {HexBytes(tx_hash).to_0x_hex()} after {timeout:g} s") from None
+        deadline = time.monotonic() + timeout
+        pause = RECEIPT_FIRST_PAUSE
+        while True:
+            try:
+                receipt = self.w3.eth.get_transaction_receipt(tx_hash)
+                break
+            except TransactionNotFound:
+                if time.monotonic() >= deadline:
+                    raise TransactionTimeoutError(
+                        f"no receipt for {HexBytes(tx_hash).to_0x_hex()} after {timeout:g} s") from None
+            time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
+            pause = min(2 * pause, RECEIPT_MAX_PAUSE)
         if receipt["status"] == 0:
             raise self._replayed_failure(receipt)
         return receipt

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -15,6 +16,7 @@ from offchain.chain import (
     ContractRevertError,
     NonceConflictError,
     TransactionRejectedError,
+    TransactionTimeoutError,
     connect,
     get_network,
     role_id,
@@ -191,3 +193,21 @@ def test_network_client_signs_as_the_role_account(anvil, dev_accounts, monkeypat
     monkeypatch.setenv("KWX_LOCAL_RPC_URL", anvil.rpc_url)
     scorer = get_network("local").client("SCORER")
     assert (scorer.address, scorer.chain_id) == (dev_accounts[3].address, 31337)
+
+
+def test_waiting_for_a_receipt_backs_off_then_times_out(admin, monkeypatch):
+    lookups = []
+    real_lookup = admin.w3.eth.get_transaction_receipt
+
+    def counted(tx_hash):
+        lookups.append(time.monotonic())
+        return real_lookup(tx_hash)
+
+    monkeypatch.setattr(admin.w3.eth, "get_transaction_receipt", counted)
+    started = time.monotonic()
+    with pytest.raises(TransactionTimeoutError, match="no receipt for 0x11"):
+        admin.wait(bytes([0x11]) * 32, timeout=1.0)
+    assert 1.0 <= time.monotonic() - started < 1.5
+    gaps = [b - a for a, b in zip(lookups, lookups[1:])]
+    assert gaps[0] < 0.05 and gaps[-2] > 0.1  # quick first polls for a local node, then fewer
+    assert len(lookups) < 15
