@@ -192,7 +192,7 @@ def reproduce_seed000(
         "perfect (federated on chain also publishes every FedAvg round through the fedavg-aggregator worker)."),
     evs: str = typer.Option("0,1,2,3,4,5", help="Comma-separated shared-EV counts (0 = Isolated)."),
     on_chain: bool = typer.Option(False, "--chain", help="Run a window of the day through the contracts on an embedded Anvil."),
-    window: str = typer.Option("600,60", help="--chain: first period,number of periods (a full day is 0,1440: ~30 min)."),
+    window: str = typer.Option("600,60", help="--chain: first period,number of periods (a full day is 0,1440: ~18 min)."),
 ) -> None:
     """Seed 000: Isolated and 1-5 shared EVs x {greedy, Hungarian} x {perfect, federated}; Tables I-III, Figs 6-7."""
     if on_chain:
