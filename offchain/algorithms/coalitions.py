@@ -15,8 +15,8 @@ The pipeline, with the choices the thesis leaves open (docs/seed001.md explains 
    saving  sum_ij X_ij * C * (d_i + d_j - 2 s d_ij)  subject to  sum_j X_ij <= surplus_i,
    sum_i X_ij <= deficit_j, X >= 0; what is left goes to / comes from the EDC. That is the same as
    minimising the coalition loss of eq. 3.21. With the default trade rule a trade i->j is only
-   allowed when it cuts both parties' own losses (s*d_ij < d_i and s*d_ij < d_j), so no member ever does
-   worse than alone. HiGHS via scipy.optimize.linprog; a coalition with a single seller or a
+   allowed when it cuts both parties' own losses, so no member ever does worse than alone; with the
+   default division of the loss that is every trade shorter than the two EDC legs, 2s*d_ij < d_i + d_j. HiGHS via scipy.optimize.linprog; a coalition with a single seller or a
    single buyer is a fractional knapsack and is filled greedily (exact, no LP needed).
 4. Merge-and-split under the Pareto order on member scores, in rounds. A round's merge step repeats
    passes until none improves; a pass evaluates the merges of coalition pairs joined by an eligible
@@ -26,11 +26,14 @@ The pipeline, with the choices the thesis leaves open (docs/seed001.md explains 
    accepted operation raises the summed score, so no partition repeats and the loop ends;
    `max_rounds` bounds it anyway and the result says whether it converged.
 
-Member score (eq. 3.6): PS_{S,i} = PS_i + (E_i^loss - E_{S,i}^loss), where seller and buyer are each
-charged the factor `intra_loss_charge` (s) of an intra-coalition trade's loss (eq. 3.7). Default s = 0.5:
-the physical loss is split between the two parties, so the members' accounted losses add up to what the
-lines lose and eq. 3.19's savings are energy actually saved. s = 1 is eq. 3.7 read literally (each party
-charged the whole loss, so every intra loss is counted twice). docs/seed001.md §2 gives the reasons.
+Member score (eq. 3.6): PS_{S,i} = PS_i + (E_i^loss - E_{S,i}^loss), where seller and buyer together are
+charged 2s times an intra-coalition trade's loss (eq. 3.7), s = `intra_loss_charge`. Default s = 0.5:
+the physical loss is charged once, so the members' accounted losses add up to what the lines lose and
+eq. 3.19's savings are energy actually saved. s = 1 is eq. 3.7 read literally (each party charged the
+whole loss, so every intra loss is counted twice). `intra_loss_division` says how the charge is shared:
+in proportion to the parties' own distances to the EDC (default: both save the same fraction of their
+stand-alone loss, so every trade that shortens the route lowers both parties' losses) or equally (then a
+seller next to the EDC loses by any long trade). docs/seed001.md §2 gives the reasons.
 """
 
 from __future__ import annotations
@@ -112,15 +115,19 @@ class CoalitionConfig:
     """Knobs of coalition formation (defaults = the thesis reading documented in docs/seed001.md)."""
 
     loss: LossModel = LossModel()
-    #: Factor s of an intra-coalition trade's loss charged to EACH of seller and buyer: 0.5 splits the
-    #: physical loss (accounts = lines); 1.0 is eq. 3.7 read literally (each intra loss counted twice).
+    #: Factor s: seller and buyer are charged 2s x an intra-coalition trade's loss between them. 0.5 charges
+    #: the physical loss once (accounts = lines); 1.0 is eq. 3.7 read literally (each intra loss counted twice).
     intra_loss_charge: float = 0.5
+    #: How the charge is shared: "proportional" = in proportion to the parties' own distances to the EDC
+    #: (both save the same fraction of their stand-alone loss, so a trade that shortens the route lowers
+    #: both parties' losses: "both_gain" then equals "coalition_optimum"); "equal" = s x the loss to each.
+    intra_loss_division: Literal["proportional", "equal"] = "proportional"
     #: "both_gain": a trade is allowed only if it lowers both parties' own losses (default);
     #: "coalition_optimum": any trade that lowers the coalition's summed loss (the bare LP).
     trade_rule: TradeRule = "both_gain"
     #: Initial pairing test (Alg. 3 line 11): "printed" = d_ij < d_i and d_ij < d_j (closer to each other
-    #: than either is to the EDC, whatever the loss charge); "loss_charge" = s*d_ij < d_i and s*d_ij < d_j
-    #: (each party's own accounted loss falls). The two agree when s = 1.
+    #: than either is to the EDC, whatever the loss charge); "loss_charge" = each party's own accounted loss
+    #: falls (s*d_ij < d_i and s*d_ij < d_j with the equal division). The two agree when s = 1, equal division.
     pairing_test: Literal["printed", "loss_charge"] = "printed"
     #: Nearest prosumers (k-d tree) searched for pairing and merge candidates.
     neighbours: int = 12
@@ -141,6 +148,8 @@ class CoalitionConfig:
     def __post_init__(self) -> None:
         if not 0 < self.intra_loss_charge <= 1:
             raise ValueError(f"intra_loss_charge must be in (0, 1], got {self.intra_loss_charge}")
+        if self.intra_loss_division not in ("equal", "proportional"):
+            raise ValueError(f"unknown intra_loss_division {self.intra_loss_division!r}")
         if self.trade_rule not in ("both_gain", "coalition_optimum"):
             raise ValueError(f"unknown trade_rule {self.trade_rule!r}")
         if self.merge_plan not in ("optimal", "pareto_floor"):
@@ -181,19 +190,14 @@ class CoalitionSolver:
     def unit_gains_km(self, sellers: NDArray[np.int_], buyers: NDArray[np.int_]) -> tuple[NDArray, NDArray, NDArray, NDArray]:
         """Per-kWh saving (in km of line, multiply by the loss coefficient for kWh) of every seller->buyer
         trade: the seller's own, the buyer's own, their sum, and whether the trade rule allows it."""
-        m, s = self.market, self.config.intra_loss_charge
+        m = self.market
         d_ij = np.hypot(
             m.xy_km[sellers, 0][:, None] - m.xy_km[buyers, 0][None, :],
             m.xy_km[sellers, 1][:, None] - m.xy_km[buyers, 1][None, :],
         )
-        seller_gain = m.distance_to_centre_km[sellers][:, None] - s * d_ij
-        buyer_gain = m.distance_to_centre_km[buyers][None, :] - s * d_ij
-        total = seller_gain + buyer_gain
-        if self.config.trade_rule == "both_gain":
-            allowed = (seller_gain > 0) & (buyer_gain > 0)
-        else:
-            allowed = total > 0
-        return seller_gain, buyer_gain, total, allowed
+        d_seller, d_buyer = m.distance_to_centre_km[sellers][:, None], m.distance_to_centre_km[buyers][None, :]
+        seller_gain, buyer_gain = own_gains_km(self.config, d_ij, d_seller, d_buyer)
+        return seller_gain, buyer_gain, seller_gain + buyer_gain, trade_allowed(self.config, seller_gain, buyer_gain)
 
     def plan(self, members: Iterable[int], floors: Sequence[float] | None = None) -> CoalitionPlan:
         """The coalition's loss-minimising trades. `floors` (kWh, aligned with the sorted members) adds
@@ -238,6 +242,26 @@ class CoalitionSolver:
             savings[seller] += coefficient * x * seller_gain[s_local, b_local]
             savings[buyer] += coefficient * x * buyer_gain[s_local, b_local]
         return CoalitionPlan(members, tuple(trades), tuple(float(v) for v in savings.values()))
+
+
+def own_gains_km(config: CoalitionConfig, d_ij: NDArray, d_seller: NDArray, d_buyer: NDArray) -> tuple[NDArray, NDArray]:
+    """Per-kWh saving (km of line) of a seller->buyer trade for the seller and for the buyer: each one's
+    EDC distance minus its part of the 2s x d_ij charged for the trade (`intra_loss_division`)."""
+    charged = 2 * config.intra_loss_charge * d_ij
+    if config.intra_loss_division == "equal":
+        seller_part = np.full(np.broadcast(d_ij, d_seller, d_buyer).shape, 0.5)
+    else:
+        both = d_seller + d_buyer
+        # two prosumers on the EDC itself are 0 km apart: nothing to share, any part will do
+        seller_part = np.divide(d_seller, both, out=np.full(np.broadcast(d_ij, both).shape, 0.5), where=both > 0)
+    return d_seller - seller_part * charged, d_buyer - (1 - seller_part) * charged
+
+
+def trade_allowed(config: CoalitionConfig, seller_gain: NDArray, buyer_gain: NDArray) -> NDArray[np.bool_]:
+    """The trade rule on per-kWh own gains: both parties gain ("both_gain") or their sum does."""
+    if config.trade_rule == "both_gain":
+        return (seller_gain > 0) & (buyer_gain > 0)
+    return seller_gain + buyer_gain > 0
 
 
 def _fill_star(gain, supply, demand, si, bj) -> NDArray[np.float64]:
@@ -373,8 +397,8 @@ def candidate_edges(
     market: Market, config: CoalitionConfig, rule: TradeRule = "both_gain"
 ) -> tuple[NDArray[np.int_], NDArray[np.int_], NDArray[np.float64]]:
     """Seller->buyer pairs among each prosumer's `neighbours` nearest whose trade `rule` allows
-    ("both_gain": s*d_ij < d_i and s*d_ij < d_j, each party's own loss falls; with s = 1 this is the
-    printed proximity test of Alg. 3 line 11); returns (sellers, buyers, distances km), nearest first,
+    ("both_gain": each party's own accounted loss falls — with s = 1 and the equal division this is the
+    printed proximity test of Alg. 3 line 11, d_ij < d_i and d_ij < d_j); returns (sellers, buyers, distances km), nearest first,
     ties by seller then buyer index."""
     n = market.n
     empty = np.zeros(0, dtype=int)
@@ -390,11 +414,8 @@ def candidate_edges(
     pair_ids = np.unique(seller[keep] * n + buyer[keep])
     seller, buyer = pair_ids // n, pair_ids % n
     d = np.hypot(*(market.xy_km[seller] - market.xy_km[buyer]).T)
-    s, d_seller, d_buyer = config.intra_loss_charge, market.distance_to_centre_km[seller], market.distance_to_centre_km[buyer]
-    if rule == "both_gain":
-        ok = (s * d < d_seller) & (s * d < d_buyer)
-    else:
-        ok = 2 * s * d < d_seller + d_buyer
+    seller_gain, buyer_gain = own_gains_km(config, d, market.distance_to_centre_km[seller], market.distance_to_centre_km[buyer])
+    ok = trade_allowed(replace(config, trade_rule=rule), seller_gain, buyer_gain)
     seller, buyer, d = seller[ok], buyer[ok], d[ok]
     order = np.lexsort((buyer, seller, d))
     return seller[order], buyer[order], d[order]
@@ -403,7 +424,8 @@ def candidate_edges(
 def initial_pairing(market: Market, config: CoalitionConfig = CoalitionConfig()) -> list[Members]:
     """Alg. 3 lines 8-18 made terminating: nearest eligible seller/buyer pairs first, each prosumer at
     most once; everyone left over stays a singleton. Eligible = `config.pairing_test`."""
-    test_config = replace(config, intra_loss_charge=1.0) if config.pairing_test == "printed" else config
+    printed = replace(config, intra_loss_charge=1.0, intra_loss_division="equal")
+    test_config = printed if config.pairing_test == "printed" else config
     sellers, buyers, _ = candidate_edges(market, test_config)
     paired = np.zeros(market.n, dtype=bool)
     pairs: list[Members] = []

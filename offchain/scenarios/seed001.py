@@ -76,8 +76,9 @@ TARGET_MAX_ROUNDS = 5
 TARGET_DRAW_DEVIATION = 0.01
 #: The first variant is checked against the targets; the others are reported beside it.
 DEFAULT_VARIANTS: dict[str, CoalitionConfig] = {
-    "physical split (s=0.5)": CoalitionConfig(),
-    "eq. 3.7 literal (s=1)": CoalitionConfig(intra_loss_charge=1.0),
+    "physical loss by EDC distance (s=0.5)": CoalitionConfig(),
+    "physical loss shared equally (s=0.5)": CoalitionConfig(intra_loss_division="equal"),
+    "eq. 3.7 literal (s=1)": CoalitionConfig(intra_loss_charge=1.0, intra_loss_division="equal"),
 }
 
 
@@ -494,8 +495,8 @@ def reproduce_coalitions(
     the thesis' numbers and the targets), table_3_2.csv, runs.csv, summary.csv, draws.csv,
     targets.csv, fig3_9a_local_share.png, fig3_9b_saving.png, fig3_9c_runtime.png, draws.png.
 
-    variants: coalition configs to compare (default: the physical loss split s=0.5, then eq. 3.7 read
-    literally, s=1); the first is the one checked against the targets. `settings` supplies everything else.
+    variants: coalition configs to compare (default: the physical loss shared by the parties' distances to
+    the EDC; shared equally; eq. 3.7 read literally, s=1); the first is the one checked against the targets. `settings` supplies everything else.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -598,8 +599,8 @@ def _report(
         *_slot_report(penalty10, "Same slot, the drawn validator fails to mine (eq. 3.24)", details=False),
         f"## Scaling runs (Fig. 3.9), {repetitions} seeded repetitions per cell",
         "",
-        "saving_accounted = eq. 3.19 market-wide (each party charged s x an intra-coalition trade's loss; "
-        "with s = 0.5 the accounts equal the lines); saving_physical = what the lines actually save. "
+        "saving_accounted = eq. 3.19 market-wide (seller and buyer together charged 2s x an intra-coalition "
+        "trade's loss; with s = 0.5 the accounts equal the lines); saving_physical = what the lines actually save. "
         f"Standard error of a cell mean = sd / sqrt({repetitions}). local_share_balances = 2 x peer-traded kWh / "
         "(surplus + deficit), the share of the prosumers' own trading volume settled with peers (the headline "
         "reading of the thesis' '47% of the network's energy'); local_share_surplus = peer-traded / surplus; "

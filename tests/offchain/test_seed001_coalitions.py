@@ -22,8 +22,9 @@ from offchain.algorithms.poeg import LossModel
 from offchain.data.seed001 import scaling_instance, ten_prosumer_instance
 
 C = 0.004  # loss per km used in the hand-checked cases
-CONFIG = CoalitionConfig(loss=LossModel(coefficient_per_km=C))  # default: physical split, s = 0.5
-LITERAL = replace(CONFIG, intra_loss_charge=1.0)  # eq. 3.7 read literally: both parties charged in full
+CONFIG = CoalitionConfig(loss=LossModel(coefficient_per_km=C))  # default: physical loss (s = 0.5) shared by EDC distance
+EQUAL = replace(CONFIG, intra_loss_division="equal")  # physical loss shared equally
+LITERAL = replace(EQUAL, intra_loss_charge=1.0)  # eq. 3.7 read literally: both parties charged in full
 
 
 def market(points, balances, centre=(10.0, 10.0)) -> Market:
@@ -38,7 +39,7 @@ def market(points, balances, centre=(10.0, 10.0)) -> Market:
 
 def reference_saving(m: Market, members, config: CoalitionConfig) -> float:
     """The spec §3.5 transportation LP written out independently: variables X_ij, E_id, E_dj with
-    equality balances; minimises the accounted coalition loss (each party charged s x trade loss)."""
+    equality balances; minimises the accounted coalition loss (the parties charged 2s x trade loss)."""
     sellers = [i for i in members if m.balance_kwh[i] > 0]
     buyers = [j for j in members if m.balance_kwh[j] < 0]
     if not sellers or not buyers:
@@ -49,7 +50,12 @@ def reference_saving(m: Market, members, config: CoalitionConfig) -> float:
     for i in sellers:
         for j in buyers:
             dij = float(np.hypot(*(m.xy_km[i] - m.xy_km[j])))
-            ok = s * dij < d[i] and s * dij < d[j] if config.trade_rule == "both_gain" else 2 * s * dij < d[i] + d[j]
+            if config.intra_loss_division == "equal":
+                seller_part, buyer_part = s * dij, s * dij
+            else:
+                seller_part, buyer_part = (2 * s * dij * d[k] / (d[i] + d[j]) for k in (i, j))
+            both_gain = seller_part < d[i] and buyer_part < d[j]
+            ok = both_gain if config.trade_rule == "both_gain" else 2 * s * dij < d[i] + d[j]
             if ok:
                 pairs.append((i, j))
                 cost.append(2 * s * dij)
@@ -76,7 +82,7 @@ def reference_saving(m: Market, members, config: CoalitionConfig) -> float:
 def test_star_coalition_serves_the_best_buyer_first(s):
     # seller 10 km from the EDC; buyer 1 (9 km out) is 1 km away, buyer 2 (8 km out) is 2 km away
     m = market([[0, 10], [1, 10], [2, 10]], [5, -3, -4])
-    plan = CoalitionSolver(m, replace(CONFIG, intra_loss_charge=s)).plan([0, 1, 2])
+    plan = CoalitionSolver(m, replace(EQUAL, intra_loss_charge=s)).plan([0, 1, 2])
     assert sorted(plan.trades) == [(0, 1, pytest.approx(3.0)), (0, 2, pytest.approx(2.0))]
     # each party saves its own EDC distance minus its share s of the trade's distance, per kWh
     assert plan.savings_kwh == pytest.approx(
@@ -122,25 +128,56 @@ def test_trade_rule_keeps_a_seller_from_losing_and_pareto_keeps_the_bare_lp_out(
     assert np.all(result.member_scores >= result.singleton_scores)
 
 
-def test_physical_split_trades_what_the_lines_save_and_accounts_match_the_lines():
+def test_equal_split_trades_what_the_lines_save_and_accounts_match_the_lines():
     # the case above: the lines lose 5 km x 4 kWh instead of (3 + 8) km x 4 kWh. Split in half, the
     # seller's share (2.5 km) is below its 3 km to the EDC, so the trade goes through and both gain
     m = market([[10, 13], [10, 18]], [4, -4])
-    plan = CoalitionSolver(m, CONFIG).plan([0, 1])
+    plan = CoalitionSolver(m, EQUAL).plan([0, 1])
     assert plan.trades == ((0, 1, pytest.approx(4.0)),)
     assert plan.savings_kwh == pytest.approx([C * 4 * (3 - 2.5), C * 4 * (8 - 2.5)])
-    result = form_coalitions(m, CONFIG)
+    result = form_coalitions(m, EQUAL)
     assert result.partition == [(0, 1)]
-    metrics = market_metrics(result, m, CONFIG)
+    metrics = market_metrics(result, m, EQUAL)
     assert metrics.loss_physical_kwh == pytest.approx(C * 5 * 4)
     assert metrics.loss_accounted_kwh == pytest.approx(metrics.loss_physical_kwh)
     assert metrics.saving_accounted == pytest.approx(1 - 5 / 11)
 
 
+def test_division_by_edc_distance_lets_a_seller_next_to_the_centre_trade():
+    # seller 1 km from the EDC, buyer 8 km out, sqrt(65) ~ 8.06 km apart: the lines lose 8.06 km x 4 kWh
+    # instead of 9 km x 4 kWh. Shared equally the seller's part (4.03 km) exceeds its 1 km to the EDC, so
+    # the trade is barred; shared by EDC distance both parties save 1 - 8.06 / 9 of their stand-alone loss
+    m = market([[10, 11], [18, 10]], [4, -4])
+    d_ij = np.sqrt(65)
+    assert CoalitionSolver(m, EQUAL).plan([0, 1]).trades == ()
+    assert form_coalitions(m, EQUAL).partition == [(0,), (1,)]
+    plan = CoalitionSolver(m, CONFIG).plan([0, 1])
+    assert plan.trades == ((0, 1, pytest.approx(4.0)),)
+    saved = 1 - d_ij / 9
+    assert plan.savings_kwh == pytest.approx([C * 4 * 1 * saved, C * 4 * 8 * saved])
+    result = form_coalitions(m, CONFIG)
+    assert result.partition == [(0, 1)]
+    metrics = market_metrics(result, m, CONFIG)
+    assert metrics.loss_accounted_kwh == pytest.approx(metrics.loss_physical_kwh)
+    assert metrics.loss_physical_kwh == pytest.approx(C * d_ij * 4)
+
+
+def test_division_by_edc_distance_makes_both_gain_the_coalition_optimum():
+    bare = replace(CONFIG, trade_rule="coalition_optimum")
+    rng = np.random.default_rng(11)
+    for trial in range(25):
+        n = int(rng.integers(2, 9))
+        m = market(rng.uniform(0, 20, (n, 2)), rng.normal(0, 6, n))
+        plan, bare_plan = CoalitionSolver(m, CONFIG).plan(range(n)), CoalitionSolver(m, bare).plan(range(n))
+        assert plan.total_saving_kwh == pytest.approx(bare_plan.total_saving_kwh, abs=1e-12), trial
+        assert min(plan.savings_kwh) >= 0
+
+
 @pytest.mark.parametrize("rule", ["both_gain", "coalition_optimum"])
 @pytest.mark.parametrize("charge", [1.0, 0.5])
-def test_solver_matches_the_independent_transportation_lp(rule, charge):
-    config = CoalitionConfig(loss=CONFIG.loss, trade_rule=rule, intra_loss_charge=charge)
+@pytest.mark.parametrize("division", ["equal", "proportional"])
+def test_solver_matches_the_independent_transportation_lp(rule, charge, division):
+    config = CoalitionConfig(loss=CONFIG.loss, trade_rule=rule, intra_loss_charge=charge, intra_loss_division=division)
     rng = np.random.default_rng(7)
     for trial in range(25):
         n = int(rng.integers(2, 8))
@@ -271,14 +308,15 @@ def test_chain_view_integers_add_up_exactly():
 
 
 @pytest.mark.parametrize("s", [0.5, 1.0])
-def test_market_metrics_identities(s):
-    config = replace(CONFIG, intra_loss_charge=s)
+@pytest.mark.parametrize("division", ["equal", "proportional"])
+def test_market_metrics_identities(s, division):
+    config = replace(CONFIG, intra_loss_charge=s, intra_loss_division=division)
     m = Market.from_frame(scaling_instance(30, "normal", 4))
     result = form_coalitions(m, config)
     metrics = market_metrics(result, m, config)
     intra_loss = result.trades["loss_kwh"].sum()
     assert intra_loss > 0
-    # each party is charged s x every intra trade's loss: the accounts exceed the lines by (2s - 1) x it
+    # the parties are charged 2s x every intra trade's loss: the accounts exceed the lines by (2s - 1) x it
     assert metrics.loss_accounted_kwh - metrics.loss_physical_kwh == pytest.approx((2 * s - 1) * intra_loss)
     assert metrics.loss_alone_kwh - metrics.loss_accounted_kwh == pytest.approx(result.savings_kwh.sum())
     assert 0 < metrics.saving_accounted < 1 and 0 < metrics.saving_physical < 1
@@ -296,6 +334,8 @@ def test_market_metrics_identities(s):
 def test_bad_config_and_market_are_rejected():
     with pytest.raises(ValueError):
         CoalitionConfig(intra_loss_charge=0)
+    with pytest.raises(ValueError):
+        CoalitionConfig(intra_loss_division="anything")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         CoalitionConfig(trade_rule="anything")  # type: ignore[arg-type]
     with pytest.raises(ValueError):

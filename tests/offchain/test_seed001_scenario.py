@@ -60,7 +60,7 @@ def test_small_reproduction_writes_every_output(tmp_path):
     )
     for path in result.files:
         assert path.exists() and path.stat().st_size > 0
-    assert len(result.runs) == 2 * 2 * 2 * 2  # variants x distributions x sizes x repetitions
+    assert len(result.runs) == 3 * 2 * 2 * 2  # variants x distributions x sizes x repetitions
     assert result.runs["converged"].all()
     assert (result.runs["lemma2_violations"] == 0).all()
     assert set(result.targets["met"].map(type)) == {bool}

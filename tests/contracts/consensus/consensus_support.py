@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import eth_abi
 from brownie import chain, web3
 
-from offchain.algorithms.coalitions import Market
+from offchain.algorithms.coalitions import CoalitionConfig, Market
 from offchain.algorithms.miner_draw import address_key, combine_reveals, commitment, keccak256
 from offchain.data.seed001 import ten_prosumer_instance
 from offchain.scenarios.seed001 import SlotOutcome, SlotSettings, run_slot
@@ -37,7 +37,9 @@ WINDOWS = (600, 600, 900, 1_200)
 COMMIT_DEPOSIT = 10**18  #: 1 UPOS per commitment
 SLASH_BPS = 5_000  #: the off-chain default (SlotSettings.slash_bps)
 SLASH_FREEZE_SECONDS = 7 * 86_400
-SETTINGS = SlotSettings()
+#: The contracts never see how the loss was shared; the equal division splits the illustration instance
+#: into four coalitions (two by EDC distance), enough for a slot whose first two validators fail.
+SETTINGS = SlotSettings(coalitions=CoalitionConfig(intra_loss_division="equal"))
 PRICE = price_to_base_per_kwh(SETTINGS.price_upos_per_kwh)  #: p_t, UPOS base units per kWh
 DELTA_BPS = SETTINGS.delta_bps
 UPOS_FUND = 10**22  #: UPOS base units minted to each participant

@@ -44,10 +44,11 @@ def test_full_slot_matches_the_offchain_slot(suite, members, scorer, operator, e
     )
 
     driver = SlotDriver(suite, SLOT)
-    # 1. scores as EPOS, staked: each scored member on itself, the delegator on the final validator
+    # 1. scores as EPOS, staked: each scored member on itself, then the delegator on the final validator
+    # (a delegation needs its validator's self-stake first, whatever the address order)
     holders = [a for a in members if view.member_scores_base[index[a]] > 0]
     driver.mint_scores(scorer, holders, [view.member_scores_base[index[a]] for a in holders])
-    for holder in holders:
+    for holder in sorted(holders, key=lambda a: a == delegator):
         driver.stake(holder, winner_validator if holder == delegator else holder, epos.balanceOf(holder))
 
     # 2. the slot result: scores, canonical partition, trade-list commitment
