@@ -16,8 +16,9 @@ The pipeline, with the choices the thesis leaves open (docs/seed001.md explains 
    sum_i X_ij <= deficit_j, X >= 0; what is left goes to / comes from the EDC. That is the same as
    minimising the coalition loss of eq. 3.21. With the default trade rule a trade i->j is only
    allowed when it cuts both parties' own losses, so no member ever does worse than alone; with the
-   default division of the loss that is every trade shorter than the two EDC legs, 2s*d_ij < d_i + d_j. HiGHS via scipy.optimize.linprog; a coalition with a single seller or a
-   single buyer is a fractional knapsack and is filled greedily (exact, no LP needed).
+   default division of the loss that is every trade shorter than the two EDC legs, 2s*d_ij < d_i + d_j.
+   HiGHS via scipy.optimize.linprog; a coalition with a single seller or a single buyer is a fractional
+   knapsack and is filled greedily (exact, no LP needed).
 4. Merge-and-split under the Pareto order on member scores, in rounds. A round's merge step repeats
    passes until none improves; a pass evaluates the merges of coalition pairs joined by an eligible
    trade (from one with spare supply to one with spare demand) and applies the Pareto-improving ones by
@@ -197,7 +198,8 @@ class CoalitionSolver:
         )
         d_seller, d_buyer = m.distance_to_centre_km[sellers][:, None], m.distance_to_centre_km[buyers][None, :]
         seller_gain, buyer_gain = own_gains_km(self.config, d_ij, d_seller, d_buyer)
-        return seller_gain, buyer_gain, seller_gain + buyer_gain, trade_allowed(self.config, seller_gain, buyer_gain)
+        allowed = trade_allowed(self.config.trade_rule, seller_gain, buyer_gain)
+        return seller_gain, buyer_gain, seller_gain + buyer_gain, allowed
 
     def plan(self, members: Iterable[int], floors: Sequence[float] | None = None) -> CoalitionPlan:
         """The coalition's loss-minimising trades. `floors` (kWh, aligned with the sorted members) adds
@@ -244,7 +246,9 @@ class CoalitionSolver:
         return CoalitionPlan(members, tuple(trades), tuple(float(v) for v in savings.values()))
 
 
-def own_gains_km(config: CoalitionConfig, d_ij: NDArray, d_seller: NDArray, d_buyer: NDArray) -> tuple[NDArray, NDArray]:
+def own_gains_km(
+    config: CoalitionConfig, d_ij: NDArray, d_seller: NDArray, d_buyer: NDArray
+) -> tuple[NDArray, NDArray]:
     """Per-kWh saving (km of line) of a seller->buyer trade for the seller and for the buyer: each one's
     EDC distance minus its part of the 2s x d_ij charged for the trade (`intra_loss_division`)."""
     charged = 2 * config.intra_loss_charge * d_ij
@@ -257,9 +261,9 @@ def own_gains_km(config: CoalitionConfig, d_ij: NDArray, d_seller: NDArray, d_bu
     return d_seller - seller_part * charged, d_buyer - (1 - seller_part) * charged
 
 
-def trade_allowed(config: CoalitionConfig, seller_gain: NDArray, buyer_gain: NDArray) -> NDArray[np.bool_]:
+def trade_allowed(rule: TradeRule, seller_gain: NDArray, buyer_gain: NDArray) -> NDArray[np.bool_]:
     """The trade rule on per-kWh own gains: both parties gain ("both_gain") or their sum does."""
-    if config.trade_rule == "both_gain":
+    if rule == "both_gain":
         return (seller_gain > 0) & (buyer_gain > 0)
     return seller_gain + buyer_gain > 0
 
@@ -398,8 +402,8 @@ def candidate_edges(
 ) -> tuple[NDArray[np.int_], NDArray[np.int_], NDArray[np.float64]]:
     """Seller->buyer pairs among each prosumer's `neighbours` nearest whose trade `rule` allows
     ("both_gain": each party's own accounted loss falls — with s = 1 and the equal division this is the
-    printed proximity test of Alg. 3 line 11, d_ij < d_i and d_ij < d_j); returns (sellers, buyers, distances km), nearest first,
-    ties by seller then buyer index."""
+    printed proximity test of Alg. 3 line 11, d_ij < d_i and d_ij < d_j); returns (sellers, buyers,
+    distances km), nearest first, ties by seller then buyer index."""
     n = market.n
     empty = np.zeros(0, dtype=int)
     if n < 2:
@@ -414,8 +418,9 @@ def candidate_edges(
     pair_ids = np.unique(seller[keep] * n + buyer[keep])
     seller, buyer = pair_ids // n, pair_ids % n
     d = np.hypot(*(market.xy_km[seller] - market.xy_km[buyer]).T)
-    seller_gain, buyer_gain = own_gains_km(config, d, market.distance_to_centre_km[seller], market.distance_to_centre_km[buyer])
-    ok = trade_allowed(replace(config, trade_rule=rule), seller_gain, buyer_gain)
+    to_centre = market.distance_to_centre_km
+    seller_gain, buyer_gain = own_gains_km(config, d, to_centre[seller], to_centre[buyer])
+    ok = trade_allowed(rule, seller_gain, buyer_gain)
     seller, buyer, d = seller[ok], buyer[ok], d[ok]
     order = np.lexsort((buyer, seller, d))
     return seller[order], buyer[order], d[order]
