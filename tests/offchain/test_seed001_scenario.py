@@ -1,12 +1,14 @@
 """One slot end to end and a small run of the seed-001 coalition reproduction."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from offchain.algorithms.coalitions import Market
 from offchain.algorithms.miner_draw import address_key, commitment, draw
 from offchain.data.seed001 import prosumer_addresses, scaling_instance
 from offchain.scenarios.seed001 import (
+    check_targets,
     commit_reveal_seed,
     demo_seed,
     reproduce_coalitions,
@@ -69,3 +71,23 @@ def test_small_reproduction_writes_every_output(tmp_path):
     for case, part in result.draws.groupby("case"):
         assert part["observed"].sum() == pytest.approx(1.0)
         assert np.all(part.loc[part["expected"] == 0, "observed"] == 0)
+
+
+def test_share_target_names_the_cell_outside_the_range_and_its_standard_error():
+    sizes = [10, 20]
+    summary = pd.DataFrame({
+        "variant": "v", "distribution": "lognormal", "n": sizes, "runs": 25,
+        "saving_accounted": [0.20, 0.30], "saving_accounted_sd": [0.10, 0.10],
+        "local_share_balances": [0.34, 0.40], "local_share_balances_sd": [0.20, 0.25],
+    })
+    runs = pd.DataFrame({
+        "variant": "v", "distribution": "lognormal", "n": np.repeat(sizes, 3),
+        "saving_accounted": [0.2, 0.21, 0.19, 0.3, 0.31, 0.29], "rounds": 2, "merge_passes": 3, "converged": True, "lemma2_violations": 0, "members_below_singleton": 0,
+    })
+    draws = pd.DataFrame({"deviation_pp": [0.1, -0.2]})
+    targets = check_targets(summary, runs, draws, "v").set_index("target")
+    share = targets.loc["local-trade share within 35-60% (lognormal)"]
+    assert share["ours"] == "34.0% (n=10, s.e. 4.0 pp) .. 40.0% (n=20, s.e. 5.0 pp)"
+    assert not share["met"]
+    assert targets.loc["loss saving within 15-45% (lognormal)", "met"]
+    assert targets.loc["loss saving rises with n (lognormal)", "met"]
