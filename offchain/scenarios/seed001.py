@@ -300,8 +300,8 @@ def saving_trend(runs: pd.DataFrame, column: str = "saving_accounted") -> tuple[
 
 
 def _cell_range(cells: pd.DataFrame, column: str) -> str:
-    """"lowest .. highest" cell mean of `column` (a share), each with its n and the standard error of the
-    mean (sd / sqrt(runs)), so a cell just outside a target range can be told from one far outside it."""
+    """The lowest and the highest cell mean of `column` (a fraction), each with its n and the standard error
+    of the mean (sd / sqrt(runs)), so a cell just outside a target range can be told from one far outside."""
     def cell(row: pd.Series) -> str:
         se = row[f"{column}_sd"] / np.sqrt(row["runs"])
         return f"{100 * row[column]:.1f}% (n={row['n']}, s.e. {100 * se:.1f} pp)"
@@ -503,7 +503,8 @@ def reproduce_coalitions(
     targets.csv, fig3_9a_local_share.png, fig3_9b_saving.png, fig3_9c_runtime.png, draws.png.
 
     variants: coalition configs to compare (default: the physical loss shared by the parties' distances to
-    the EDC; shared equally; eq. 3.7 read literally, s=1); the first is the one checked against the targets. `settings` supplies everything else.
+    the EDC; shared equally; eq. 3.7 read literally, s=1); the first is the one checked against the
+    targets. `settings` supplies everything else.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
