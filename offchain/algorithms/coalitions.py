@@ -127,8 +127,9 @@ class CoalitionConfig:
     #: "coalition_optimum": any trade that lowers the coalition's summed loss (the bare LP).
     trade_rule: TradeRule = "both_gain"
     #: Initial pairing test (Alg. 3 line 11): "printed" = d_ij < d_i and d_ij < d_j (closer to each other
-    #: than either is to the EDC, whatever the loss charge); "loss_charge" = each party's own accounted loss
-    #: falls (s*d_ij < d_i and s*d_ij < d_j with the equal division). The two agree when s = 1, equal division.
+    #: than either is to the EDC, whatever the loss charge); "loss_charge" = each party's own accounted
+    #: loss falls (s*d_ij < d_i and s*d_ij < d_j with the equal division). The two agree when s = 1 with
+    #: the equal division.
     pairing_test: Literal["printed", "loss_charge"] = "printed"
     #: Nearest prosumers (k-d tree) searched for pairing and merge candidates.
     neighbours: int = 12
@@ -253,7 +254,7 @@ def own_gains_km(
     EDC distance minus its part of the 2s x d_ij charged for the trade (`intra_loss_division`)."""
     charged = 2 * config.intra_loss_charge * d_ij
     if config.intra_loss_division == "equal":
-        seller_part = np.full(np.broadcast(d_ij, d_seller, d_buyer).shape, 0.5)
+        seller_part = 0.5
     else:
         both = d_seller + d_buyer
         # two prosumers on the EDC itself are 0 km apart: nothing to share, any part will do

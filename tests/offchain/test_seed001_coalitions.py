@@ -22,7 +22,7 @@ from offchain.algorithms.poeg import LossModel
 from offchain.data.seed001 import scaling_instance, ten_prosumer_instance
 
 C = 0.004  # loss per km used in the hand-checked cases
-CONFIG = CoalitionConfig(loss=LossModel(coefficient_per_km=C))  # default: physical loss (s = 0.5) shared by EDC distance
+CONFIG = CoalitionConfig(loss=LossModel(coefficient_per_km=C))  # default: s = 0.5, shared by EDC distance
 EQUAL = replace(CONFIG, intra_loss_division="equal")  # physical loss shared equally
 LITERAL = replace(EQUAL, intra_loss_charge=1.0)  # eq. 3.7 read literally: both parties charged in full
 
@@ -177,7 +177,7 @@ def test_division_by_edc_distance_makes_both_gain_the_coalition_optimum():
 @pytest.mark.parametrize("charge", [1.0, 0.5])
 @pytest.mark.parametrize("division", ["equal", "proportional"])
 def test_solver_matches_the_independent_transportation_lp(rule, charge, division):
-    config = CoalitionConfig(loss=CONFIG.loss, trade_rule=rule, intra_loss_charge=charge, intra_loss_division=division)
+    config = replace(CONFIG, trade_rule=rule, intra_loss_charge=charge, intra_loss_division=division)
     rng = np.random.default_rng(7)
     for trial in range(25):
         n = int(rng.integers(2, 8))

@@ -82,7 +82,8 @@ def test_share_target_names_the_cell_outside_the_range_and_its_standard_error():
     })
     runs = pd.DataFrame({
         "variant": "v", "distribution": "lognormal", "n": np.repeat(sizes, 3),
-        "saving_accounted": [0.2, 0.21, 0.19, 0.3, 0.31, 0.29], "rounds": 2, "merge_passes": 3, "converged": True, "lemma2_violations": 0, "members_below_singleton": 0,
+        "saving_accounted": [0.2, 0.21, 0.19, 0.3, 0.31, 0.29],
+        "rounds": 2, "merge_passes": 3, "converged": True, "lemma2_violations": 0, "members_below_singleton": 0,
     })
     draws = pd.DataFrame({"deviation_pp": [0.1, -0.2]})
     targets = check_targets(summary, runs, draws, "v").set_index("target")
