@@ -18,12 +18,14 @@ interface IMinerSelection {
     }
 
     /// @notice Where a slot's draw stands. Open: not drawn yet. Mining: a validator is drawn and may
-    /// mine. Mined: its block awaits the end of the challenge window (then it is final). Void: no miner
-    /// for this slot (nobody revealed, or every coalition with a positive score was excluded).
+    /// mine. Mined: its block awaits the end of the challenge window. Final: the block is final (made so by
+    /// anyone after the challenge window). Void: no miner for this slot (nobody revealed, or every
+    /// coalition with a positive score was excluded or skipped).
     enum Status {
         Open,
         Mining,
         Mined,
+        Final,
         Void
     }
 

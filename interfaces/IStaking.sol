@@ -3,21 +3,33 @@ pragma solidity 0.8.28;
 
 /// @title IStaking
 /// @notice EPOS staking for the seed 001 consensus: a participant stakes EPOS as a validator (into its
-/// own pool) or delegates to a validator (into that validator's pool). A pool is locked while its
-/// validator is drawn and mining, slashed (a fraction of the whole pool burned) when the validator
-/// misses its window or mines an invalid block, and earns UPOS rewards shared pro rata to stake.
+/// own pool) or delegates to a validator (into that validator's pool). A pool is locked from its
+/// validator's draw until the block is final or the validator is penalised, slashed (a fraction of the
+/// whole pool, unbonding stake included, burned) when the validator misses its window or mines an
+/// invalid block, and earns UPOS rewards shared pro rata to stake.
 interface IStaking {
-    /// @notice Locks `validator`'s pool until `until` (unix seconds; an earlier lock is only extended).
-    /// Only the bound MinerSelection.
-    function lock(address validator, uint64 until) external;
+    /// @notice Adds a lock on `validator`'s pool (one per draw of it): no stake joins or leaves it until
+    /// every lock is released. Only the bound MinerSelection.
+    /// @param validator The drawn validator.
+    function lock(address validator) external;
+    /// @notice Releases one lock on `validator`'s pool (its block is final, or it was penalised). Only
+    /// the bound MinerSelection; reverts PoolNotLocked without a lock.
+    /// @param validator The validator whose draw ended.
+    function release(address validator) external;
 
     /// @notice Burns slashBps / 10,000 (floor) of `validator`'s pool stake and freezes the rest for
-    /// slashFreezeSeconds. Only the bound MinerSelection. Returns the EPOS base units burned.
+    /// slashFreezeSeconds. Only the bound MinerSelection.
+    /// @param validator The penalised validator.
+    /// @return burned EPOS base units burned.
     function slash(address validator) external returns (uint256 burned);
 
     /// @notice Pulls `amount` UPOS base units from the caller and shares them among the stakers of
     /// `validator`'s pool pro rata to stake. Anyone; the pool must hold stake.
+    /// @param validator The pool's validator.
+    /// @param amount UPOS base units (needs an allowance).
     function addReward(address validator, uint256 amount) external;
+    /// @notice Whether `validator` may be drawn: it holds a self-stake that has not finished unbonding.
+    function isEligible(address validator) external view returns (bool);
 
     /// @notice The EPOS base units staked in `validator`'s pool (self-stake and delegations).
     function poolStake(address validator) external view returns (uint256);

@@ -40,18 +40,51 @@ def one_line_errors(command: F) -> F:
 
         try:
             return command(*args, **kwargs)
-        except (KwxChainError, WorkerStateError, ValueError, FileNotFoundError) as error:
-            _fail(str(error).splitlines()[0] if str(error) else type(error).__name__)
+        except (KwxChainError, WorkerStateError, ValueError, OSError) as error:
+            _fail(_one_line(error))
         except KeyboardInterrupt:
             _fail("interrupted", 130)
 
     return wrapper  # type: ignore[return-value]
 
 
+def _one_line(error: Exception) -> str:
+    """The first line of `error`'s message; an OSError as "<path>: <reason>" (no errno)."""
+    if isinstance(error, OSError) and error.strerror and error.filename is not None:
+        return f"{error.filename}: {error.strerror}"
+    text = str(error)
+    return text.splitlines()[0] if text.strip() else type(error).__name__
+
+
+def _prepare_out(out: Path) -> None:
+    """Creates the --out folder, or fails with one line (it is a file, lies below a file, cannot be made)
+    before a reproduce command does any work."""
+    if out.exists() and not out.is_dir():
+        _fail(f"--out {out} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        _fail(f"--out {out}: cannot create the folder ({error.strerror or error})")
+
+
+class _WorkerCommand(typer.core.TyperCommand):
+    """`kwx worker`: its NAME help lists the registered workers, read only when the help is shown (importing
+    the registry takes over a second, which every other command would pay)."""
+
+    def format_help(self, ctx, formatter) -> None:  # type: ignore[no-untyped-def]
+        from offchain.workers import WORKERS
+
+        for param in self.params:
+            if param.name == "name":
+                param.help = f"Worker name: {', '.join(sorted(WORKERS))}."
+        super().format_help(ctx, formatter)
+
+
 @app.command()
 @one_line_errors
 def chain(
-    network: str = typer.Option("local", help="local (chain id 31337, port 8545) or fuji-rehearsal (43113, port 8546)."),
+    network: str = typer.Option("local", help="local (chain id 31337, port 8545) or fuji-rehearsal (43113, "
+                                "port 8546)."),
     port: Optional[int] = typer.Option(None, help="Port to listen on instead of the network's RPC port."),
 ) -> None:
     """Run a local Anvil chain in the foreground until Ctrl-C."""
@@ -75,7 +108,8 @@ def chain(
 @one_line_errors
 def deploy(
     network: str = typer.Option(..., help="local, fuji-rehearsal or fuji."),
-    manifest_dir: Optional[Path] = typer.Option(None, help="Folder of <network>.json (default: deployments/ in the project)."),
+    manifest_dir: Optional[Path] = typer.Option(None, help="Folder of <network>.json (default: deployments/ in the "
+                                                "project)."),
     yes: bool = typer.Option(False, "--yes", help="Do not ask before sending to a remote network."),
 ) -> None:
     """Deploy the contract suite, or reuse the manifest of a live deployment from the same artifacts."""
@@ -113,14 +147,17 @@ def demo() -> None:
     run_demo()
 
 
-@app.command()
+@app.command(cls=_WorkerCommand)
 @one_line_errors
 def worker(
-    name: str = typer.Argument(..., help="Worker name, e.g. surplus-score."),
-    network: str = typer.Option("local", help="Network whose manifest and RPC the worker uses."),
-    manifest_dir: Optional[Path] = typer.Option(None, help="Folder of <network>.json (default: deployments/ in the project)."),
+    name: str = typer.Argument(..., help="Worker name (see `kwx worker --help`)."),
+    network: str = typer.Option("local", help="Network whose manifest and RPC the worker uses: local, fuji-rehearsal "
+                                "or fuji."),
+    manifest_dir: Optional[Path] = typer.Option(None, help="Folder of <network>.json (default: deployments/ in the "
+                                                "project)."),
     state_dir: Path = typer.Option(Path("var/workers"), help="Folder of the worker's SQLite cursor and journal."),
-    once: bool = typer.Option(False, "--once", help="Process everything up to the chain head, then exit."),
+    once: bool = typer.Option(False, "--once", help="Process everything up to the chain head, print a summary, then "
+                              "exit: status 0, or 1 if any result failed (the contract rejected it) in this run."),
     poll: float = typer.Option(5.0, help="Seconds between polls when running continuously."),
     option: list[str] = typer.Option(
         [], "--option", "-o", metavar="KEY=VALUE",
@@ -128,7 +165,11 @@ def worker(
     ),
     list_options: bool = typer.Option(False, "--list-options", help="Print the worker's options and exit."),
 ) -> None:
-    """Run an off-chain worker (JSON logs on stderr; SIGTERM or Ctrl-C stop it after the current step)."""
+    """Run an off-chain worker (JSON logs on stderr; SIGTERM or Ctrl-C stop it after the current step).
+
+    With --once the exit status is 1 when any result failed in that run (`failed` in the summary; the
+    worker does not retry it: docs/workers.md).
+    """
     from offchain.chain import get_network, manifest_path
     from offchain.chain.artifacts import project_root
     from offchain.workers import WORKERS, parse_worker_options, run_worker
@@ -157,12 +198,16 @@ def worker(
     )
     if summary is not None:
         typer.echo(str(summary))
+        if summary.failed:
+            _fail(f"{summary.failed} result(s) failed in this run (the contract rejected them; see the "
+                  "result_failed log lines and docs/workers.md on retrying)")
 
 
 @app.command()
 @one_line_errors
 def gas(
-    network: str = typer.Option("development", help="Brownie network to measure on (development starts Anvil on 8545)."),
+    network: str = typer.Option("development", help="Brownie network to measure on (development starts Anvil on "
+                                "8545)."),
 ) -> None:
     """Order-book gas benchmark: writes benchmarks/gas.json and benchmarks/gas.md (runs scripts/gas_benchmark.py)."""
     import os
@@ -191,19 +236,26 @@ def reproduce_seed000(
         None, help="perfect, federated or both (federated trains LSTMs: minutes). Default: both; with --chain, "
         "perfect (federated on chain also publishes every FedAvg round through the fedavg-aggregator worker)."),
     evs: str = typer.Option("0,1,2,3,4,5", help="Comma-separated shared-EV counts (0 = Isolated)."),
-    on_chain: bool = typer.Option(False, "--chain", help="Run a window of the day through the contracts on an embedded Anvil."),
-    window: str = typer.Option("600,60", help="--chain: first period,number of periods (a full day is 0,1440: ~18 min)."),
+    on_chain: bool = typer.Option(False, "--chain", help="Run a window of the day through the contracts on an "
+                                  "embedded Anvil."),
+    window: str = typer.Option("600,60", help="--chain: first period,number of periods (a full day is 0,1440: "
+                               "~18 min)."),
 ) -> None:
     """Seed 000: Isolated and 1-5 shared EVs x {greedy, Hungarian} x {perfect, federated}; Tables I-III, Figs 6-7."""
+    if forecast not in (None, "perfect", "federated", "both"):
+        _fail(f"unknown --forecast {forecast!r}: use perfect, federated or both")
+    ev_list = _int_list(evs, "--evs")
     if on_chain:
         from offchain.scenarios.seed000_chain import compare_with_model, run_day_on_chain, write_summary
 
-        first, count = _int_list(window, "--window")[:2]
+        window_values = _int_list(window, "--window")
+        if len(window_values) != 2:
+            _fail(f"--window takes FIRST,COUNT (two integers), got {window!r}")
+        first, count = window_values
         modes = ("perfect", "federated") if forecast == "both" else (forecast or "perfect",)
-        if set(modes) - {"perfect", "federated"}:
-            _fail(f"unknown --forecast {forecast!r}: use perfect, federated or both")
+        _prepare_out(out)
         runs = []
-        ev_counts = [n for n in _int_list(evs, "--evs") if n > 0]  # Isolated has no shared EV to match on chain
+        ev_counts = [n for n in ev_list if n > 0]  # Isolated has no shared EV to match on chain
         for mode in modes:
             for ev_count in ev_counts:
                 for method in ("greedy", "hungarian"):
@@ -219,34 +271,76 @@ def reproduce_seed000(
     from offchain.scenarios.seed000 import reproduce
 
     modes = ("perfect", "federated") if forecast in (None, "both") else (forecast,)
-    results = reproduce(out, forecast=modes, evs=_int_list(evs, "--evs"))
+    _prepare_out(out)
+    results = reproduce(out, forecast=modes, evs=ev_list)
     typer.echo(f"Wrote {len(results.files)} files; the tables beside the paper's are in {out}/seed000.md")
 
 
 @reproduce_app.command("seed001-coalitions")
 @one_line_errors
 def reproduce_seed001_coalitions(
-    out: Path = typer.Option(Path("out/seed001-coalitions"), help="Output folder for tables and plots."),
-    repetitions: int = typer.Option(20, min=1, help="Seeded repetitions per size and distribution."),
-    sizes: str = typer.Option("10,20,30,40,50", help="Comma-separated numbers of prosumers."),
-    on_chain: bool = typer.Option(False, "--chain", help="Run slots through the contracts on an embedded Anvil instead."),
-    slots: int = typer.Option(3, min=2, help="--chain: slots to run (slot 2 has a missed mining window)."),
+    out: Path = typer.Option(Path("out/seed001-coalitions"), help="Output folder for tables, plots (and with --chain "
+                             "the on-chain report and its gas benchmark)."),
+    repetitions: Optional[int] = typer.Option(
+        None, help="Seeded repetitions per size and distribution, >= 1 (default 20). Not with --chain."),
+    sizes: Optional[str] = typer.Option(
+        None, help="Comma-separated numbers of prosumers, each >= 2 (default 10,20,30,40,50). Not with --chain."),
+    verdict_runs: Optional[int] = typer.Option(
+        None, help="Most runs a cell gets when its 99% interval still straddles a target bound after "
+        "--repetitions (default 640; equal to --repetitions: no extra runs). Not with --chain."),
+    on_chain: bool = typer.Option(False, "--chain", help="Run slots of 10 prosumers through the contracts on an "
+                                  "embedded Anvil instead."),
+    slots: Optional[int] = typer.Option(None, help="--chain only: slots to run, >= 2 (default 3; slot 2 has a missed "
+                                        "mining window, slot 3 an unpaid mining fee)."),
+    update_benchmarks: bool = typer.Option(
+        False, "--update-benchmarks", help="--chain only: also write the gas benchmark to the project's "
+        "benchmarks/consensus_gas.{md,json} (by default it goes to --out only)."),
 ) -> None:
-    """Seed 001 ch. 3: the 10-prosumer merge/split log, scaling runs, miner-draw frequencies (or --chain)."""
+    """Seed 001 ch. 3: the 10-prosumer merge/split log, scaling runs, miner-draw frequencies (or --chain).
+
+    Without --chain: --repetitions, --sizes and --verdict-runs apply. With --chain: --slots and
+    --update-benchmarks apply.
+    """
+    mode_options = {"--repetitions": repetitions is not None, "--sizes": sizes is not None,
+                    "--verdict-runs": verdict_runs is not None}
+    chain_options = {"--slots": slots is not None, "--update-benchmarks": update_benchmarks}
+    for option, given in (chain_options if not on_chain else mode_options).items():
+        if given:
+            _fail(f"{option} applies only {'with' if not on_chain else 'without'} --chain")
     if on_chain:
         from offchain.chain.artifacts import project_root
         from offchain.scenarios.seed001_chain import reproduce_chain
 
-        run = reproduce_chain(out, slots=slots, benchmark_dir=project_root() / "benchmarks")
+        slot_count = 3 if slots is None else slots
+        if slot_count < 2:
+            _fail(f"--slots must be at least 2 (slot 2 has the missed mining window), got {slot_count}")
+        benchmarks = project_root() / "benchmarks" if update_benchmarks else None
+        _prepare_out(out)
+        run = reproduce_chain(out, slots=slot_count, benchmark_dir=benchmarks)
+        report = out / "seed001-chain.md"
+        wrote = f"{report} and {out / 'consensus_gas'}.{{md,json}}"
+        if benchmarks is not None:
+            wrote = f"{report}, {out / 'consensus_gas'}.{{md,json}} and {benchmarks / 'consensus_gas'}.{{md,json}}"
         failed = [check for check in run.checks if not check.ok]
         if failed:
-            _fail(f"{len(failed)} of {len(run.checks)} on-chain checks differ from run_slot; see {out}/seed001-chain.md")
-        typer.echo(f"All {len(run.checks)} on-chain checks equal run_slot; wrote {out}/seed001-chain.md and benchmarks/consensus_gas.md")
+            _fail(f"{len(failed)} of {len(run.checks)} on-chain checks differ from run_slot; see {report} "
+                  f"(wrote {wrote})")
+        typer.echo(f"All {len(run.checks)} on-chain checks equal run_slot; wrote {wrote}")
         return
-    from offchain.scenarios.seed001 import reproduce_coalitions
+    count = 20 if repetitions is None else repetitions
+    if count < 1:
+        _fail(f"--repetitions must be at least 1, got {count}")
+    size_list = _int_list("10,20,30,40,50" if sizes is None else sizes, "--sizes")
+    if min(size_list) < 2:
+        _fail(f"--sizes must each be at least 2 (a coalition needs a seller and a buyer), got {sizes!r}")
+    from offchain.scenarios.seed001 import VERDICT_MAX_REPETITIONS, reproduce_coalitions
 
-    reproduce_coalitions(out, repetitions=repetitions, sizes=_int_list(sizes, "--sizes"))
-    typer.echo(f"Wrote {out}/seed001.md")
+    most = max(VERDICT_MAX_REPETITIONS, count) if verdict_runs is None else verdict_runs
+    if most < count:
+        _fail(f"--verdict-runs must be at least --repetitions ({count}), got {most}")
+    _prepare_out(out)
+    reproduce_coalitions(out, repetitions=count, sizes=size_list, verdict_max_repetitions=most)
+    typer.echo(f"Wrote {out / 'seed001.md'}")
 
 
 def _int_list(text: str, option: str) -> tuple[int, ...]:

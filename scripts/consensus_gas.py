@@ -74,7 +74,7 @@ def run_slot(suite, members, scorer, operator, slot: int, failures: int, staked:
             driver.mine(validator)
             driver.report_invalid(operator)
     driver.mine(plan.validator_account(len(failing)))
-    driver.finalise()
+    driver.finalise(members[0])
     driver.settle(members[0], plan.trades)
     winners = plan.winner_members()
     driver.distribute(scorer, winners, [plan.outcome.rewards_base[index[a]] for a in winners])

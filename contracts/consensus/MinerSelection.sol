@@ -15,15 +15,20 @@ import {IStaking} from "../../interfaces/IStaking.sol";
 /// @notice The weighted miner draw of seed 001 (thesis eq. 3.16, Alg. 2) and its penalty (eq. 3.24), in
 /// exactly the integer arithmetic of offchain/algorithms/miner_draw.py:
 /// - commit: every scored participant of the slot may commit keccak256(abi.encode(bytes32 secret,
-///   address account)) with a UPOS deposit during the commit window;
+///   address account, uint256 slot, address this, uint256 chainid)) with a UPOS deposit during the commit
+///   window (the slot, contract and chain bind a commitment to one draw, so a secret used once is no use
+///   elsewhere);
 /// - reveal: during the reveal window; a reveal that does not hash to the commitment reverts; a valid
 ///   one refunds the deposit and XORs the secret into the slot seed;
 /// - draw (anyone, after the reveal window): deposits of missing reveals are forfeited;
 ///   h_0 = keccak256(abi.encodePacked(seed)), r = uint256(h_k) % (sum of the scores of the coalitions
 ///   not excluded), walk those coalitions in order, the first whose cumulative score exceeds r wins;
-///   its validator (highest member score, ties to the lower address) is fixed by the ProofScoreRegistry;
-/// - the validator mines within its mining window; a validator that misses it (anyone reports after
-///   the deadline) or whose block is reported invalid within the challenge window (by a holder of the
+///   its validator (highest member score, ties to the lower address) is fixed by the ProofScoreRegistry.
+///   A drawn validator that is not eligible in Staking (no self-stake left that has not finished
+///   unbonding) is skipped: its coalition is excluded, unslashed, and the draw repeats as after a penalty;
+/// - the drawn validator's pool is locked in Staking until its block is final ({finalise}) or it is
+///   penalised. It mines within its mining window; a validator that misses it (anyone reports after the
+///   deadline) or whose block is reported invalid within the challenge window (by a holder of the
 ///   reporter role) is slashed in Staking, its coalition excluded, and the draw repeats with
 ///   h_k = keccak256(abi.encodePacked(h_{k-1})) among the rest. No coalition left: the slot is void.
 /// Bias bounds and the choice of windows: docs/consensus-contracts.md.
@@ -80,7 +85,8 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
     mapping(uint256 slot => mapping(address account => bytes32)) private _commitments;
     mapping(uint256 slot => BitMaps.BitMap) private _excluded;
 
-    /// @notice A window length is zero or the forfeit recipient is the zero address.
+    /// @notice A window length or the commit deposit is zero, or a contract or the forfeit recipient is the
+    /// zero address.
     error InvalidConfiguration();
     /// @notice No result for `slot` was accepted by the ProofScoreRegistry.
     error NoResultForSlot(uint256 slot);
@@ -120,6 +126,8 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
     error ChallengeWindowClosed(uint256 slot, uint256 deadline);
     /// @notice `slot` has no final block.
     error BlockNotFinal(uint256 slot);
+    /// @notice The challenge window of `slot`'s block is open until `deadline`: it cannot be final yet.
+    error ChallengeWindowOpen(uint256 slot, uint256 deadline);
 
     /// @notice `account` committed to `commitment` for `slot`.
     event Committed(uint256 indexed slot, address indexed account, bytes32 commitment);
@@ -131,8 +139,13 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
     event MinerDrawn(
         uint256 indexed slot, uint256 attempt, uint256 indexed coalition, address indexed validator, uint256 deadline
     );
-    /// @notice `validator` mined `blockHash` for `slot`; it is final after the challenge window.
+    /// @notice `validator` mined `blockHash` for `slot`; it can be made final after the challenge window.
     event BlockMined(uint256 indexed slot, uint256 attempt, address indexed validator, bytes32 blockHash);
+    /// @notice `slot`'s block by `validator` of `coalition` is final; the validator's pool lock is released.
+    event BlockFinalised(uint256 indexed slot, uint256 attempt, uint256 indexed coalition, address indexed validator);
+    /// @notice Attempt `attempt` of `slot` drew `coalition`, whose `validator` is not eligible (no bonded
+    /// self-stake): the coalition is excluded without a slash and the draw repeats.
+    event MinerSkipped(uint256 indexed slot, uint256 attempt, uint256 indexed coalition, address indexed validator);
     /// @notice `validator` of `coalition` was penalised: `burned` EPOS slashed, coalition excluded.
     event MinerPenalised(
         uint256 indexed slot,
@@ -146,10 +159,12 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
     event SlotVoided(uint256 indexed slot, VoidReason reason);
 
     /// @param registry_ The participant registry (roles).
-    /// @param scores_ The ProofScoreRegistry. @param staking_ The Staking contract (binds this contract).
+    /// @param scores_ The ProofScoreRegistry.
+    /// @param staking_ The Staking contract (binds this contract).
     /// @param upos_ The deposit token.
     /// @param windows Window lengths in seconds, each positive.
-    /// @param commitDeposit_ UPOS base units per commitment (0: no deposit).
+    /// @param commitDeposit_ UPOS base units per commitment, positive: forfeited on a missing reveal, it is
+    /// what a withheld reveal costs (docs/consensus-contracts.md §4).
     /// @param forfeitRecipient_ Receives forfeited deposits.
     /// @param invalidBlockReporterRole_ Role allowed to report invalid blocks (e.g. OPERATOR).
     constructor(
@@ -164,7 +179,8 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
     ) RegistryGated(registry_) {
         if (
             windows.commitSeconds == 0 || windows.revealSeconds == 0 || windows.miningSeconds == 0
-                || windows.challengeSeconds == 0 || forfeitRecipient_ == address(0) || address(scores_) == address(0)
+                || windows.challengeSeconds == 0 || commitDeposit_ == 0 || forfeitRecipient_ == address(0)
+                || address(scores_) == address(0)
                 || address(staking_) == address(0) || address(upos_) == address(0)
         ) revert InvalidConfiguration();
         scores = scores_;
@@ -181,9 +197,10 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
 
     // ----------------------------------------------------------------------------------- commit-reveal
 
-    /// @notice Commits keccak256(abi.encode(bytes32 secret, address caller)) for `slot` and deposits
-    /// commitDeposit UPOS (needs an allowance). Only a scored participant of `slot`, once, until
-    /// commitDeadline(slot).
+    /// @notice Commits to a secret for `slot` and deposits commitDeposit UPOS (needs an allowance). Only a
+    /// scored participant of `slot`, once, until commitDeadline(slot).
+    /// @param slot The slot.
+    /// @param commitment commitmentFor(slot, caller, secret).
     function commit(uint256 slot, bytes32 commitment) external nonReentrant {
         if (commitment == bytes32(0)) revert EmptyCommitment();
         uint256 deadline = commitDeadline(slot);
@@ -193,12 +210,14 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
         _commitments[slot][msg.sender] = commitment;
         ++_rounds[slot].commits;
         emit Committed(slot, msg.sender, commitment);
-        if (commitDeposit > 0) upos.safeTransferFrom(msg.sender, address(this), commitDeposit);
+        upos.safeTransferFrom(msg.sender, address(this), commitDeposit);
     }
 
     /// @notice Reveals the caller's `secret` for `slot` after commitDeadline(slot), until
     /// revealDeadline(slot). Reverts RevealDoesNotMatchCommit unless it hashes to the commitment; a valid
     /// reveal enters the seed and refunds the deposit.
+    /// @param slot The slot.
+    /// @param secret The committed secret.
     function reveal(uint256 slot, bytes32 secret) external nonReentrant {
         uint256 opensAfter = commitDeadline(slot);
         if (block.timestamp <= opensAfter) revert RevealWindowNotOpen(slot, opensAfter);
@@ -206,20 +225,21 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
         if (block.timestamp > deadline) revert RevealWindowClosed(slot, deadline);
         bytes32 commitment = _commitments[slot][msg.sender];
         if (commitment == bytes32(0)) revert NothingToReveal(slot, msg.sender);
-        if (keccak256(abi.encode(secret, msg.sender)) != commitment) revert RevealDoesNotMatchCommit(slot, msg.sender);
+        if (commitmentFor(slot, msg.sender, secret) != commitment) revert RevealDoesNotMatchCommit(slot, msg.sender);
         delete _commitments[slot][msg.sender];
         Round storage round = _rounds[slot];
         round.seed ^= secret;
         ++round.reveals;
         emit Revealed(slot, msg.sender, secret);
-        if (commitDeposit > 0) upos.safeTransfer(msg.sender, commitDeposit);
+        upos.safeTransfer(msg.sender, commitDeposit);
     }
 
     // ----------------------------------------------------------------------------------- draw and penalty
 
     /// @notice Draws `slot`'s first miner after revealDeadline(slot) and forfeits the deposits of missing
-    /// reveals. Without any reveal, or without a coalition of positive score, the slot becomes void.
-    /// Anyone.
+    /// reveals. Without any reveal, or without an eligible coalition of positive score, the slot becomes
+    /// void. Anyone.
+    /// @param slot The slot.
     function draw(uint256 slot) external nonReentrant {
         uint256 deadline = revealDeadline(slot);
         if (block.timestamp <= deadline) revert RevealWindowOpen(slot, deadline);
@@ -236,12 +256,14 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
         if (missing > 0) {
             uint256 forfeited = missing * commitDeposit;
             emit DepositsForfeited(slot, missing, forfeited, forfeitRecipient);
-            if (forfeited > 0) upos.safeTransfer(forfeitRecipient, forfeited);
+            upos.safeTransfer(forfeitRecipient, forfeited);
         }
     }
 
     /// @notice Appends `slot`'s block: the drawn validator, before its mining deadline. `blockHash` is the
     /// block the validator built and vouches for (docs/consensus-contracts.md, "what a block is").
+    /// @param slot The slot.
+    /// @param blockHash The block's hash, non-zero.
     function mineBlock(uint256 slot, bytes32 blockHash) external {
         Round storage round = _rounds[slot];
         if (round.status != Status.Mining) revert NotMining(slot, round.status);
@@ -255,7 +277,9 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
     }
 
     /// @notice Reports that `slot`'s drawn validator let its mining deadline pass without a block: it is
-    /// slashed, its coalition excluded and a new miner drawn. Anyone, after the deadline.
+    /// slashed, its coalition excluded and a new miner drawn. Anyone, after the deadline; the pool stays
+    /// locked until then, however late the report.
+    /// @param slot The slot.
     function reportMissedBlock(uint256 slot) external nonReentrant {
         Round storage round = _rounds[slot];
         if (round.status != Status.Mining) revert NotMining(slot, round.status);
@@ -265,12 +289,26 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
 
     /// @notice Reports `slot`'s mined block invalid within its challenge window: the validator is
     /// slashed, its coalition excluded and a new miner drawn. Only holders of invalidBlockReporterRole.
+    /// @param slot The slot.
     function reportInvalidBlock(uint256 slot) external onlyRegistryRole(invalidBlockReporterRole) nonReentrant {
         Round storage round = _rounds[slot];
         if (round.status != Status.Mined) revert NoBlockToChallenge(slot, round.status);
         uint256 deadline = round.minedAt + _challengeSeconds;
         if (block.timestamp > deadline) revert ChallengeWindowClosed(slot, deadline);
         _penalise(slot, round, Penalty.InvalidBlock);
+    }
+
+    /// @notice Makes `slot`'s mined block final once its challenge window has passed and releases the
+    /// validator's pool lock in Staking. Anyone, once; settlement and rewards need it.
+    /// @param slot The slot.
+    function finalise(uint256 slot) external nonReentrant {
+        Round storage round = _rounds[slot];
+        if (round.status != Status.Mined) revert NoBlockToChallenge(slot, round.status);
+        uint256 deadline = round.minedAt + _challengeSeconds;
+        if (block.timestamp <= deadline) revert ChallengeWindowOpen(slot, deadline);
+        round.status = Status.Final;
+        emit BlockFinalised(slot, round.attempt, round.coalition, round.validator);
+        staking.release(round.validator);
     }
 
     // ----------------------------------------------------------------------------------- views
@@ -290,9 +328,7 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
     /// @inheritdoc IMinerSelection
     function finalMiner(uint256 slot) external view returns (uint256 coalition, address validator) {
         Round storage round = _rounds[slot];
-        if (round.status != Status.Mined || block.timestamp <= round.minedAt + _challengeSeconds) {
-            revert BlockNotFinal(slot);
-        }
+        if (round.status != Status.Final) revert BlockNotFinal(slot);
         return (round.coalition, round.validator);
     }
 
@@ -304,6 +340,12 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
     /// @notice `slot`'s draw state.
     function roundOf(uint256 slot) external view returns (Round memory) {
         return _rounds[slot];
+    }
+
+    /// @notice The commitment `account` submits for `secret` in `slot`: keccak256(abi.encode(secret,
+    /// account, slot, address(this), block.chainid)).
+    function commitmentFor(uint256 slot, address account, bytes32 secret) public view returns (bytes32) {
+        return keccak256(abi.encode(secret, account, slot, address(this), block.chainid));
     }
 
     /// @notice `account`'s unrevealed commitment for `slot` (zero if none or revealed).
@@ -324,17 +366,24 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
     // ----------------------------------------------------------------------------------- internals
 
     function _penalise(uint256 slot, Round storage round, Penalty reason) private {
-        uint256 burned = staking.slash(round.validator);
-        _excluded[slot].set(round.coalition);
-        emit MinerPenalised(slot, round.attempt, round.coalition, round.validator, reason, burned);
-        ++round.attempt;
-        round.drawHash = keccak256(abi.encodePacked(round.drawHash));
+        (address validator, uint256 coalition, uint256 attempt) = (round.validator, round.coalition, round.attempt);
+        _excluded[slot].set(coalition);
+        _nextAttempt(round);
         round.minedAt = 0;
         round.blockHash = bytes32(0);
+        uint256 burned = staking.slash(validator);
+        staking.release(validator);
+        emit MinerPenalised(slot, attempt, coalition, validator, reason, burned);
         _drawMiner(slot, round);
     }
 
-    /// @dev The weighted draw with the round's current hash among the coalitions not excluded.
+    function _nextAttempt(Round storage round) private {
+        ++round.attempt;
+        round.drawHash = keccak256(abi.encodePacked(round.drawHash));
+    }
+
+    /// @dev The weighted draw with the round's current hash among the coalitions not excluded; a drawn
+    /// coalition whose validator is not eligible is excluded and the draw repeats with the next hash.
     function _drawMiner(uint256 slot, Round storage round) private {
         uint256[] memory weights = scores.coalitionScores(slot);
         BitMaps.BitMap storage excluded = _excluded[slot];
@@ -343,23 +392,30 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
             if (excluded.get(c)) weights[c] = 0;
             else total += weights[c];
         }
-        if (total == 0) {
-            round.status = Status.Void;
-            round.validator = address(0);
-            emit SlotVoided(slot, VoidReason.NoEligibleCoalition);
-            return;
+        while (total > 0) {
+            uint256 r = uint256(round.drawHash) % total;
+            uint256 chosen;
+            uint256 cumulative = weights[0];
+            while (r >= cumulative) cumulative += weights[++chosen];
+            address validator = scores.coalitionOf(slot, chosen).validator;
+            if (staking.isEligible(validator)) {
+                uint64 deadline = uint64(block.timestamp) + _miningSeconds;
+                round.status = Status.Mining;
+                round.coalition = uint32(chosen);
+                round.validator = validator;
+                round.deadline = deadline;
+                emit MinerDrawn(slot, round.attempt, chosen, validator, deadline);
+                staking.lock(validator);
+                return;
+            }
+            excluded.set(chosen);
+            emit MinerSkipped(slot, round.attempt, chosen, validator);
+            total -= weights[chosen];
+            weights[chosen] = 0;
+            _nextAttempt(round);
         }
-        uint256 r = uint256(round.drawHash) % total;
-        uint256 chosen;
-        uint256 cumulative = weights[0];
-        while (r >= cumulative) cumulative += weights[++chosen];
-        address validator = scores.coalitionOf(slot, chosen).validator;
-        uint64 deadline = uint64(block.timestamp) + _miningSeconds;
-        round.status = Status.Mining;
-        round.coalition = uint32(chosen);
-        round.validator = validator;
-        round.deadline = deadline;
-        emit MinerDrawn(slot, round.attempt, chosen, validator, deadline);
-        staking.lock(validator, deadline + _challengeSeconds);
+        round.status = Status.Void;
+        round.validator = address(0);
+        emit SlotVoided(slot, VoidReason.NoEligibleCoalition);
     }
 }

@@ -75,6 +75,7 @@ contract ProofScoreRegistry is IProofScoreRegistry, RegistryGated, ResultKeys {
     constructor(ParticipantRegistry registry_) RegistryGated(registry_) {}
 
     /// @notice Accepts the result of `slot`, once (ResultAlreadyAccepted on a second one). Only SCORER.
+    /// @param slot The slot.
     /// @param participants One entry per scored participant, accounts strictly ascending; each account
     /// must be an active registered participant (the registry's ParticipantNotRegistered /
     /// ParticipantInactive otherwise); scores in EPOS base units below 2^96 (a coalition's sum too), member score at least the

@@ -15,10 +15,15 @@ import {IStaking} from "../../interfaces/IStaking.sol";
 /// @notice EPOS staking behind the seed 001 validators (thesis §3.4.5: the top prosumer is validator,
 /// others delegate to it). Each validator has a pool holding its self-stake and the delegations to it,
 /// accounted in shares, so a slash takes the same fraction from everyone in the pool and a reward is
-/// shared pro rata to stake. The bound MinerSelection locks a pool while its validator is drawn and
-/// mining, and slashes it when the validator misses its window or mines an invalid block: slashBps of
-/// the pool's stake is burned (EPOS.burn) and the rest is frozen for slashFreezeSeconds. Staking into or
-/// withdrawing from a locked pool reverts StakeLocked, withdrawing from a frozen one StakeSlashed. Rewards are UPOS (claim
+/// shared pro rata to stake. Leaving takes two steps: {unstake} starts an unbonding of unbondingSeconds
+/// during which the stake stays in the pool (slashable, still earning), {withdraw} then pays it out, so
+/// nobody escapes a slash by leaving once a draw's outcome can be foreseen. A validator is eligible to
+/// be drawn while it holds a self-stake that has not finished unbonding ({isEligible}). The bound
+/// MinerSelection locks a pool from its validator's draw until the block is final or the validator is
+/// penalised (a lock per draw, released explicitly, so a late report still finds the stake), and slashes
+/// it when the validator misses its window or mines an invalid block: slashBps of the pool's stake is
+/// burned (EPOS.burn) and the rest is frozen for slashFreezeSeconds. Staking into or withdrawing from a
+/// locked pool reverts StakeLocked, withdrawing from a frozen one StakeSlashed. Rewards are UPOS (claim
 /// pattern). This contract must hold STAKING in the registry (EPOS moves only to and from such holders).
 contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
@@ -33,24 +38,30 @@ contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
     IERC20 public immutable upos;
     /// @notice How long (seconds) a slashed pool stays frozen.
     uint256 public immutable slashFreezeSeconds;
+    /// @notice How long (seconds) unstaked EPOS stays in its pool, slashable, before it can be withdrawn.
+    uint256 public immutable unbondingSeconds;
     /// @notice Fraction of a pool's stake burned by a slash, in basis points (below 10,000).
     uint256 public slashBps;
     /// @notice The MinerSelection allowed to lock and slash (bound once by ADMIN).
     address public minerSelection;
 
-    /// @notice A validator's pool. `stake` in EPOS base units; `rewardPerShare` scaled by 1e27.
+    /// @notice A validator's pool. `stake` in EPOS base units; `rewardPerShare` scaled by 1e27; `locks` counts
+    /// the draws holding it (MinerSelection), `frozenUntil` ends the freeze after a slash.
     struct Pool {
         uint256 stake;
         uint256 shares;
         uint256 rewardPerShare;
-        uint64 lockedUntil;
+        uint32 locks;
         uint64 frozenUntil;
     }
 
-    /// @dev A staker's shares in one pool and the rewards already accounted for them.
+    /// @dev A staker's shares in one pool (those unbonding included) and the rewards already accounted for
+    /// them; `unbondingShares` may be withdrawn from `unbondingReadyAt` on.
     struct Position {
         uint256 shares;
         uint256 rewardDebt;
+        uint256 unbondingShares;
+        uint64 unbondingReadyAt;
     }
 
     mapping(address validator => Pool) private _pools;
@@ -70,21 +81,35 @@ contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
     error CallerNotMinerSelection(address caller);
     /// @notice `validator` has no self-stake, so nobody can delegate to it.
     error NotAValidator(address validator);
-    /// @notice `validator`'s pool is locked until `lockedUntil` (its validator is drawn or mining).
-    error StakeLocked(address validator, uint256 lockedUntil);
+    /// @notice `validator`'s pool is held by `locks` draws (its validator is drawn, mining or awaiting finality).
+    error StakeLocked(address validator, uint256 locks);
     /// @notice `validator`'s pool was slashed and is frozen until `frozenUntil`.
     error StakeSlashed(address validator, uint256 frozenUntil);
-    /// @notice `staker` holds `available` in `validator`'s pool and asked for `requested` (EPOS base units).
+    /// @notice `staker` holds `available` bonded (not unbonding) EPOS base units in `validator`'s pool and
+    /// asked to unstake `requested`.
     error InsufficientStake(address validator, address staker, uint256 requested, uint256 available);
+    /// @notice `staker` has nothing unbonding in `validator`'s pool.
+    error NothingUnbonding(address validator, address staker);
+    /// @notice `staker`'s unbonding in `validator`'s pool ends at `readyAt`.
+    error StillUnbonding(address validator, address staker, uint256 readyAt);
+    /// @notice `validator`'s pool holds no lock to release.
+    error PoolNotLocked(address validator);
     /// @notice `validator`'s pool holds no stake to share a reward with.
     error NoStakeToReward(address validator);
 
     /// @notice `staker` put `amount` EPOS into `validator`'s pool (self-stake if they are equal).
     event Staked(address indexed validator, address indexed staker, uint256 amount, uint256 shares);
+    /// @notice `staker` started unbonding `amount` EPOS (`shares`) of `validator`'s pool; its whole unbonding
+    /// (`unbondingShares`) can be withdrawn from `readyAt`.
+    event UnstakeRequested(
+        address indexed validator, address indexed staker, uint256 amount, uint256 unbondingShares, uint256 readyAt
+    );
     /// @notice `staker` took `amount` EPOS out of `validator`'s pool.
     event Unstaked(address indexed validator, address indexed staker, uint256 amount, uint256 shares);
-    /// @notice `validator`'s pool is locked until `until`.
-    event PoolLocked(address indexed validator, uint256 until);
+    /// @notice A draw locked `validator`'s pool; `locks` draws hold it now.
+    event PoolLocked(address indexed validator, uint256 locks);
+    /// @notice A draw released `validator`'s pool; `locks` draws still hold it.
+    event PoolReleased(address indexed validator, uint256 locks);
     /// @notice `burned` EPOS of `validator`'s pool were burned; `remaining` are frozen until `frozenUntil`.
     event Slashed(address indexed validator, uint256 burned, uint256 remaining, uint256 frozenUntil);
     /// @notice `amount` UPOS from `from` were shared among the stakers of `validator`'s pool.
@@ -97,20 +122,25 @@ contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
     event SlashBpsSet(uint256 bps);
 
     /// @param registry_ The registry (ADMIN binds the MinerSelection and sets the slash fraction).
-    /// @param epos_ The EPOS token. @param upos_ The UPOS token.
+    /// @param epos_ The EPOS token.
+    /// @param upos_ The UPOS token.
     /// @param slashBps_ Initial slash fraction, basis points, below 10,000 (5,000 mirrors the off-chain default).
     /// @param slashFreezeSeconds_ How long a slashed pool stays frozen.
+    /// @param unbondingSeconds_ How long unstaked EPOS stays slashable in its pool; longer than a slot's
+    /// commit and reveal windows together (docs/consensus-contracts.md §6).
     constructor(
         ParticipantRegistry registry_,
         EPOS epos_,
         IERC20 upos_,
         uint256 slashBps_,
-        uint256 slashFreezeSeconds_
+        uint256 slashFreezeSeconds_,
+        uint256 unbondingSeconds_
     ) RegistryGated(registry_) {
         if (address(epos_) == address(0) || address(upos_) == address(0)) revert ZeroAddress();
         epos = epos_;
         upos = upos_;
         slashFreezeSeconds = slashFreezeSeconds_;
+        unbondingSeconds = unbondingSeconds_;
         _setSlashBps(slashBps_);
     }
 
@@ -122,6 +152,7 @@ contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
     // ----------------------------------------------------------------------------------- admin
 
     /// @notice Binds the MinerSelection that may lock and slash, once. Only ADMIN.
+    /// @param minerSelection_ The MinerSelection contract.
     function setMinerSelection(address minerSelection_) external onlyRegistryRole(Roles.ADMIN) {
         if (minerSelection != address(0)) revert MinerSelectionAlreadySet(minerSelection);
         if (minerSelection_ == address(0)) revert ZeroAddress();
@@ -130,6 +161,7 @@ contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
     }
 
     /// @notice Sets the fraction of a pool burned by a slash, basis points below 10,000. Only ADMIN.
+    /// @param bps The new fraction, basis points.
     function setSlashBps(uint256 bps) external onlyRegistryRole(Roles.ADMIN) {
         _setSlashBps(bps);
     }
@@ -140,11 +172,13 @@ contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
     /// `validator` is the caller, a delegation otherwise (then `validator` must hold a self-stake).
     /// Reverts StakeLocked while the pool is locked: nobody joins a validator already drawn, so its
     /// reward goes to the stake that carried the risk. Needs an EPOS allowance. Any EPOS holder.
+    /// @param validator The pool's validator.
+    /// @param amount EPOS base units.
     function stake(address validator, uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
         if (validator != msg.sender && _positions[validator][validator].shares == 0) revert NotAValidator(validator);
         Pool storage pool = _pools[validator];
-        if (block.timestamp <= pool.lockedUntil) revert StakeLocked(validator, pool.lockedUntil);
+        if (pool.locks > 0) revert StakeLocked(validator, pool.locks);
         Position storage position = _positions[validator][msg.sender];
         _accrue(pool, position, msg.sender);
         uint256 shares = pool.shares == 0 ? amount : Math.mulDiv(amount, pool.shares, pool.stake);
@@ -156,29 +190,59 @@ contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
         IERC20(address(epos)).safeTransferFrom(msg.sender, address(this), amount);
     }
 
-    /// @notice Returns `amount` EPOS base units of the caller's stake in `validator`'s pool. Reverts
-    /// StakeSlashed while the pool is frozen after a slash, StakeLocked while it is locked.
-    function unstake(address validator, uint256 amount) external nonReentrant {
+    /// @notice Starts unbonding `amount` EPOS base units of the caller's bonded stake in `validator`'s pool.
+    /// The stake stays in the pool (slashed with it, earning with it) for unbondingSeconds, then {withdraw}
+    /// pays it out; a further request adds to the unbonding and restarts its clock. Allowed while the pool
+    /// is locked or frozen (nothing moves yet).
+    /// @param validator The pool's validator.
+    /// @param amount EPOS base units, at most the caller's stake not already unbonding.
+    function unstake(address validator, uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
         Pool storage pool = _pools[validator];
-        if (block.timestamp <= pool.frozenUntil) revert StakeSlashed(validator, pool.frozenUntil);
-        if (block.timestamp <= pool.lockedUntil) revert StakeLocked(validator, pool.lockedUntil);
         Position storage position = _positions[validator][msg.sender];
-        uint256 available = _stakeOf(pool, position.shares);
+        uint256 available = _stakeOf(pool, position.shares - position.unbondingShares);
         if (amount > available) revert InsufficientStake(validator, msg.sender, amount, available);
+        // Rounding up keeps the pool's stake per share from falling when the unbonding is paid out.
+        uint256 shares = Math.min(
+            Math.mulDiv(amount, pool.shares, pool.stake, Math.Rounding.Ceil), position.shares - position.unbondingShares
+        );
+        position.unbondingShares += shares;
+        uint64 readyAt = uint64(block.timestamp + unbondingSeconds);
+        position.unbondingReadyAt = readyAt;
+        emit UnstakeRequested(validator, msg.sender, amount, position.unbondingShares, readyAt);
+    }
+
+    /// @notice Pays the caller the EPOS of its finished unbonding in `validator`'s pool (its share of the
+    /// pool's stake now, so after any slash). Reverts StillUnbonding before the unbonding ends,
+    /// StakeSlashed while the pool is frozen after a slash, StakeLocked while a draw holds it.
+    /// @param validator The pool's validator.
+    /// @return amount EPOS base units paid.
+    function withdraw(address validator) external nonReentrant returns (uint256 amount) {
+        Pool storage pool = _pools[validator];
+        Position storage position = _positions[validator][msg.sender];
+        uint256 shares = position.unbondingShares;
+        if (shares == 0) revert NothingUnbonding(validator, msg.sender);
+        if (block.timestamp < position.unbondingReadyAt) {
+            revert StillUnbonding(validator, msg.sender, position.unbondingReadyAt);
+        }
+        if (block.timestamp <= pool.frozenUntil) revert StakeSlashed(validator, pool.frozenUntil);
+        if (pool.locks > 0) revert StakeLocked(validator, pool.locks);
         _accrue(pool, position, msg.sender);
-        // Rounding up keeps the pool's stake per share from falling.
-        uint256 shares = Math.mulDiv(amount, pool.shares, pool.stake, Math.Rounding.Ceil);
+        amount = _stakeOf(pool, shares);
         pool.stake -= amount;
         pool.shares -= shares;
         position.shares -= shares;
+        position.unbondingShares = 0;
+        position.unbondingReadyAt = 0;
         position.rewardDebt = _rewardOf(pool, position.shares);
         emit Unstaked(validator, msg.sender, amount, shares);
         IERC20(address(epos)).safeTransfer(msg.sender, amount);
     }
 
     /// @notice Settles the caller's rewards from `validator`'s pool and pays every reward accrued to the
-    /// caller (UPOS base units). Returns the amount paid.
+    /// caller (UPOS base units).
+    /// @param validator The pool whose rewards are settled first.
+    /// @return amount UPOS base units paid.
     function claimRewards(address validator) external nonReentrant returns (uint256 amount) {
         Pool storage pool = _pools[validator];
         Position storage position = _positions[validator][msg.sender];
@@ -204,10 +268,18 @@ contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
     // ----------------------------------------------------------------------------------- consensus
 
     /// @inheritdoc IStaking
-    function lock(address validator, uint64 until) external onlyMinerSelection {
+    function lock(address validator) external onlyMinerSelection {
         Pool storage pool = _pools[validator];
-        if (until > pool.lockedUntil) pool.lockedUntil = until;
-        emit PoolLocked(validator, pool.lockedUntil);
+        ++pool.locks;
+        emit PoolLocked(validator, pool.locks);
+    }
+
+    /// @inheritdoc IStaking
+    function release(address validator) external onlyMinerSelection {
+        Pool storage pool = _pools[validator];
+        if (pool.locks == 0) revert PoolNotLocked(validator);
+        --pool.locks;
+        emit PoolReleased(validator, pool.locks);
     }
 
     /// @inheritdoc IStaking
@@ -227,14 +299,27 @@ contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
         return _pools[validator].stake;
     }
 
-    /// @notice `validator`'s pool: stake (EPOS base units), shares, reward accumulator, lock and freeze ends.
+    /// @inheritdoc IStaking
+    function isEligible(address validator) external view returns (bool) {
+        Position storage own = _positions[validator][validator];
+        return own.shares > own.unbondingShares || (own.shares > 0 && block.timestamp < own.unbondingReadyAt);
+    }
+
+    /// @notice `validator`'s pool: stake (EPOS base units), shares, reward accumulator, locks, freeze end.
     function poolOf(address validator) external view returns (Pool memory) {
         return _pools[validator];
     }
 
-    /// @notice EPOS base units `staker` could withdraw from `validator`'s pool (once unlocked).
+    /// @notice EPOS base units of `staker` in `validator`'s pool, unbonding included.
     function stakeOf(address validator, address staker) external view returns (uint256) {
         return _stakeOf(_pools[validator], _positions[validator][staker].shares);
+    }
+
+    /// @notice `staker`'s unbonding in `validator`'s pool: EPOS base units (at today's share value) and when
+    /// it can be withdrawn (0, 0 if none).
+    function unbondingOf(address validator, address staker) external view returns (uint256 amount, uint256 readyAt) {
+        Position storage position = _positions[validator][staker];
+        return (_stakeOf(_pools[validator], position.unbondingShares), position.unbondingReadyAt);
     }
 
     /// @notice `staker`'s shares in `validator`'s pool.

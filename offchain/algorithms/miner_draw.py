@@ -3,9 +3,11 @@
 Everything here is integer arithmetic a contract repeats exactly:
 
 Commit-reveal (per slot, among the participants):
-    commitment = keccak256(abi.encode(bytes32 secret, address account))
+    commitment = keccak256(abi.encode(bytes32 secret, address account, uint256 slot, address contract,
+                                      uint256 chainid))
     A reveal (secret, account) is valid iff it hashes to the account's commitment. Binding the address
-    stops one participant from copying another's commitment and reveal.
+    stops one participant from copying another's commitment and reveal; binding the slot, the
+    MinerSelection contract and the chain makes a commitment good for one draw only.
 Combining the valid reveals into the slot seed (bytes32):
     "xor":  seed = secret_1 ^ secret_2 ^ ... (order-free, O(1) storage: acc ^= secret on each reveal)
     "hash": seed = keccak256(abi.encodePacked(secrets sorted by ascending account address))
@@ -14,7 +16,9 @@ Draw (eq. 3.16), weights = coalition scores in EPOS base units, in the submitted
     total = sum of the weights of coalitions not excluded
     r = uint256(h_k) % total
     walk the non-excluded coalitions in order, accumulating weights; the first with r < cumulative wins.
-Validator = the drawn coalition's member with the highest score; ties to the lower address.
+Validator = the drawn coalition's member with the highest score; ties to the lower address. A drawn
+    validator with no bonded self-stake (Staking.isEligible false) is skipped: its coalition is excluded
+    without a slash and the draw repeats with the next h_k.
 Penalty (eq. 3.24): a validator that does not mine in its window or submits an invalid block has
     floor(stake * slash_bps / 10_000) of its locked stake burned, gets no reward, its coalition is
     excluded, and the draw is repeated with the next h_k among the rest.
@@ -54,15 +58,32 @@ def address_key(account: str) -> int:
     return int(to_checksum_address(account), 16)
 
 
-def commitment(secret: bytes, account: str) -> bytes:
-    """keccak256(abi.encode(bytes32 secret, address account))."""
+@dataclass(frozen=True)
+class CommitDomain:
+    """What a commitment is good for: one slot of one MinerSelection contract on one chain."""
+
+    slot: int
+    contract: str
+    chain_id: int
+
+
+#: The domain of draws that never go on chain (reproductions, benchmarks): no contract, chain id 0.
+OFFCHAIN_DOMAIN = CommitDomain(0, "0x" + "00" * 20, 0)
+
+
+def commitment(secret: bytes, account: str, domain: CommitDomain) -> bytes:
+    """keccak256(abi.encode(bytes32 secret, address account, uint256 slot, address contract, uint256 chainid))
+    (MinerSelection.commitmentFor)."""
     if len(secret) != 32:
         raise ValueError("secret must be 32 bytes")
-    return keccak256(encode(["bytes32", "address"], [secret, to_checksum_address(account)]))
+    return keccak256(encode(
+        ["bytes32", "address", "uint256", "address", "uint256"],
+        [secret, to_checksum_address(account), domain.slot, to_checksum_address(domain.contract), domain.chain_id],
+    ))
 
 
-def reveal_matches(commit: bytes, secret: bytes, account: str) -> bool:
-    return commitment(secret, account) == commit
+def reveal_matches(commit: bytes, secret: bytes, account: str, domain: CommitDomain) -> bool:
+    return commitment(secret, account, domain) == commit
 
 
 def combine_reveals(reveals: Mapping[str, bytes], method: CombineMethod = "xor") -> bytes:
@@ -137,6 +158,7 @@ class DrawAttempt:
     coalition: int
     validator: int
     mined: bool
+    skipped: bool = False  #: the validator had no bonded self-stake: excluded without a slash
 
 
 @dataclass(frozen=True)
@@ -161,10 +183,13 @@ def resolve_miner(
     failing_validators: Collection[int] = (),
     stakes_base: Mapping[int, int] | None = None,
     slash_bps: int = 5_000,
+    unstaked_validators: Collection[int] = (),
 ) -> MinerOutcome:
     """Draw, and redraw after each drawn validator in `failing_validators` (member indices that do not
     mine in their window or submit an invalid block): slash it, withhold its reward, exclude its
-    coalition. Pure: the failures are given, as a contract learns them from timeouts and rejections."""
+    coalition. A drawn validator in `unstaked_validators` (no bonded self-stake) is skipped: its coalition
+    is excluded, nobody is slashed, and the draw repeats. Pure: the failures are given, as a contract
+    learns them from timeouts and rejections."""
     stakes = stakes_base or {}
     excluded: list[int] = []
     attempts: list[DrawAttempt] = []
@@ -176,6 +201,11 @@ def resolve_miner(
         except NoEligibleCoalition:
             return MinerOutcome(tuple(attempts), None, None, tuple(excluded), slashed, tuple(slashed))
         validator = validator_of(partition[chosen], member_scores_base, addresses)
+        if validator in unstaked_validators:
+            attempts.append(DrawAttempt(attempt, chosen, validator, False, skipped=True))
+            excluded.append(chosen)
+            attempt += 1
+            continue
         mined = validator not in failing_validators
         attempts.append(DrawAttempt(attempt, chosen, validator, mined))
         if mined:

@@ -149,17 +149,37 @@ def split_reward(total_base: int, weights: Sequence[int], addresses: Sequence[in
     return shares
 
 
-def reward_weights(shapley: Sequence[float], member_scores_base: Sequence[int]) -> tuple[list[int], str]:
+def reward_weights(
+    shapley: Sequence[float], member_scores_base: Sequence[int], payable: Sequence[bool] | None = None
+) -> tuple[list[int], str]:
     """Integer weights for the reward split and which rule produced them.
 
     Shapley values in EPOS base units; if they are all 0 (a coalition that saves nothing, e.g. a
-    single seller drawn as miner) the members' scores; if those are 0 too, equal weights."""
-    weights = [score_to_base(max(float(v), 0.0)) for v in shapley]
-    if sum(weights) > 0:
-        return weights, "shapley"
-    if sum(member_scores_base) > 0:
-        return list(member_scores_base), "proof_score"
-    return [1] * len(member_scores_base), "equal"
+    single seller drawn as miner) the members' scores; if those are 0 too, equal weights. `payable`
+    (default: everyone) marks the members that may be paid: a member that owed a mining fee and did not
+    pay it gets weight 0 under every rule (the escrow refuses it a share). If nobody may be paid, all
+    weights are 0 and the rule is "unpayable": the escrow then refunds the slot's fees to their payers."""
+    allowed = [True] * len(shapley) if payable is None else list(payable)
+    if len(allowed) != len(shapley) or len(member_scores_base) != len(shapley):
+        raise ValueError("one Shapley value, score and payable flag per member")
+    candidates = (
+        ([score_to_base(max(float(v), 0.0)) for v in shapley], "shapley"),
+        (list(member_scores_base), "proof_score"),
+        ([1] * len(shapley), "equal"),
+    )
+    for weights, rule in candidates:
+        weights = [w if ok else 0 for w, ok in zip(weights, allowed)]
+        if sum(weights) > 0:
+            return weights, rule
+    return [0] * len(shapley), "unpayable"
+
+
+def reward_shares(total_base: int, weights: Sequence[int], rule: str, addresses: Sequence[int]) -> list[int]:
+    """The members' shares of `total_base` for weights from `reward_weights`: split_reward, or all 0 when
+    the reward is "unpayable" (it goes back to the fee payers instead)."""
+    if rule == "unpayable":
+        return [0] * len(weights)
+    return split_reward(total_base, weights, addresses)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -40,7 +40,14 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import function_abi_to_4byte_selector
 from web3 import Web3
 
-from offchain.algorithms.miner_draw import address_key, combine_reveals, commitment, keccak256, validator_of
+from offchain.algorithms.miner_draw import (
+    CommitDomain,
+    address_key,
+    combine_reveals,
+    commitment,
+    keccak256,
+    validator_of,
+)
 from offchain.chain import (
     SUITE,
     ChainClient,
@@ -79,7 +86,7 @@ EDC_DEPOSIT = 1_000 * UPOS_BASE  #: of which deposited to buy the prosumers' exp
 MAX_UINT = 2**256 - 1
 PROSUMER_KIND = 1  #: ParticipantRegistry.Kind.Prosumer
 PENALTIES = ("missed block", "invalid block")  #: MinerSelection.Penalty
-STATUS_MINING, STATUS_VOID = 1, 3  #: MinerSelection.Status
+STATUS_MINING, STATUS_VOID = 1, 4  #: MinerSelection.Status
 #: Steps of a slot in the order they happen (docs/consensus-contracts.md §2); stake and the claims are the
 #: participants' housekeeping.
 SLOT_STEPS = (
@@ -92,6 +99,7 @@ SLOT_STEPS = (
     "MinerSelection.draw",
     "MinerSelection.reportMissedBlock",
     "MinerSelection.mineBlock",
+    "MinerSelection.finalise",
     "MiningRewardEscrow.settleTrades",
     "MiningRewardEscrow.distributeReward",
     "MiningRewardEscrow.refundFee",
@@ -142,6 +150,7 @@ class SlotRecord:
     rewards: dict[str, int]
     wall_seconds: float
     worker_seconds: float
+    fee_dodgers: list[str]  #: winning members that owed a fee and did not pay it (no share for them)
 
 
 @dataclass
@@ -310,9 +319,11 @@ class Simulation:
 
     # --- one slot --------------------------------------------------------------------------------------------
 
-    def play_slot(self, slot: int, miss_first_draw: bool) -> SlotRecord:
+    def play_slot(self, slot: int, miss_first_draw: bool, dodge_fee: bool = False) -> SlotRecord:
         """One slot end to end: the worker's scores and result, stakes, fees, commit-reveal, draw, mining
-        (after a missed window if `miss_first_draw`), settlement, the worker's rewards; then the checks."""
+        (after a missed window if `miss_first_draw`), settlement, the worker's rewards; then the checks. With
+        `dodge_fee`, one member of the coalition that will mine (the participants' secrets are fixed, so the
+        outcome is known in advance) owes a fee and does not pay it: the escrow must give it no share."""
         c, started = self.c, time.perf_counter()
         if self.records:
             c.advance_past(self._result(self.records[-1].slot)["acceptedAt"] + SLOT_SECONDS - 1)
@@ -325,19 +336,29 @@ class Simulation:
             raise RuntimeError(f"slot {slot}: the SCORER's result was not accepted ({result})")
         trades = [tuple(t) for t in result.payload["trades"]]
         self._stake_new_scores()
-        self._pay_fees(slot)
-        secrets = self._commit_reveal(slot)
-        c.send(c.participants[0], "MinerSelection", "draw", slot)
 
-        # The Python model: the same market and seed, the failing validator of its own first draw, the
-        # pool stakes it tracked itself.
+        # The Python model: the same market and seed (every participant will reveal its secret), the
+        # failing validator of its own first draw, the pool stakes it tracked itself.
         forecast = c.source.forecast(slot)
+        secrets = self._secrets(slot)
         seed = combine_reveals(secrets, "xor")
         stakes = {i: self.pools[a] for i, a in enumerate(forecast.accounts)}
-        outcome = run_slot(forecast.market, forecast.accounts, seed, self.settings, (), stakes)
-        if miss_first_draw:
-            outcome = run_slot(forecast.market, forecast.accounts, seed, self.settings,
-                               {outcome.miner.attempts[0].validator}, stakes)
+        unstaked = {i for i, stake in stakes.items() if stake == 0}  # every pool here is a self-stake
+
+        def model(failing: Collection[int] = (), unpaid: Collection[int] = ()) -> SlotOutcome:
+            return run_slot(forecast.market, forecast.accounts, seed, self.settings, failing, stakes, unstaked, unpaid)
+
+        outcome = model()
+        failing = {next(a.validator for a in outcome.miner.attempts if not a.skipped)} if miss_first_draw else set()
+        outcome = model(failing)
+        owing = [i for i in outcome.winning_members if outcome.fees_base[i] > 0]
+        dodgers = set(owing[:1]) if dodge_fee else set()
+        if dodgers:
+            outcome = model(failing, dodgers)
+
+        self._pay_fees(slot, skip={forecast.accounts[i] for i in dodgers})
+        self._commit_reveal(slot, secrets)
+        c.send(c.participants[0], "MinerSelection", "draw", slot)
 
         final = self._mine(slot, miss_first_draw)
         if final is None:
@@ -345,8 +366,11 @@ class Simulation:
         else:
             c.send(self.by_address[final], "MiningRewardEscrow", "settleTrades", slot, trades)
             worker_seconds += self._run_worker()
+            if outcome.weight_rule == "unpayable":
+                self._refund_fees(slot)
         self._model_slot(outcome)
-        record = self._record(slot, miss_first_draw, outcome, first_block, time.perf_counter() - started, worker_seconds)
+        record = self._record(slot, miss_first_draw, outcome, first_block, time.perf_counter() - started, worker_seconds,
+                              sorted(forecast.accounts[i] for i in dodgers))
         self._check_slot(record, first_block, seed)
         self.records.append(record)
         return record
@@ -369,23 +393,26 @@ class Simulation:
                 self.pools[client.address] += balance
                 self.stakes_made[client.address] += 1
 
-    def _pay_fees(self, slot: int) -> None:
+    def _pay_fees(self, slot: int, skip: Collection[str] = ()) -> None:
         for client in self.c.participants:
             fee = self.c.call("MiningRewardEscrow", "feeOf", slot, client.address)
-            if fee > 0:
+            if fee > 0 and client.address not in skip:
                 self.c.send(client, "MiningRewardEscrow", "payFee", slot)
 
-    def _commit_reveal(self, slot: int) -> dict[str, bytes]:
+    def _secrets(self, slot: int) -> dict[str, bytes]:
+        """Each participant's secret for `slot` (fixed by the run's seed, so the draw can be foreseen)."""
+        return {p.address: keccak256(f"kwx-seed001-chain:{self.c.source.seed}:{slot}:{p.address}".encode())
+                for p in self.c.participants}
+
+    def _commit_reveal(self, slot: int, secrets: Mapping[str, bytes]) -> None:
         c = self.c
-        secrets = {p.address: keccak256(f"kwx-seed001-chain:{c.source.seed}:{slot}:{p.address}".encode())
-                   for p in c.participants}
+        domain = CommitDomain(slot, c.manifest.address("MinerSelection"), c.w3.eth.chain_id)
         for client in c.participants:
-            c.send(client, "MinerSelection", "commit", slot, commitment(secrets[client.address], client.address))
+            c.send(client, "MinerSelection", "commit", slot, commitment(secrets[client.address], client.address, domain))
         c.advance_past(c.call("MinerSelection", "commitDeadline", slot))
         for client in c.participants:
             c.send(client, "MinerSelection", "reveal", slot, secrets[client.address])
         c.advance_past(c.call("MinerSelection", "revealDeadline", slot))
-        return secrets
 
     def _round(self, slot: int) -> dict[str, Any]:
         fields = ("seed", "drawHash", "blockHash", "validator", "coalition", "attempt", "commits", "deadline",
@@ -396,19 +423,23 @@ class Simulation:
         """The drawn validator mines (the first one lets its window pass if `miss_first_draw`); returns the
         final miner once its block is final, None for a void slot."""
         c = self.c
+        to_miss = miss_first_draw
         while True:
             round_ = self._round(slot)
             if round_["status"] == STATUS_VOID:
                 return None
             if round_["status"] != STATUS_MINING:
                 raise RuntimeError(f"slot {slot}: unexpected draw status {round_['status']}")
-            if miss_first_draw and round_["attempt"] == 0:
+            if to_miss:
+                to_miss = False
                 c.advance_past(round_["deadline"])
                 c.send(c.participants[0], "MinerSelection", "reportMissedBlock", slot)
                 continue
             block_hash = keccak256(bytes(self._result(slot)["tradesHash"]) + slot.to_bytes(32, "big"))
-            c.send(self.by_address[round_["validator"]], "MinerSelection", "mineBlock", slot, block_hash)
+            validator = self.by_address[round_["validator"]]
+            c.send(validator, "MinerSelection", "mineBlock", slot, block_hash)
             c.advance_past(self._round(slot)["minedAt"] + c.terms.challenge_seconds)
+            c.send(validator, "MinerSelection", "finalise", slot)  # anyone may; it releases the validator's pool
             return round_["validator"]
 
     def _refund_fees(self, slot: int) -> None:
@@ -423,9 +454,10 @@ class Simulation:
         self.epos_supply += sum(view.member_scores_base) - sum(outcome.miner.slashed.values())
         for i, burned in outcome.miner.slashed.items():
             self.pools[accounts[i]] -= burned
+        refunded = outcome.miner.winner is None or outcome.weight_rule == "unpayable"
         for i, fee in enumerate(outcome.fees_base):
             self.fees[accounts[i]] += fee
-            if outcome.miner.winner is None:  # a void slot: the fee is refunded into the escrow balance
+            if refunded:  # a void slot, or nobody in the winner may be paid: the fee goes back to the escrow balance
                 self.escrow[accounts[i]] += fee
         if outcome.miner.winner is None:
             return
@@ -449,7 +481,7 @@ class Simulation:
         return [dict(log["args"]) for log in logs]
 
     def _record(self, slot: int, miss_first_draw: bool, outcome: SlotOutcome, first_block: int, wall: float,
-                worker_seconds: float) -> SlotRecord:
+                worker_seconds: float, fee_dodgers: list[str]) -> SlotRecord:
         penalties = {e["attempt"]: e for e in self._events("MinerSelection", "MinerPenalised", slot, first_block)}
         draws = []
         for drawn in self._events("MinerSelection", "MinerDrawn", slot, first_block):
@@ -457,9 +489,13 @@ class Simulation:
             draws.append({"attempt": drawn["attempt"], "coalition": drawn["coalition"], "validator": drawn["validator"],
                           "penalty": None if penalty is None else PENALTIES[penalty["reason"]],
                           "burned": 0 if penalty is None else penalty["burned"]})
+        for skipped in self._events("MinerSelection", "MinerSkipped", slot, first_block):
+            draws.append({"attempt": skipped["attempt"], "coalition": skipped["coalition"],
+                          "validator": skipped["validator"], "penalty": "skipped (no bonded self-stake)", "burned": 0})
+        draws.sort(key=lambda d: d["attempt"])
         rewards = {e["member"]: e["share"] for e in self._events("MiningRewardEscrow", "RewardShared", slot, first_block)}
         return SlotRecord(slot, miss_first_draw, outcome, draws, self.c.call("MiningRewardEscrow", "miningReward", slot),
-                          rewards, wall, worker_seconds)
+                          rewards, wall, worker_seconds, fee_dodgers)
 
     def _check(self, slot: int | None, name: str, expected: Any, observed: Any, detail: str) -> None:
         ok = expected == observed
@@ -485,12 +521,14 @@ class Simulation:
         paid = {e["account"]: e["fee"] for e in self._events("MiningRewardEscrow", "FeePaid", slot, first_block)}
         expected_fees = {accounts[i]: f for i, f in enumerate(outcome.fees_base) if f > 0}
         self._check(slot, "mining fees", expected_fees, paid, f"{len(paid)} payers")
-        expected_reward = outcome.mining_reward_base if outcome.miner.winner is not None else 0
+        refunded = outcome.miner.winner is None or outcome.weight_rule == "unpayable"
+        expected_reward = 0 if refunded else outcome.mining_reward_base
         self._check(slot, "M_r", expected_reward, record.mining_reward, f"{base_to_upos(expected_reward):.6f} UPOS")
 
         self._check(slot, "commit-reveal seed", seed, bytes(self._round(slot)["seed"]), f"XOR of {len(accounts)} reveals")
         python_draws = [
-            (a.attempt, a.coalition, accounts[a.validator], 0 if a.mined else outcome.miner.slashed[a.validator])
+            (a.attempt, a.coalition, accounts[a.validator],
+             0 if a.mined or a.skipped else outcome.miner.slashed[a.validator])
             for a in outcome.miner.attempts
         ]
         chain_draws = [(d["attempt"], d["coalition"], d["validator"], d["burned"]) for d in record.draws]
@@ -558,11 +596,13 @@ def run_chain(
     slots: int = 3,
     seed: int = 1,
     missed_slots: Collection[int] = (2,),
+    dodged_slots: Collection[int] = (3,),
     progress: bool = True,
     settings: SlotSettings = SlotSettings(),
 ) -> ChainRun:
     """Runs `slots` slots (numbered 1..slots) of `n` prosumers through the contracts on a fresh embedded
-    Anvil; in the slots of `missed_slots` the first drawn validator misses its mining window. Writes
+    Anvil; in the slots of `missed_slots` the first drawn validator misses its mining window, in those of
+    `dodged_slots` a member of the mining coalition owes a fee and does not pay it. Writes
     seed001-chain.md (the checks against run_slot, each slot, gas) and consensus_gas.json / .md (the gas
     benchmark) under `out_dir`. The chain's manifest and the worker's state live in a temporary folder
     that goes with the chain."""
@@ -583,7 +623,7 @@ def run_chain(
         seconds["setup"] = time.perf_counter() - started
         simulation = Simulation(community, worker, settings)
         for slot in range(1, slots + 1):
-            simulation.play_slot(slot, slot in missed_slots)
+            simulation.play_slot(slot, slot in missed_slots, slot in dodged_slots)
             if bars:
                 bars.advance(task)
         claims_started = time.perf_counter()
@@ -609,9 +649,10 @@ def reproduce_chain(
     progress: bool = True,
     benchmark_dir: str | Path | None = None,
 ) -> ChainRun:
-    """`kwx reproduce seed001-coalitions --chain`: run_chain with one missed mining window in slot 2, its
-    report under `out_dir`; with `benchmark_dir` (e.g. benchmarks/) the gas benchmark is written there too."""
-    run = run_chain(out_dir, n=n, slots=slots, seed=seed, missed_slots=(2,), progress=progress)
+    """`kwx reproduce seed001-coalitions --chain`: run_chain with one missed mining window in slot 2 and an
+    unpaid fee in slot 3, its report under `out_dir`; with `benchmark_dir` (e.g. benchmarks/) the gas benchmark
+    is written there too."""
+    run = run_chain(out_dir, n=n, slots=slots, seed=seed, missed_slots=(2,), dodged_slots=(3,), progress=progress)
     if benchmark_dir is not None:
         write_gas_benchmark(run, Path(benchmark_dir))
     return run
@@ -650,6 +691,7 @@ def gas_report(run: ChainRun) -> dict[str, Any]:
         per_slot.append({
             "slot": record.slot,
             "missed_window": record.miss_first_draw,
+            "unpaid_fees": len(record.fee_dodgers),
             "draws": len(record.draws),
             "transactions": len(txs),
             "gas": total,
@@ -818,9 +860,14 @@ def report_markdown(run: ChainRun) -> str:
         partition = "; ".join("{" + ", ".join(names[outcome.addresses[i]] for i in members) + "}"
                               for members in outcome.draw_order)
         rewards = ", ".join(f"{names[a]} {share / UPOS_BASE:.6f}" for a, share in record.rewards.items())
+        events = [text for flag, text in ((record.miss_first_draw, "the first drawn validator misses its window"),
+                                          (record.fee_dodgers, "a member of the mining coalition does not pay its fee"))
+                  if flag]
+        dodged = [f"- unpaid fee: {', '.join(names[a] for a in record.fee_dodgers)} (no share of M_r)"] if record.fee_dodgers else []
         lines += [
-            f"### Slot {record.slot}" + (" — the first drawn validator misses its window" if record.miss_first_draw else ""),
+            f"### Slot {record.slot}" + "".join(f" — {text}" for text in events),
             "",
+            *dodged,
             f"- partition in draw order: {partition}",
             f"- saving {100 * outcome.metrics.saving_accounted:.1f} % of the loss trading alone; local share "
             f"{100 * outcome.metrics.local_share_of_balances:.1f} %",

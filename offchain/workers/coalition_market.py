@@ -13,9 +13,11 @@ never submit a key twice; docs/workers.md):
 
 The first two are ready as soon as the slot's forecasts are (a :class:`ForecastSource`); the third reads
 ``ScoreRecorded`` (ProofScoreRegistry) and ``MinerDrawn`` / ``BlockMined`` / ``MinerPenalised``
-(MinerSelection) and is ready once ``finalMiner(slot)`` stops reverting: it splits ``miningReward(slot)`` as
-read from the chain (fees are closed by then, so the figure no longer changes) among the winning
-coalition's members by Shapley value, with the integer rule of ``offchain.algorithms.shapley.split_reward``.
+(MinerSelection) and is ready once ``finalMiner(slot)`` stops reverting (someone called ``finalise``): it
+splits ``miningReward(slot)`` as read from the chain (fees are closed by then, so the figure no longer
+changes) among the winning coalition's members by Shapley value, with the integer rule of
+``offchain.algorithms.shapley.split_reward``; a member that owed a fee and did not pay it gets nothing (if that
+is every member, all shares are 0 and the escrow refunds the fees).
 :class:`CoalitionMarketWorker` runs the three stages in one process, in that order.
 
 Everything computed here is the integer view ``offchain.scenarios.seed001.run_slot`` produces
@@ -27,7 +29,7 @@ SCORER's; ``offchain.scenarios.seed001_chain`` drives them. Choices: docs/seed00
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,7 +42,7 @@ from web3.contract import Contract
 
 from offchain.algorithms.coalitions import ChainView, CoalitionResult, CoalitionSolver, Market, chain_view, form_coalitions
 from offchain.algorithms.miner_draw import address_key, canonical_partition
-from offchain.algorithms.shapley import ShapleyResult, reward_weights, savings_worth, shapley_values, split_reward
+from offchain.algorithms.shapley import ShapleyResult, reward_shares, reward_weights, savings_worth, shapley_values
 from offchain.chain import ANVIL_TEST_MNEMONIC, ChainClient, ContractRevertError, Manifest, account_from_mnemonic
 from offchain.data.seed001 import (
     MEAN_CONSUMPTION_KWH,
@@ -212,17 +214,20 @@ class RewardSplit:
 
 
 def reward_split(plan: SlotPlan, members: Sequence[str], mining_reward_base: int,
-                 settings: SlotSettings = SlotSettings()) -> RewardSplit:
+                 settings: SlotSettings = SlotSettings(), unpaid: Collection[str] = ()) -> RewardSplit:
     """Splits `mining_reward_base` among `members` (the winning coalition's accounts) by the Shapley value of
     the savings game, exactly as run_slot: exact up to `settings.shapley_exact_max` members, seeded Monte
-    Carlo above; the largest remainder rule makes the shares sum to M_r exactly."""
+    Carlo above; the largest remainder rule makes the shares sum to M_r exactly. Members in `unpaid` owed a
+    mining fee and did not pay it: they get weight 0."""
     ordered = sorted((Web3.to_checksum_address(m) for m in members), key=address_key)
     indices = [plan.index_of(m) for m in ordered]
     solver = CoalitionSolver(plan.forecast.market, settings.coalitions)
     shapley = shapley_values(indices, savings_worth(solver), exact_max=settings.shapley_exact_max,
                              permutations=settings.shapley_permutations)
-    weights, rule = reward_weights(shapley.values, [plan.view.member_scores_base[i] for i in indices])
-    shares = split_reward(mining_reward_base, weights, [address_key(m) for m in ordered])
+    unpaid_keys = {address_key(a) for a in unpaid}
+    weights, rule = reward_weights(shapley.values, [plan.view.member_scores_base[i] for i in indices],
+                                   [address_key(m) not in unpaid_keys for m in ordered])
+    shares = reward_shares(mining_reward_base, weights, rule, [address_key(m) for m in ordered])
     return RewardSplit(ordered, shares, weights, rule, shapley)
 
 
@@ -394,7 +399,9 @@ class RewardLogic:
         members = [a for (a,) in db.execute("SELECT account FROM scored WHERE slot = ? AND coalition = ?",
                                             (slot, coalition))]
         mining_reward = int(self.client.call(self.escrow.functions.miningReward(slot)))
-        split = reward_split(self.planner.plan(slot), members, mining_reward, self.planner.settings)
+        unpaid = [m for m in members if int(self.client.call(self.escrow.functions.feePaid(slot, m))) == 0
+                  and int(self.client.call(self.escrow.functions.feeOf(slot, m))) > 0]
+        split = reward_split(self.planner.plan(slot), members, mining_reward, self.planner.settings, unpaid)
         return {"coalition": coalition, "validator": validator, "members": split.members, "shares": split.shares,
                 "mining_reward": mining_reward, "weights": split.weights, "weight_rule": split.weight_rule}
 

@@ -25,11 +25,21 @@ DEFAULT_STATE_DIR = Path("var/workers")
 
 @dataclass(frozen=True)
 class WorkerOption:
-    """One worker-specific option: how to read it from text (``kwx worker NAME --option KEY=VALUE``) and
-    what it means."""
+    """One worker-specific option: how to read it from text (``kwx worker NAME --option KEY=VALUE``), what
+    it means, and which values it takes: at least ``minimum`` (numbers) or one of ``choices`` (texts)."""
 
     parse: Callable[[str], Any]
     help: str
+    minimum: int | None = None
+    choices: tuple[str, ...] = ()
+
+    def problem(self, value: Any) -> str | None:
+        """Why `value` is out of range ("must be >= 1, got 0"), or None when the option takes it."""
+        if self.minimum is not None and value < self.minimum:
+            return f"must be >= {self.minimum}, got {value}"
+        if self.choices and value not in self.choices:
+            return f"must be one of {', '.join(self.choices)}, got {value!r}"
+        return None
 
 
 @dataclass(frozen=True)
@@ -49,11 +59,13 @@ class WorkerOptionError(ValueError):
     """A worker option that the worker does not take or whose value does not parse."""
 
 
-#: The options of the coalition-market stages: which rehearsal community they serve.
+#: The options of the coalition-market stages: which rehearsal community they serve. A slot needs at least
+#: one participant (ProofScoreRegistry rejects an empty result); slots are numbered from 1
+#: (SeededForecasts.first_slot); the forecasts' random generator takes no negative seed.
 COALITION_OPTIONS = {
-    "participants": WorkerOption(int, "number of test-mnemonic participant accounts (default 10)"),
-    "seed": WorkerOption(int, "seed of the rehearsal forecasts (default 1)"),
-    "through_slot": WorkerOption(int, "last slot with forecasts (default 1)"),
+    "participants": WorkerOption(int, "number of test-mnemonic participant accounts, >= 1 (default 10)", minimum=1),
+    "seed": WorkerOption(int, "seed of the rehearsal forecasts, >= 0 (default 1)", minimum=0),
+    "through_slot": WorkerOption(int, "last slot with forecasts; slots start at 1 (default 1)", minimum=1),
 }
 
 
@@ -76,7 +88,7 @@ WORKERS: dict[str, WorkerSpec] = {
         summary="EPOS scores = attested surplus (kWh) per prosumer and period (foundation score; PoEG in issue 5)",
         results_contract="EPOS",
         make_logic=_surplus_score,
-        options={"through_period": WorkerOption(int, "treat periods up to this one as final")},
+        options={"through_period": WorkerOption(int, "treat periods up to this one as final (>= 0)", minimum=0)},
     ),
     "coalition-scores": WorkerSpec(
         summary="seed 001 PoEG member scores as EPOS, once per slot",
@@ -108,8 +120,9 @@ WORKERS: dict[str, WorkerSpec] = {
         options={
             "store_dir": WorkerOption(str, "folder of the model store (required)"),
             "contributors": WorkerOption(str, "comma-separated fog-node addresses each round waits for (required)"),
-            "weighting": WorkerOption(str, "samples (FedAvg by sample count, default) or uniform"),
-            "through_round": WorkerOption(int, "last round version to publish (default: no limit)"),
+            "weighting": WorkerOption(str, "samples (FedAvg by sample count, default) or uniform",
+                                      choices=("samples", "uniform")),
+            "through_round": WorkerOption(int, "last round version to publish, >= 1 (default: no limit)", minimum=1),
         },
     ),
 }
@@ -122,8 +135,8 @@ class UnknownWorkerError(ValueError):
 def parse_worker_options(name: str, pairs: Iterable[str]) -> dict[str, Any]:
     """{option: value} from ``KEY=VALUE`` texts for worker `name` (dashes in KEY read as underscores).
 
-    Raises UnknownWorkerError or WorkerOptionError (unknown option, missing "=", value that does not parse),
-    each with a one-line message naming the options the worker takes.
+    Raises UnknownWorkerError or WorkerOptionError (unknown option, missing "=", value that does not parse
+    or is out of the option's range), each with a one-line message.
     """
     if name not in WORKERS:
         raise UnknownWorkerError(f"unknown worker {name!r}: choose one of {', '.join(sorted(WORKERS))}")
@@ -141,7 +154,14 @@ def parse_worker_options(name: str, pairs: Iterable[str]) -> dict[str, Any]:
             options[key] = declared[key].parse(text.strip())
         except ValueError:
             raise WorkerOptionError(f"worker {name} option {key}: cannot read {text.strip()!r}") from None
+        _check_option(name, key, declared[key], options[key])
     return options
+
+
+def _check_option(name: str, key: str, declared: WorkerOption, value: Any) -> None:
+    problem = declared.problem(value)
+    if problem is not None:
+        raise WorkerOptionError(f"worker {name} option {key} {problem}")
 
 
 def state_path(name: str, state_dir: str | Path = DEFAULT_STATE_DIR) -> Path:
@@ -173,7 +193,8 @@ def run_worker(
     current step with everything committed. ``account``: the submitting account (default: the network's
     SCORER: Anvil account 3 on local networks, KWX_SCORER_PRIVATE_KEY / KWX_PRIVATE_KEY or keystore on
     Fuji). JSON logs go to `log_stream` (stderr). ``KWX_WORKER_CRASH_AT`` injects a crash (tests only).
-    ``options`` go to the worker; it must declare each in its ``WorkerSpec.options`` (else WorkerOptionError).
+    ``options`` go to the worker; it must declare each in its ``WorkerSpec.options`` and the value must be in
+    that option's range (else WorkerOptionError, before anything connects or is recorded).
 
     Raises UnknownWorkerError, offchain.chain errors (manifest missing, RPC unreachable, chain id
     mismatch, missing key) and WorkerStateError (state file busy or from another chain), each with a
@@ -184,7 +205,11 @@ def run_worker(
     spec = WORKERS[name]
     undeclared = sorted(set(options) - set(spec.options))
     if undeclared:
-        raise WorkerOptionError(f"worker {name} has no option {undeclared[0]!r} (options: {', '.join(sorted(spec.options)) or 'none'})")
+        takes = ", ".join(sorted(spec.options)) or "none"
+        raise WorkerOptionError(f"worker {name} has no option {undeclared[0]!r} (options: {takes})")
+    for key, value in options.items():
+        if value is not None:
+            _check_option(name, key, spec.options[key], value)
     path = Path(manifest_path)
     manifest = load_manifest(path.stem, path.parent)
     network = get_network(manifest.network)

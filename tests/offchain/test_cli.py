@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -127,6 +129,78 @@ def test_bad_worker_option_is_one_line_before_any_connection(option: str, fragme
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize(
+    ("worker", "option", "fragment"),
+    [
+        ("coalition-result", "participants=0", "option participants must be >= 1, got 0"),
+        ("coalition-result", "participants=-1", "option participants must be >= 1, got -1"),
+        ("coalition-scores", "participants=0", "option participants must be >= 1, got 0"),
+        ("coalition-result", "through_slot=0", "option through_slot must be >= 1, got 0"),
+        ("coalition-rewards", "through-slot=-3", "option through_slot must be >= 1, got -3"),
+        ("coalition-result", "seed=-1", "option seed must be >= 0, got -1"),
+        ("fedavg-aggregator", "through_round=0", "option through_round must be >= 1, got 0"),
+        ("fedavg-aggregator", "weighting=median", "option weighting must be one of samples, uniform"),
+    ],
+)
+def test_out_of_range_worker_option_is_one_line_and_records_nothing(worker: str, option: str, fragment: str,
+                                                                    tmp_path: Path) -> None:
+    unreachable = f"http://127.0.0.1:{free_port()}"
+    result = kwx("worker", worker, "--once", "--state-dir", str(tmp_path), "-o", option,
+                 env={"KWX_LOCAL_RPC_URL": unreachable})
+    assert result.returncode == 1
+    assert_one_line_failure(result, f"worker {worker} {fragment}")
+    assert not list(tmp_path.iterdir())
+
+
+def test_run_worker_checks_option_ranges_before_connecting(tmp_path: Path) -> None:
+    from offchain.workers import WorkerOptionError, parse_worker_options, run_worker
+
+    assert parse_worker_options("coalition-result", ["participants=1", "through_slot=1", "seed=0"]) == {
+        "participants": 1, "through_slot": 1, "seed": 0}
+    with pytest.raises(WorkerOptionError, match="option participants must be >= 1, got 0"):
+        run_worker("coalition-result", rpc_url=f"http://127.0.0.1:{free_port()}",
+                   manifest_path=tmp_path / "local.json", state_dir=tmp_path / "state", once=True, participants=0)
+    assert not list(tmp_path.iterdir())
+
+
+def test_worker_help_lists_the_registered_workers_and_networks() -> None:
+    from offchain.workers import WORKERS
+
+    result = kwx("worker", "--help", env={"COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    for name in WORKERS:
+        assert name in result.stdout
+    assert "local, fuji-rehearsal or fuji" in result.stdout
+    assert "1 if any result failed" in result.stdout
+
+
+@contextmanager
+def deployed_local(tmp_path: Path) -> Iterator[tuple[Path, Path, dict[str, str]]]:
+    """An embedded Anvil with the suite deployed by `kwx deploy`: (manifest folder, worker state folder, the
+    environment pointing `local` at it)."""
+    manifests, state = tmp_path / "deployments", tmp_path / "state"
+    with EmbeddedAnvil(chain_id=31337) as node:
+        env = {"KWX_LOCAL_RPC_URL": node.rpc_url}
+        deployed = kwx("deploy", "--network", "local", "--manifest-dir", str(manifests), env=env)
+        assert deployed.returncode == 0, deployed.stderr
+        yield manifests, state, env
+
+
+@pytest.mark.chain
+def test_worker_once_exits_1_when_a_result_failed_in_that_run(tmp_path: Path) -> None:
+    with deployed_local(tmp_path) as (manifests, state, env):
+        # No participant is registered on this deployment, so ProofScoreRegistry rejects the slot's result.
+        args = ("worker", "coalition-result", "--manifest-dir", str(manifests), "--state-dir", str(state), "--once",
+                "-o", "participants=1")
+        first = kwx(*args, env=env)
+        assert first.returncode == 1, first.stderr
+        assert "failed=1" in first.stdout
+        assert first.stderr.strip().splitlines()[-1].startswith("kwx: 1 result(s) failed in this run")
+        again = kwx(*args, env=env)  # failed is final: nothing new fails in this run
+        assert again.returncode == 0, again.stderr
+        assert "failed=0" in again.stdout
+
+
 def test_worker_options_are_listed() -> None:
     result = kwx("worker", "coalition-result", "--list-options")
     assert result.returncode == 0, result.stderr
@@ -136,11 +210,7 @@ def test_worker_options_are_listed() -> None:
 
 @pytest.mark.chain
 def test_worker_options_reach_the_worker(tmp_path: Path) -> None:
-    manifests, state = tmp_path / "deployments", tmp_path / "state"
-    with EmbeddedAnvil(chain_id=31337) as node:
-        env = {"KWX_LOCAL_RPC_URL": node.rpc_url}
-        deployed = kwx("deploy", "--network", "local", "--manifest-dir", str(manifests), env=env)
-        assert deployed.returncode == 0, deployed.stderr
+    with deployed_local(tmp_path) as (manifests, state, env):
         args = ("worker", "surplus-score", "--manifest-dir", str(manifests), "--state-dir", str(state), "--once")
         ran = kwx(*args, "-o", "through-period=3", env=env)
         assert ran.returncode == 0, ran.stderr
@@ -167,3 +237,96 @@ def test_kwx_chain_serves_until_interrupted_then_is_gone() -> None:
     finally:
         process.kill()
     assert not port_open(port)
+
+
+# --- kwx reproduce: bad input is one line, before anything is made -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("--sizes", "0"), "--sizes must each be at least 2"),
+        (("--sizes", "1"), "--sizes must each be at least 2"),
+        (("--sizes", "10,1"), "--sizes must each be at least 2"),
+        (("--sizes", "-5"), "--sizes takes comma-separated non-negative integers"),
+        (("--repetitions", "0"), "--repetitions must be at least 1"),
+        (("--chain", "--sizes", "10"), "--sizes applies only without --chain"),
+        (("--chain", "--repetitions", "5"), "--repetitions applies only without --chain"),
+        (("--slots", "3"), "--slots applies only with --chain"),
+        (("--update-benchmarks",), "--update-benchmarks applies only with --chain"),
+        (("--chain", "--slots", "1"), "--slots must be at least 2"),
+        (("--repetitions", "30", "--verdict-runs", "20"), "--verdict-runs must be at least --repetitions (30)"),
+        (("--chain", "--verdict-runs", "100"), "--verdict-runs applies only without --chain"),
+    ],
+)
+def test_bad_seed001_arguments_are_one_line_and_make_nothing(args: tuple[str, ...], fragment: str,
+                                                              tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = kwx("reproduce", "seed001-coalitions", "--out", str(out), *args)
+    assert_one_line_failure(result, fragment)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command", (("seed000",), ("seed000", "--chain"), ("seed001-coalitions",),
+                                     ("seed001-coalitions", "--chain")))
+@pytest.mark.parametrize("below", (False, True))
+def test_out_on_a_file_is_one_line_before_any_work(command: tuple[str, ...], below: bool, tmp_path: Path) -> None:
+    a_file = tmp_path / "taken"
+    a_file.write_text("keep me")
+    out = a_file / "sub" if below else a_file
+    result = kwx("reproduce", command[0], "--out", str(out), *command[1:], timeout=30)
+    assert_one_line_failure(result, f"--out {out}")
+    assert a_file.read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def test_bad_seed000_arguments_are_one_line_and_make_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert_one_line_failure(kwx("reproduce", "seed000", "--out", str(out), "--forecast", "psychic"),
+                            "unknown --forecast 'psychic'")
+    assert_one_line_failure(kwx("reproduce", "seed000", "--chain", "--out", str(out), "--window", "600"),
+                            "--window takes FIRST,COUNT")
+    assert not out.exists()
+
+
+def test_os_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import typer
+
+    from offchain.cli import one_line_errors
+
+    @one_line_errors
+    def clash() -> None:
+        (tmp_path / "f").write_text("")
+        (tmp_path / "f").mkdir()
+
+    with pytest.raises(typer.Exit) as exit_info:
+        clash()
+    assert exit_info.value.exit_code == 1
+    assert capsys.readouterr().err == f"kwx: {tmp_path / 'f'}: File exists\n"
+
+
+class _Run:
+    checks: list = []
+
+
+@pytest.mark.parametrize("update", (False, True))
+def test_chain_gas_benchmark_goes_to_out_and_to_benchmarks_only_when_asked(update: bool, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import offchain.scenarios.seed001_chain as seed001_chain
+    from offchain.chain.artifacts import project_root
+    from offchain.cli import app
+
+    calls = []
+    monkeypatch.setattr(seed001_chain, "reproduce_chain",
+                        lambda out, **kwargs: calls.append((out, kwargs)) or _Run())
+    out = tmp_path / "chain"
+    args = ["reproduce", "seed001-coalitions", "--chain", "--out", str(out)]
+    result = CliRunner().invoke(app, args + (["--update-benchmarks"] if update else []))
+    assert result.exit_code == 0, result.output
+    benchmarks = project_root() / "benchmarks"
+    assert calls == [(out, {"slots": 3, "benchmark_dir": benchmarks if update else None})]
+    assert out.is_dir()
+    assert f"{out / 'consensus_gas'}.{{md,json}}" in result.output
+    assert (str(benchmarks / "consensus_gas") in result.output) == update

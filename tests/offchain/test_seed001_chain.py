@@ -1,8 +1,8 @@
 """Seed 001's coalition market through the contracts, on embedded Anvil chains (free ports).
 
-One chain (module scope) runs two slots of the ten-prosumer market with the SCORER worker and the
+One chain (module scope) runs three slots of the ten-prosumer market with the SCORER worker and the
 participant simulator of offchain.scenarios.seed001_chain: slot 1 normally, slot 2 with the first drawn
-validator missing its window. The tests compare what the chain recorded with offchain.scenarios.seed001
+validator missing its window, slot 3 with a member of the mining coalition not paying its fee. The tests compare what the chain recorded with offchain.scenarios.seed001
 .run_slot computed here from the chain's own seed and stakes. The crash tests use a chain each."""
 
 from __future__ import annotations
@@ -39,14 +39,14 @@ def crash() -> None:
 
 
 @dataclass
-class TwoSlots:
+class ThreeSlots:
     community: Community
     simulation: Simulation
     worker: CoalitionMarketWorker
 
 
 @pytest.fixture(scope="module")
-def two_slots(tmp_path_factory: pytest.TempPathFactory) -> TwoSlots:
+def three_slots(tmp_path_factory: pytest.TempPathFactory) -> ThreeSlots:
     work = tmp_path_factory.mktemp("seed001-chain")
     with (
         open_community(work, n=10, seed=SEED) as community,
@@ -55,7 +55,8 @@ def two_slots(tmp_path_factory: pytest.TempPathFactory) -> TwoSlots:
         simulation = Simulation(community, worker, SlotSettings())
         simulation.play_slot(1, miss_first_draw=False)
         simulation.play_slot(2, miss_first_draw=True)
-        yield TwoSlots(community, simulation, worker)
+        simulation.play_slot(3, miss_first_draw=False, dodge_fee=True)
+        yield ThreeSlots(community, simulation, worker)
 
 
 def events(community: Community, contract: str, event: str, **filters) -> list[dict]:
@@ -68,8 +69,8 @@ def chain_seed(community: Community, slot: int) -> bytes:
     return combine_reveals({e["account"]: bytes(e["secret"]) for e in events(community, "MinerSelection", "Revealed", slot=slot)})
 
 
-def test_ten_prosumer_slot_on_chain_equals_run_slot(two_slots: TwoSlots) -> None:
-    c = two_slots.community
+def test_ten_prosumer_slot_on_chain_equals_run_slot(three_slots: ThreeSlots) -> None:
+    c = three_slots.community
     accounts = list(c.source.accounts)
     edc = c.operator.address
     # The thesis' illustration, read here independently of the scenario's forecast feed.
@@ -95,7 +96,7 @@ def test_ten_prosumer_slot_on_chain_equals_run_slot(two_slots: TwoSlots) -> None
 
     shared = events(c, "MiningRewardEscrow", "RewardShared", slot=1)
     assert {e["member"]: e["share"] for e in shared} == {accounts[i]: outcome.rewards_base[i] for i in outcome.winning_members}
-    assert two_slots.worker.journal("coalition-rewards", 1).status is Status.ACCEPTED
+    assert three_slots.worker.journal("coalition-rewards", 1).status is Status.ACCEPTED
 
     # Escrow movements of the slot: the committed trades at p_t, then the rewards not routed to a pool.
     expected = Counter()
@@ -118,29 +119,34 @@ def test_ten_prosumer_slot_on_chain_equals_run_slot(two_slots: TwoSlots) -> None
             moved[e["member"]] += e["share"]
     assert moved == expected
 
-    slot_checks = [check for check in two_slots.simulation.checks if check.slot == 1]
+    slot_checks = [check for check in three_slots.simulation.checks if check.slot == 1]
     assert {"escrow balances", "pool stakes", "EPOS supply"} <= {check.name for check in slot_checks}
     assert all(check.ok for check in slot_checks), [check for check in slot_checks if not check.ok]
 
 
-def test_missed_window_slashes_excludes_and_redraws(two_slots: TwoSlots) -> None:
-    c = two_slots.community
+def test_missed_window_slashes_excludes_and_redraws(three_slots: ThreeSlots) -> None:
+    c = three_slots.community
     accounts = list(c.source.accounts)
     (penalty,) = events(c, "MinerSelection", "MinerPenalised", slot=2)
     first, redrawn = events(c, "MinerSelection", "MinerDrawn", slot=2)
     failed = first["validator"]
     assert (penalty["validator"], penalty["reason"], penalty["coalition"]) == (failed, 0, first["coalition"])
 
-    # The pools as the stakers filled them (nobody was slashed before this slot).
+    # The pools as the stakers had filled them by the draw (nobody was slashed before this slot).
+    drawn_at = c.contract("MinerSelection").events.MinerDrawn.get_logs(
+        from_block=0, argument_filters={"slot": 2})[0]["blockNumber"]
     staked = Counter()
-    for e in events(c, "Staking", "Staked"):
-        staked[e["validator"]] += e["amount"]
+    for log in c.contract("Staking").events.Staked.get_logs(from_block=0, to_block=drawn_at):
+        staked[log["args"]["validator"]] += log["args"]["amount"]
     outcome = run_slot(c.source.forecast(2).market, accounts, chain_seed(c, 2), SlotSettings(),
                        {accounts.index(failed)}, {i: staked[a] for i, a in enumerate(accounts)})
     assert [(a.coalition, accounts[a.validator], a.mined) for a in outcome.miner.attempts] == [
         (first["coalition"], failed, False), (redrawn["coalition"], redrawn["validator"], True)]
     assert penalty["burned"] == outcome.miner.slashed[accounts.index(failed)] == staked[failed] * SLASH_BPS // 10_000 > 0
-    assert c.call("Staking", "poolStake", failed) == staked[failed] - penalty["burned"]
+    penalised_at = c.contract("MinerSelection").events.MinerPenalised.get_logs(
+        from_block=0, argument_filters={"slot": 2})[0]["blockNumber"]
+    left = c.contract("Staking").functions.poolStake(failed).call(block_identifier=penalised_at)
+    assert left == staked[failed] - penalty["burned"]
     minted = sum(e["total"] for e in events(c, "EPOS", "ScoresMinted"))
     assert c.call("EPOS", "totalSupply") == minted - penalty["burned"]
     assert c.call("MinerSelection", "isExcluded", 2, first["coalition"])
@@ -151,21 +157,37 @@ def test_missed_window_slashes_excludes_and_redraws(two_slots: TwoSlots) -> None
     assert shared == {accounts[i]: outcome.rewards_base[i] for i in outcome.winning_members}
     assert failed not in shared and sum(shared.values()) == c.call("MiningRewardEscrow", "miningReward", 2) > 0
 
+    # Its stake can start unbonding, but stays frozen after the unbonding ends.
     slashed_validator = next(client for client in c.participants if client.address == failed)
+    leaving = c.send(slashed_validator, "Staking", "unstake", failed, 1)
+    c.advance_past(c.w3.eth.get_block(leaving["blockNumber"])["timestamp"] + c.terms.unbonding_seconds)
     with pytest.raises(ContractRevertError) as refused:
-        slashed_validator.estimate_gas(c.contract("Staking", slashed_validator).functions.unstake(failed, 1))
+        slashed_validator.estimate_gas(c.contract("Staking", slashed_validator).functions.withdraw(failed))
     assert refused.value.error_name == "StakeSlashed"
-    assert all(check.ok for check in two_slots.simulation.checks if check.slot == 2)
+    assert all(check.ok for check in three_slots.simulation.checks if check.slot == 2)
 
 
-def test_registered_result_worker_supersedes_results_already_on_chain(two_slots: TwoSlots, tmp_path) -> None:
-    c = two_slots.community
+def test_a_member_that_does_not_pay_its_fee_gets_no_share_from_the_worker(three_slots: ThreeSlots) -> None:
+    c = three_slots.community
+    record = three_slots.simulation.records[2]
+    assert record.slot == 3 and len(record.fee_dodgers) == 1
+    dodger = record.fee_dodgers[0]
+    assert c.call("MiningRewardEscrow", "feeOf", 3, dodger) > 0 == c.call("MiningRewardEscrow", "feePaid", 3, dodger)
+    shared = {e["member"]: e["share"] for e in events(c, "MiningRewardEscrow", "RewardShared", slot=3)}
+    assert dodger in shared and shared[dodger] == 0  # the worker gave it nothing, and the escrow accepted that
+    paid = sum(e["fee"] for e in events(c, "MiningRewardEscrow", "FeePaid", slot=3))
+    assert sum(shared.values()) == c.call("MiningRewardEscrow", "miningReward", 3) == paid > 0
+    assert all(check.ok for check in three_slots.simulation.checks if check.slot == 3)
+
+
+def test_registered_result_worker_supersedes_results_already_on_chain(three_slots: ThreeSlots, tmp_path) -> None:
+    c = three_slots.community
     summary = run_worker("coalition-result", rpc_url=c.anvil.rpc_url,
                          manifest_path=c.manifest_file,
                          state_dir=tmp_path, once=True, account=c.scorer.account, log_stream=io.StringIO(),
-                         participants=10, seed=SEED, through_slot=2)
-    assert (summary.results, summary.superseded, summary.accepted, summary.failed) == (2, 2, 0, 0)
-    assert len(events(c, "ProofScoreRegistry", "ResultSubmitted")) == 2
+                         participants=10, seed=SEED, through_slot=3)
+    assert (summary.results, summary.superseded, summary.accepted, summary.failed) == (3, 3, 0, 0)
+    assert len(events(c, "ProofScoreRegistry", "ResultSubmitted")) == 3
 
 
 @pytest.mark.parametrize("crash_point", ["after_send", "after_receipt"])

@@ -5,6 +5,7 @@ import pytest
 from eth_utils import keccak, to_canonical_address
 
 from offchain.algorithms.miner_draw import (
+    CommitDomain,
     NoEligibleCoalition,
     address_key,
     canonical_partition,
@@ -23,14 +24,19 @@ BOB = "0x" + "0a" * 20
 SECRET = bytes(range(32))
 
 
-def test_commitment_is_keccak_of_abi_encoded_secret_and_address():
-    expected = keccak(SECRET + b"\x00" * 12 + to_canonical_address(ALICE))
-    assert commitment(SECRET, ALICE) == expected
-    assert reveal_matches(expected, SECRET, ALICE)
-    assert not reveal_matches(expected, SECRET, BOB)  # a copied commitment is useless to someone else
-    assert not reveal_matches(expected, bytes(32), ALICE)
+def test_commitment_is_keccak_of_abi_encoded_secret_address_slot_contract_and_chain():
+    domain = CommitDomain(7, BOB, 43113)
+    word = lambda n: n.to_bytes(32, "big")  # noqa: E731
+    expected = keccak(SECRET + b"\x00" * 12 + to_canonical_address(ALICE) + word(7) + b"\x00" * 12
+                      + to_canonical_address(BOB) + word(43113))
+    assert commitment(SECRET, ALICE, domain) == expected
+    assert reveal_matches(expected, SECRET, ALICE, domain)
+    assert not reveal_matches(expected, SECRET, BOB, domain)  # a copied commitment is useless to someone else
+    assert not reveal_matches(expected, bytes(32), ALICE, domain)
+    for other in (CommitDomain(8, BOB, 43113), CommitDomain(7, ALICE, 43113), CommitDomain(7, BOB, 31337)):
+        assert not reveal_matches(expected, SECRET, ALICE, other)  # good for one draw only
     with pytest.raises(ValueError):
-        commitment(b"short", ALICE)
+        commitment(b"short", ALICE, domain)
 
 
 def test_combining_reveals():
@@ -97,22 +103,39 @@ def test_slash_burns_a_floored_fraction():
         slash(10, 10_001)
 
 
+#: A small slot for the penalty tests: three coalitions, their weights, and locked stakes per member.
+PARTITION = [[0, 1], [2], [3, 4]]
+MEMBER_SCORES = [6, 1, 5, 2, 2]
+WEIGHTS = [7, 5, 4]
+KEYS = [1, 2, 3, 4, 5]
+STAKES = {0: 1_000, 2: 500, 3: 800}
+
+
 def test_failing_validators_are_slashed_their_coalition_excluded_and_the_draw_repeated():
-    partition = [[0, 1], [2], [3, 4]]
-    member_scores = [6, 1, 5, 2, 2]
-    weights = [7, 5, 4]
-    addresses = [1, 2, 3, 4, 5]
-    stakes = {0: 1_000, 2: 500, 3: 800}
     for k in range(40):
         seed = k.to_bytes(32, "big")
-        honest = resolve_miner(seed, weights, partition, member_scores, addresses)
-        assert honest.winner == draw(seed, weights) and honest.slashed == {} and len(honest.attempts) == 1
+        honest = resolve_miner(seed, WEIGHTS, PARTITION, MEMBER_SCORES, KEYS)
+        assert honest.winner == draw(seed, WEIGHTS) and honest.slashed == {} and len(honest.attempts) == 1
         first = honest.validator
-        outcome = resolve_miner(seed, weights, partition, member_scores, addresses, {first}, stakes, 5_000)
-        assert outcome.slashed == {first: stakes[first] // 2}
+        outcome = resolve_miner(seed, WEIGHTS, PARTITION, MEMBER_SCORES, KEYS, {first}, STAKES, 5_000)
+        assert outcome.slashed == {first: STAKES[first] // 2}
         assert outcome.withheld == (first,)
         assert outcome.excluded == (honest.winner,)
         assert outcome.winner != honest.winner
-        assert outcome.winner == draw(seed, weights, excluded={honest.winner}, attempt=1)
-    everyone = resolve_miner(SECRET, weights, partition, member_scores, addresses, {0, 2, 3})
+        assert outcome.winner == draw(seed, WEIGHTS, excluded={honest.winner}, attempt=1)
+    everyone = resolve_miner(SECRET, WEIGHTS, PARTITION, MEMBER_SCORES, KEYS, {0, 2, 3})
     assert everyone.winner is None and sorted(everyone.excluded) == [0, 1, 2] and len(everyone.attempts) == 3
+
+
+def test_a_validator_without_a_bonded_stake_is_skipped_without_a_slash():
+    for k in range(40):
+        seed = k.to_bytes(32, "big")
+        honest = resolve_miner(seed, WEIGHTS, PARTITION, MEMBER_SCORES, KEYS)
+        leaver = honest.validator
+        outcome = resolve_miner(seed, WEIGHTS, PARTITION, MEMBER_SCORES, KEYS, (), STAKES, 5_000, {leaver})
+        skipped = outcome.attempts[0]
+        assert skipped.skipped and not skipped.mined and skipped.validator == leaver
+        assert outcome.slashed == {} and outcome.withheld == ()
+        assert outcome.excluded == (honest.winner,)
+        assert outcome.winner == draw(seed, WEIGHTS, excluded={honest.winner}, attempt=1)
+        assert outcome.attempts[1].attempt == 1  # a skip uses up an attempt, as on chain

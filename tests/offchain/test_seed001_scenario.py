@@ -5,14 +5,18 @@ import pandas as pd
 import pytest
 
 from offchain.algorithms.coalitions import Market
-from offchain.algorithms.miner_draw import address_key, commitment, draw
+from offchain.algorithms.miner_draw import OFFCHAIN_DOMAIN, address_key, commitment, draw
 from offchain.data.seed001 import prosumer_addresses, scaling_instance
 from offchain.scenarios.seed001 import (
+    SlotSettings,
     check_targets,
     commit_reveal_seed,
+    decide_range_targets,
     demo_seed,
+    range_verdict,
     reproduce_coalitions,
     run_slot,
+    scaling_run,
 )
 
 
@@ -36,6 +40,21 @@ def test_slot_integers_add_up(slot):
     assert starts == sorted(starts)
 
 
+def test_a_member_that_does_not_pay_its_fee_adds_nothing_to_m_r_and_gets_nothing(slot):
+    dodger = max(slot.winning_members, key=lambda i: slot.fees_base[i])
+    assert slot.fees_base[dodger] > 0
+    unpaid = run_slot(slot.market, slot.addresses, slot.seed, unpaid_fees={dodger})
+    assert unpaid.fees_base[dodger] == 0 and unpaid.rewards_base[dodger] == 0
+    assert unpaid.mining_reward_base == slot.mining_reward_base - slot.fees_base[dodger] == sum(unpaid.rewards_base)
+    assert unpaid.miner.winner == slot.miner.winner
+
+
+def test_an_unstaked_validator_is_skipped_and_nobody_is_slashed(slot):
+    skipped = run_slot(slot.market, slot.addresses, slot.seed, unstaked_validators={slot.miner.validator})
+    assert skipped.miner.attempts[0].skipped and skipped.miner.slashed == {}
+    assert skipped.miner.winner != slot.miner.winner and skipped.miner.excluded == (slot.miner.winner,)
+
+
 def test_failing_validator_moves_the_reward_to_the_redrawn_coalition(slot):
     failed = run_slot(slot.market, slot.addresses, slot.seed, failing_validators={slot.miner.validator})
     assert failed.miner.excluded == (slot.miner.winner,)
@@ -48,7 +67,7 @@ def test_failing_validator_moves_the_reward_to_the_redrawn_coalition(slot):
 def test_bad_reveals_are_left_out_of_the_seed():
     addresses = prosumer_addresses(3)
     secrets = {a: bytes([i + 1]) * 32 for i, a in enumerate(addresses)}
-    commitments = {a: commitment(s, a) for a, s in secrets.items()}
+    commitments = {a: commitment(s, a, OFFCHAIN_DOMAIN) for a, s in secrets.items()}
     tampered = {**secrets, addresses[1]: bytes(32)}
     seed, missing = commit_reveal_seed(tampered, commitments)
     assert missing == [addresses[1]]
@@ -58,7 +77,8 @@ def test_bad_reveals_are_left_out_of_the_seed():
 
 def test_small_reproduction_writes_every_output(tmp_path):
     result = reproduce_coalitions(
-        tmp_path, repetitions=2, sizes=(10, 20), progress=False, draws=3_000, distributions=("normal", "lognormal")
+        tmp_path, repetitions=2, sizes=(10, 20), progress=False, draws=3_000, distributions=("normal", "lognormal"),
+        verdict_max_repetitions=8,
     )
     for path in result.files:
         assert path.exists() and path.stat().st_size > 0
@@ -71,9 +91,43 @@ def test_small_reproduction_writes_every_output(tmp_path):
     for case, part in result.draws.groupby("case"):
         assert part["observed"].sum() == pytest.approx(1.0)
         assert np.all(part.loc[part["expected"] == 0, "observed"] == 0)
+    # two runs decide nothing at 99 %: every cell was extended (2 -> 4 -> 8) with the next seeds
+    assert len(result.verdicts) == 2 * 2 * 2 and (result.verdicts["runs"] > 2).all()
+    assert (result.verdicts["runs"] <= 8).all()
+    extended = result.verdict_runs
+    assert set(extended["rep"]) <= set(range(2, 8)) and (extended["variant"] == result.runs["variant"].iloc[0]).all()
 
 
-def test_share_target_names_the_cell_outside_the_range_and_its_standard_error():
+def test_a_range_verdict_is_decided_by_the_confidence_interval():
+    assert range_verdict([0.40, 0.41, 0.39, 0.40], 0.35, 0.60).verdict == "inside"
+    assert range_verdict([0.30, 0.31, 0.29, 0.30], 0.35, 0.60).verdict == "outside"
+    assert range_verdict([0.10, 0.60, 0.20, 0.50], 0.35, 0.60).verdict == "undecided"
+    single = range_verdict([0.4], 0.35, 0.60)
+    assert single.verdict == "undecided" and single.runs == 1
+    with pytest.raises(ValueError):
+        range_verdict([], 0.35, 0.60)
+
+
+def test_an_undecided_cell_gets_more_seeded_runs_and_a_decided_one_none():
+    settings = SlotSettings()
+    noisy = pd.DataFrame([scaling_run("v", settings, "lognormal", 10, rep) for rep in range(2)])
+    extra, verdicts = decide_range_targets(noisy, "v", settings, max_repetitions=4)
+    assert list(extra["rep"]) == [2, 3]  # the next seeds, in order, up to the cap
+    assert (verdicts["runs"] == 4).all()
+    # rerunning the same seeds gives the same rows: the extension is the scaling runs' own continuation
+    assert extra.drop(columns=["seconds_coalitions", "seconds_slot"]).equals(
+        pd.DataFrame([scaling_run("v", settings, "lognormal", 10, rep) for rep in (2, 3)]).drop(
+            columns=["seconds_coalitions", "seconds_slot"]))
+    none, _ = decide_range_targets(noisy, "v", settings, max_repetitions=2)
+    assert none.empty
+
+
+def _verdicts(rows):
+    return pd.DataFrame([{"distribution": "lognormal", "n": n, "target": t, "low": 0, "high": 1, "runs": runs,
+                          "mean": m, "se": 0.01, "verdict": v} for n, t, runs, m, v in rows])
+
+
+def test_a_range_target_is_met_only_when_every_cell_lies_inside():
     sizes = [10, 20]
     summary = pd.DataFrame({
         "variant": "v", "distribution": "lognormal", "n": sizes, "runs": 25,
@@ -86,9 +140,17 @@ def test_share_target_names_the_cell_outside_the_range_and_its_standard_error():
         "rounds": 2, "merge_passes": 3, "converged": True, "lemma2_violations": 0, "members_below_singleton": 0,
     })
     draws = pd.DataFrame({"deviation_pp": [0.1, -0.2]})
-    targets = check_targets(summary, runs, draws, "v").set_index("target")
+    verdicts = _verdicts([(10, "saving_accounted", 25, 0.2, "inside"), (20, "saving_accounted", 25, 0.3, "inside"),
+                          (10, "local_share_balances", 200, 0.37, "undecided"),
+                          (20, "local_share_balances", 25, 0.4, "inside")])
+    targets = check_targets(summary, runs, draws, "v", verdicts).set_index("target")
     share = targets.loc["local-trade share within 35-60% (lognormal)"]
-    assert share["ours"] == "34.0% (n=10, s.e. 4.0 pp) .. 40.0% (n=20, s.e. 5.0 pp)"
+    assert share["ours"].startswith("25 runs per cell: 34.0% (n=10, s.e. 4.0 pp) .. 40.0% (n=20, s.e. 5.0 pp); "
+                                    "99% verdict: 1/2 cells inside; 1 undecided")
+    assert "n=10 37.0% ± 1.0 (200 runs, undecided)" in share["ours"]
     assert not share["met"]
     assert targets.loc["loss saving within 15-45% (lognormal)", "met"]
     assert targets.loc["loss saving rises with n (lognormal)", "met"]
+    decided = verdicts.assign(verdict="inside")
+    assert check_targets(summary, runs, draws, "v", decided).set_index("target").loc[
+        "local-trade share within 35-60% (lognormal)", "met"]

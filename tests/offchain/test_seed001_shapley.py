@@ -13,6 +13,7 @@ from offchain.algorithms.shapley import (
     lemma2_violations,
     mining_fees,
     proof_score_worth,
+    reward_shares,
     reward_weights,
     savings_worth,
     shapley_exact,
@@ -144,6 +145,17 @@ def test_reward_weights_fall_back_when_the_coalition_saves_nothing():
     assert reward_weights([0.25, 0.75], [5, 6]) == ([EPOS_BASE // 4, 3 * EPOS_BASE // 4], "shapley")
     assert reward_weights([0.0], [5 * EPOS_BASE]) == ([5 * EPOS_BASE], "proof_score")
     assert reward_weights([0.0, 0.0], [0, 0]) == ([1, 1], "equal")
+
+
+def test_a_member_that_did_not_pay_its_fee_gets_weight_zero_under_every_rule():
+    assert reward_weights([0.25, 0.75], [5, 6], [True, False]) == ([EPOS_BASE // 4, 0], "shapley")
+    assert reward_weights([0.0, 0.75], [5, 6], [True, False]) == ([5, 0], "proof_score")
+    assert reward_weights([0.0, 0.75], [0, 6], [True, False]) == ([1, 0], "equal")
+    assert reward_weights([0.25, 0.75], [5, 6], [False, False]) == ([0, 0], "unpayable")
+    assert reward_shares(100, [0, 0], "unpayable", [1, 2]) == [0, 0]
+    assert reward_shares(100, [1, 3], "shapley", [1, 2]) == [25, 75]
+    with pytest.raises(ValueError):
+        reward_weights([0.25], [5, 6])
 
 
 def test_fees_are_delta_times_saving_times_price_floored():

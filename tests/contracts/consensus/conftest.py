@@ -11,6 +11,7 @@ from consensus_support import (
     TOY_SINGLETON,
     SLASH_BPS,
     SLASH_FREEZE_SECONDS,
+    UNBONDING_SECONDS,
     SlotDriver,
     by_address,
     deploy_suite,
@@ -112,7 +113,8 @@ def staked(toy_slot, scorer, toy_members):
 def staking_as(Staking, registry, epos, upos, admin, funded_account):
     """A Staking whose MinerSelection is a plain account (returned with it), to drive lock and slash
     directly."""
-    deployed = Staking.deploy(registry, epos, upos, SLASH_BPS, SLASH_FREEZE_SECONDS, {"from": admin})
+    deployed = Staking.deploy(registry, epos, upos, SLASH_BPS, SLASH_FREEZE_SECONDS, UNBONDING_SECONDS,
+                              {"from": admin})
     registry.grantRole(role("STAKING"), deployed, {"from": admin})
     controller = funded_account()
     deployed.setMinerSelection(controller, {"from": admin})

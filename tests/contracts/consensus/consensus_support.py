@@ -17,7 +17,7 @@ import eth_abi
 from brownie import chain, web3
 
 from offchain.algorithms.coalitions import CoalitionConfig, Market
-from offchain.algorithms.miner_draw import address_key, combine_reveals, commitment, keccak256
+from offchain.algorithms.miner_draw import CommitDomain, address_key, combine_reveals, commitment, keccak256
 from offchain.data.seed001 import ten_prosumer_instance
 from offchain.scenarios.seed001 import SlotOutcome, SlotSettings, run_slot
 from offchain.units import price_to_base_per_kwh
@@ -37,13 +37,14 @@ WINDOWS = (600, 600, 900, 1_200)
 COMMIT_DEPOSIT = 10**18  #: 1 UPOS per commitment
 SLASH_BPS = 5_000  #: the off-chain default (SlotSettings.slash_bps)
 SLASH_FREEZE_SECONDS = 7 * 86_400
+UNBONDING_SECONDS = 3_600  #: longer than the commit and reveal windows together
 #: The contracts never see how the loss was shared; the equal division splits the illustration instance
 #: into four coalitions (two by EDC distance), enough for a slot whose first two validators fail.
 SETTINGS = SlotSettings(coalitions=CoalitionConfig(intra_loss_division="equal"))
 PRICE = price_to_base_per_kwh(SETTINGS.price_upos_per_kwh)  #: p_t, UPOS base units per kWh
 DELTA_BPS = SETTINGS.delta_bps
 UPOS_FUND = 10**22  #: UPOS base units minted to each participant
-STATUS = {"Open": 0, "Mining": 1, "Mined": 2, "Void": 3}
+STATUS = {"Open": 0, "Mining": 1, "Mined": 2, "Final": 3, "Void": 4}
 PENALTY = {"MissedBlock": 0, "InvalidBlock": 1}
 VOID_REASON = {"NoReveals": 0, "NoEligibleCoalition": 1}
 REWARD_SCALE = 10**27  #: Staking's per-share reward accumulator scale
@@ -72,7 +73,7 @@ def deploy_suite(registry, upos, epos, admin, edc, forfeit_recipient) -> Suite:
 
     sender = {"from": admin}
     scores = ProofScoreRegistry.deploy(registry, sender)
-    staking = Staking.deploy(registry, epos, upos, SLASH_BPS, SLASH_FREEZE_SECONDS, sender)
+    staking = Staking.deploy(registry, epos, upos, SLASH_BPS, SLASH_FREEZE_SECONDS, UNBONDING_SECONDS, sender)
     registry.grantRole(role("STAKING"), staking, sender)
     miners = MinerSelection.deploy(
         registry, scores, staking, upos, WINDOWS, COMMIT_DEPOSIT, forfeit_recipient, role("OPERATOR"), sender
@@ -174,15 +175,20 @@ def plan_slot(
     failing: Collection = (),
     market: Market | None = None,
     stakes: dict | None = None,
+    unstaked: Collection = (),
+    unpaid: Collection = (),
 ) -> SlotPlan:
     """Runs the off-chain slot (offchain.scenarios.seed001.run_slot) for `accounts` with the commit-reveal
     `seed`; `failing` are accounts that, once drawn as validator, fail (miss or mine an invalid block);
-    `stakes` maps accounts to their locked pool stake (EPOS base units; default: their member score)."""
+    `stakes` maps accounts to their locked pool stake (EPOS base units; default: their member score);
+    `unstaked` are validators without a bonded self-stake (skipped when drawn); `unpaid` owe a fee and do
+    not pay it."""
     market = market or Market.from_frame(ten_prosumer_instance())
     addresses = [a.address for a in accounts]
     index = {a.address: i for i, a in enumerate(accounts)}
     stakes_base = None if stakes is None else {index[a.address]: v for a, v in stakes.items()}
-    outcome = run_slot(market, addresses, seed, SETTINGS, {index[a.address] for a in failing}, stakes_base)
+    outcome = run_slot(market, addresses, seed, SETTINGS, {index[a.address] for a in failing}, stakes_base,
+                       {index[a.address] for a in unstaked}, {index[a.address] for a in unpaid})
     coalition_of = [0] * len(accounts)
     for c, members in enumerate(outcome.draw_order):
         for i in members:
@@ -227,9 +233,13 @@ class SlotDriver:
     def pay_fee(self, account):
         return self._keep("payFee", self.suite.escrow.payFee(self.slot, {"from": account}))
 
+    def commitment(self, account, secret: bytes) -> bytes:
+        """What `account` commits for `secret` in this slot (MinerSelection.commitmentFor)."""
+        return commitment(secret, account.address, CommitDomain(self.slot, self.suite.miners.address, chain.id))
+
     def commit(self, account, secret: bytes):
         return self._keep(
-            "commit", self.suite.miners.commit(self.slot, commitment(secret, account.address), {"from": account})
+            "commit", self.suite.miners.commit(self.slot, self.commitment(account, secret), {"from": account})
         )
 
     def reveal(self, account, secret: bytes):
@@ -269,8 +279,10 @@ class SlotDriver:
     def report_invalid(self, reporter):
         return self._keep("reportInvalidBlock", self.suite.miners.reportInvalidBlock(self.slot, {"from": reporter}))
 
-    def finalise(self):
+    def finalise(self, caller):
+        """Waits out the challenge window and makes the block final (releases the validator's pool)."""
         at_or_after(self.round()["minedAt"] + WINDOWS[3])
+        return self._keep("finalise", self.suite.miners.finalise(self.slot, {"from": caller}))
 
     def deposit(self, account, amount: int):
         return self._keep("deposit", self.suite.escrow.deposit(amount, {"from": account}))

@@ -1,16 +1,18 @@
 """MinerSelection: commit-reveal among the slot's participants, the weighted draw (equal to
-offchain.algorithms.miner_draw for the same seed and scores), mining window, penalties with exclusion
-and redraw, void slots."""
+offchain.algorithms.miner_draw for the same seed and scores), skipping validators without a bonded
+self-stake, mining window, pool locks until finality or penalty, penalties with exclusion and redraw,
+void slots."""
 
 import brownie
 import pytest
-from consensus_support import SLOT, TOY_COALITION, TOY_MEMBER
+from consensus_support import ONE, SLOT, TOY_COALITION, TOY_MEMBER
 from consensus_support import (
     COMMIT_DEPOSIT,
     PENALTY,
     SLASH_BPS,
     SLASH_FREEZE_SECONDS,
     STATUS,
+    UNBONDING_SECONDS,
     VOID_REASON,
     WINDOWS,
     SlotDriver,
@@ -24,7 +26,9 @@ from consensus_support import (
     xor_seed,
 )
 
-from offchain.algorithms.miner_draw import address_key, commitment, draw, resolve_miner, slash
+from brownie import chain
+
+from offchain.algorithms.miner_draw import CommitDomain, address_key, commitment, draw, resolve_miner, slash
 
 UNAUTHORIZED = "AccessControlUnauthorizedAccount(address,bytes32)"
 TOY_PARTITION = [[0, 2], [1, 4], [3, 5]]  # member positions of each coalition (canonical)
@@ -45,7 +49,7 @@ def test_commit_and_reveal_build_the_xor_seed(toy_slot, miners, upos, toy_member
     secrets = {a: secret_for("seed", a) for a in toy_members}
     for account, secret in secrets.items():
         tx = toy_slot.commit(account, secret)
-        assert bytes(tx.events["Committed"]["commitment"]) == commitment(secret, account.address)
+        assert bytes(tx.events["Committed"]["commitment"]) == toy_slot.commitment(account, secret)
     assert upos.balanceOf(miners) == len(toy_members) * COMMIT_DEPOSIT
     assert upos.balanceOf(toy_members[0]) == before - COMMIT_DEPOSIT
 
@@ -64,6 +68,7 @@ def test_commit_and_reveal_build_the_xor_seed(toy_slot, miners, upos, toy_member
 def test_commit_needs_an_accepted_result(miners, members):
     with brownie.reverts(custom_error("NoResultForSlot(uint256)", SLOT)):
         miners.commit(SLOT, b"\x01" * 32, {"from": members[0]})
+    assert bytes(miners.commitmentOf(SLOT, members[0])) == b"\x00" * 32
 
 
 def test_only_participants_of_the_slot_commit(toy_slot, miners, upos, members, outsider):
@@ -84,8 +89,24 @@ def test_commit_rules(toy_slot, miners, upos, toy_members):
     at_or_after(deadline)
     with brownie.reverts(custom_error("CommitWindowClosed(uint256,uint256)", SLOT, deadline)):
         miners.commit(SLOT, b"\x03" * 32, {"from": toy_members[1]})
-    assert bytes(miners.commitmentOf(SLOT, account)) == commitment(b"\x01" * 32, account.address)
+    assert bytes(miners.commitmentOf(SLOT, account)) == toy_slot.commitment(account, b"\x01" * 32)
     assert toy_slot.round()["commits"] == 1 and upos.balanceOf(miners) == COMMIT_DEPOSIT
+
+
+def test_a_commitment_is_bound_to_its_slot_contract_and_chain(toy_slot, miners, toy_members):
+    account, secret = toy_members[0], secret_for("bound", toy_members[0])
+    expected = commitment(secret, account.address, CommitDomain(SLOT, miners.address, chain.id))
+    assert bytes(miners.commitmentFor(SLOT, account, secret)) == expected
+    for other in (CommitDomain(SLOT + 1, miners.address, chain.id), CommitDomain(SLOT, toy_members[1].address, chain.id),
+                  CommitDomain(SLOT, miners.address, chain.id + 1)):
+        assert commitment(secret, account.address, other) != expected
+    # a commitment made for another slot does not open in this one
+    miners.commit(SLOT, commitment(secret, account.address, CommitDomain(SLOT + 1, miners.address, chain.id)),
+                  {"from": account})
+    toy_slot.open_reveals()
+    with brownie.reverts(custom_error("RevealDoesNotMatchCommit(uint256,address)", SLOT, account)):
+        miners.reveal(SLOT, secret, {"from": account})
+    assert toy_slot.round()["reveals"] == 0
 
 
 def test_reveal_before_the_commit_window_closes_reverts(toy_slot, miners, toy_members):
@@ -93,6 +114,7 @@ def test_reveal_before_the_commit_window_closes_reverts(toy_slot, miners, toy_me
     toy_slot.commit(toy_members[0], secret)
     with brownie.reverts(custom_error("RevealWindowNotOpen(uint256,uint256)", SLOT, miners.commitDeadline(SLOT))):
         miners.reveal(SLOT, secret, {"from": toy_members[0]})
+    assert toy_slot.round()["reveals"] == 0 and bytes(miners.commitmentOf(SLOT, toy_members[0])) != b"\x00" * 32
 
 
 def test_a_reveal_that_does_not_match_its_commit_reverts(toy_slot, miners, upos, toy_members):
@@ -100,7 +122,7 @@ def test_a_reveal_that_does_not_match_its_commit_reverts(toy_slot, miners, upos,
     secret = secret_for("mine", honest)
     toy_slot.commit(honest, secret)
     # the copier commits the honest commitment: the address in the hash makes its reveal invalid
-    miners.commit(SLOT, commitment(secret, honest.address), {"from": copier})
+    miners.commit(SLOT, toy_slot.commitment(honest, secret), {"from": copier})
     toy_slot.open_reveals()
 
     for account, guess in ((honest, secret_for("other", honest)), (copier, secret)):
@@ -132,6 +154,7 @@ def test_reveal_after_the_window_reverts(toy_slot, miners, toy_members):
     at_or_after(deadline)
     with brownie.reverts(custom_error("RevealWindowClosed(uint256,uint256)", SLOT, deadline)):
         miners.reveal(SLOT, secret, {"from": toy_members[0]})
+    assert toy_slot.round()["reveals"] == 0
 
 
 def test_draw_matches_the_offchain_draw(staked, miners, staking, toy_members):
@@ -145,11 +168,17 @@ def test_draw_matches_the_offchain_draw(staked, miners, staking, toy_members):
     state = staked.round()
     assert (state["status"], state["coalition"], state["validator"], state["deadline"]) == (
         STATUS["Mining"], coalition, validator.address, deadline)
-    assert staking.poolOf(validator)[3] == deadline + WINDOWS[3]
+    assert staking.poolOf(validator)[3] == 1  # locked until its block is final or it is penalised
 
 
 def test_draw_equals_offchain_draw_for_many_seeds(suite, scorer, members):
-    """Fresh slots with the toy partition, some with a zero-score coalition, one revealer each."""
+    """Fresh slots with the toy partition, some with a zero-score coalition, one revealer each; the
+    validators hold a self-stake, so every draw is eligible."""
+    setup = SlotDriver(suite, 99)
+    validators = [members[i] for i in TOY_VALIDATORS]
+    setup.mint_scores(scorer, validators, [ONE] * len(validators))
+    for validator in validators:
+        setup.stake(validator, validator, ONE)
     zero_third = [s if c != 2 else 0 for s, c in zip(TOY_MEMBER, TOY_COALITION)]
     for k in range(10):
         scores_k = TOY_MEMBER if k % 2 else zero_third
@@ -165,8 +194,50 @@ def test_draw_equals_offchain_draw_for_many_seeds(suite, scorer, members):
 
 
 def test_draw_happens_once(drawn, miners, toy_members):
+    driver, _ = drawn
+    before = driver.round()
     with brownie.reverts(custom_error("AlreadyDrawn(uint256)", SLOT)):
         miners.draw(SLOT, {"from": toy_members[0]})
+    assert driver.round() == before
+
+
+def test_a_validator_without_a_bonded_self_stake_is_skipped_unslashed(staked, miners, staking, epos, toy_members):
+    seed = staked.reveal_all(staked.commit_all(toy_members, "toy"))
+    first = draw(seed, TOY_WEIGHTS)
+    leaver = toy_members[TOY_VALIDATORS[first]]
+    ready_at = staking.unstake(leaver, staking.stakeOf(leaver, leaver), {"from": leaver}).timestamp + UNBONDING_SECONDS
+    at_or_after(ready_at)
+    supply = epos.totalSupply()
+    tx = staked.draw(toy_members[0])
+
+    keys = [address_key(m.address) for m in toy_members]
+    expected = resolve_miner(seed, TOY_WEIGHTS, TOY_PARTITION, TOY_MEMBER, keys,
+                             unstaked_validators={TOY_VALIDATORS[first]})
+    skipped, drawn_now = expected.attempts
+    assert skipped.skipped and (skipped.attempt, skipped.coalition) == (0, first)
+    assert ints(tx.events["MinerSkipped"].values()) == (SLOT, 0, first, leaver.address)
+    assert ints(tx.events["MinerDrawn"].values())[:4] == (
+        SLOT, 1, drawn_now.coalition, toy_members[drawn_now.validator].address)
+    assert "MinerPenalised" not in tx.events and epos.totalSupply() == supply
+    assert miners.isExcluded(SLOT, first) and staking.poolOf(leaver)[3] == 0
+    staking.withdraw(leaver, {"from": leaver})  # it left before the draw: nothing holds its stake
+
+
+def test_stake_cannot_leave_once_the_outcome_can_be_foreseen(staked, miners, staking, epos, toy_members):
+    """Every secret is revealed, so the draw is known before it is made; the drawn validator's unstake
+    request then is still unbonding at the draw, it is drawn and locked, and its miss is slashed in full."""
+    seed = staked.reveal_all(staked.commit_all(toy_members, "toy"))
+    validator = toy_members[TOY_VALIDATORS[draw(seed, TOY_WEIGHTS)]]
+    stake = staking.poolStake(validator)
+    staking.unstake(validator, stake, {"from": validator})
+    staked.draw(toy_members[0])
+    assert staked.round()["validator"] == validator.address
+
+    at_or_after(staked.round()["deadline"] + UNBONDING_SECONDS)
+    with brownie.reverts(custom_error("StakeLocked(address,uint256)", validator, 1)):
+        staking.withdraw(validator, {"from": validator})
+    tx = staked.report_missed(toy_members[0])  # however late the report, the stake is still there
+    assert tx.events["MinerPenalised"]["burned"] == slash(stake, SLASH_BPS)[0]
 
 
 def test_draw_before_the_reveal_deadline_reverts(staked, miners, toy_members):
@@ -198,7 +269,7 @@ def test_no_reveal_voids_the_slot(staked, miners, upos, treasury, toy_members):
         miners.finalMiner(SLOT)
 
 
-def test_the_drawn_validator_mines_and_the_block_becomes_final(drawn, miners, toy_members):
+def test_the_drawn_validator_mines_and_the_block_becomes_final(drawn, miners, staking, toy_members):
     driver, seed = drawn
     coalition = draw(seed, TOY_WEIGHTS)
     validator = toy_members[TOY_VALIDATORS[coalition]]
@@ -217,8 +288,17 @@ def test_the_drawn_validator_mines_and_the_block_becomes_final(drawn, miners, to
         miners.mineBlock(SLOT, b"\x01" * 32, {"from": validator})
     with brownie.reverts(custom_error("BlockNotFinal(uint256)", SLOT)):
         miners.finalMiner(SLOT)
-    driver.finalise()
+    deadline = tx.timestamp + WINDOWS[3]
+    with brownie.reverts(custom_error("ChallengeWindowOpen(uint256,uint256)", SLOT, deadline)):
+        miners.finalise(SLOT, {"from": other})
+    assert staking.poolOf(validator)[3] == 1
+
+    final = driver.finalise(other)
+    assert ints(final.events["BlockFinalised"].values()) == (SLOT, 0, coalition, validator.address)
     assert ints(miners.finalMiner(SLOT)) == (coalition, validator.address)
+    assert driver.round()["status"] == STATUS["Final"] and staking.poolOf(validator)[3] == 0
+    with brownie.reverts(custom_error("NoBlockToChallenge(uint256,uint8)", SLOT, STATUS["Final"])):
+        miners.finalise(SLOT, {"from": other})
 
 
 def test_a_missed_window_slashes_excludes_and_redraws(drawn, miners, staking, epos, toy_members):
@@ -237,6 +317,7 @@ def test_a_missed_window_slashes_excludes_and_redraws(drawn, miners, staking, ep
         SLOT, 0, first, validator.address, PENALTY["MissedBlock"], burned)
     assert epos.totalSupply() == supply - burned
     assert staking.poolOf(validator)[4] == tx.timestamp + SLASH_FREEZE_SECONDS
+    assert staking.poolOf(validator)[3] == 0  # released: the freeze holds what is left
     assert miners.isExcluded(SLOT, first)
     second = draw(seed, TOY_WEIGHTS, excluded=[first], attempt=1)
     assert ints(tx.events["MinerDrawn"].values())[:4] == (SLOT, 1, second, toy_members[TOY_VALIDATORS[second]].address)
@@ -256,6 +337,7 @@ def test_mining_after_the_deadline_reverts(drawn, miners, toy_members):
 def test_a_missed_block_cannot_be_reported_before_a_draw(staked, miners, toy_members):
     with brownie.reverts(custom_error("NotMining(uint256,uint8)", SLOT, STATUS["Open"])):
         miners.reportMissedBlock(SLOT, {"from": toy_members[0]})
+    assert staked.round()["status"] == STATUS["Open"]
 
 
 def test_an_invalid_block_report_slashes_excludes_and_redraws(drawn, miners, staking, operator, outsider,
@@ -266,10 +348,11 @@ def test_an_invalid_block_report_slashes_excludes_and_redraws(drawn, miners, sta
     with brownie.reverts(custom_error("NoBlockToChallenge(uint256,uint8)", SLOT, STATUS["Mining"])):
         miners.reportInvalidBlock(SLOT, {"from": operator})
     driver.mine(validator)
+    stake = staking.poolStake(validator)
     for caller in (outsider, validator):
         with brownie.reverts(custom_error(UNAUTHORIZED, caller, role("OPERATOR"))):
             miners.reportInvalidBlock(SLOT, {"from": caller})
-    stake = staking.poolStake(validator)
+    assert driver.round()["status"] == STATUS["Mined"] and staking.poolStake(validator) == stake
 
     tx = driver.report_invalid(operator)
     assert ints(tx.events["MinerPenalised"].values()) == (
@@ -284,7 +367,7 @@ def test_an_invalid_block_report_after_the_challenge_window_reverts(drawn, miner
     driver, seed = drawn
     driver.mine(toy_members[TOY_VALIDATORS[draw(seed, TOY_WEIGHTS)]])
     deadline = driver.round()["minedAt"] + WINDOWS[3]
-    driver.finalise()
+    at_or_after(deadline)
     with brownie.reverts(custom_error("ChallengeWindowClosed(uint256,uint256)", SLOT, deadline)):
         miners.reportInvalidBlock(SLOT, {"from": operator})
     assert driver.round()["status"] == STATUS["Mined"]
@@ -310,10 +393,21 @@ def test_penalties_follow_the_offchain_resolution_until_the_slot_is_void(drawn, 
     assert miners.isVoid(SLOT)
 
 
-def test_constructor_rejects_a_zero_window(MinerSelection, registry, scores, staking, upos, admin, treasury):
-    with brownie.reverts(custom_error("InvalidConfiguration()")):
-        MinerSelection.deploy(registry, scores, staking, upos, (600, 0, 600, 600), COMMIT_DEPOSIT, treasury,
-                              role("OPERATOR"), {"from": admin})
+def test_constructor_rejects_a_bad_configuration(MinerSelection, registry, scores, staking, upos, admin, treasury):
+    zero = "0x" + "00" * 20
+    good = (registry, scores, staking, upos, WINDOWS, COMMIT_DEPOSIT, treasury)
+    bad = [
+        (registry, scores, staking, upos, (600, 0, 600, 600), COMMIT_DEPOSIT, treasury),  # a zero window
+        (registry, scores, staking, upos, WINDOWS, 0, treasury),  # no deposit: a withheld reveal would be free
+        (registry, scores, staking, upos, WINDOWS, COMMIT_DEPOSIT, zero),
+        (registry, zero, staking, upos, WINDOWS, COMMIT_DEPOSIT, treasury),
+        (registry, scores, zero, upos, WINDOWS, COMMIT_DEPOSIT, treasury),
+        (registry, scores, staking, zero, WINDOWS, COMMIT_DEPOSIT, treasury),
+    ]
+    for args in bad:
+        with brownie.reverts(custom_error("InvalidConfiguration()")):
+            MinerSelection.deploy(*args, role("OPERATOR"), {"from": admin})
+    assert MinerSelection.deploy(*good, role("OPERATOR"), {"from": admin}).commitDeposit() == COMMIT_DEPOSIT
 
 
 def test_windows_are_reported(miners):

@@ -1,6 +1,7 @@
-"""MiningRewardEscrow: fees (delta x saving x price, floored as offchain mining_fees), the reward paid by
-shares summing exactly to M_r, the validator's share into its staking pool, refunds of a void slot,
-settlement of the committed trade list, balances and terms."""
+"""MiningRewardEscrow: fees (delta x saving x price, floored as offchain mining_fees) paid before any reveal,
+the reward paid by shares summing exactly to M_r (nothing to a member that did not pay its fee), the
+validator's share into its staking pool, refunds of a void slot, trade-by-trade settlement of the committed
+trade list, balances and terms checkpointed at result acceptance."""
 
 import brownie
 import pytest
@@ -11,20 +12,22 @@ from consensus_support import (
     PRICE,
     REWARD_SCALE,
     ZERO_ADDRESS,
+    UNBONDING_SECONDS,
     SlotDriver,
     at_or_after,
+    secret_for,
     custom_error,
     ints,
     payment,
     role,
     trades_hash,
+    xor_seed,
 )
 
 from offchain.algorithms.miner_draw import address_key, draw
 from offchain.algorithms.shapley import mining_fees, split_reward
 
 UNAUTHORIZED = "AccessControlUnauthorizedAccount(address,bytes32)"
-SETTLEMENT = web3.keccak(text="seed001.settlement")
 REWARDS = web3.keccak(text="seed001.rewards")
 TOY_PARTITION = [[0, 2], [1, 4], [3, 5]]
 TOY_WEIGHTS = [sum(TOY_MEMBER[i] for i in group) for group in TOY_PARTITION]
@@ -40,15 +43,24 @@ def pay_fees(driver, toy_members):
         driver.pay_fee(toy_members[i])
 
 
-def run_to_final(driver, toy_members):
-    """Fees paid, every member commits and reveals, the drawn validator mines, the block is final.
-    Returns the winning coalition index."""
-    pay_fees(driver, toy_members)
-    seed = driver.reveal_all(driver.commit_all(toy_members, "escrow"))
+def stake_scores(driver, scorer, toy_members):
+    """Every toy member with a score holds it in EPOS, staked on itself (as the `staked` fixture)."""
+    holders = [(m, score) for m, score in zip(toy_members, TOY_MEMBER) if score > 0]
+    driver.mint_scores(scorer, [m for m, _ in holders], [score for _, score in holders])
+    for holder, score in holders:
+        driver.stake(holder, holder, score)
+
+
+def run_to_final(driver, toy_members, payers=PAYERS, label="escrow"):
+    """`payers` pay their fees, every member commits and reveals, the drawn validator mines, the block is
+    final. Returns the winning coalition index."""
+    for i in payers:
+        driver.pay_fee(toy_members[i])
+    seed = driver.reveal_all(driver.commit_all(toy_members, label))
     driver.draw(toy_members[0])
     winner = draw(seed, TOY_WEIGHTS)
     driver.mine(toy_members[TOY_VALIDATORS[winner]])
-    driver.finalise()
+    driver.finalise(toy_members[0])
     return winner
 
 
@@ -75,7 +87,6 @@ def test_fee_is_delta_times_saving_at_the_slot_price(toy_slot, escrow, upos, toy
 
     assert tx.return_value == FEES[PAYERS[0]]
     assert ints(tx.events["FeePaid"].values()) == (SLOT, payer.address, FEES[PAYERS[0]])
-    assert ints(tx.events["TermsFixed"].values()) == (SLOT, PRICE, DELTA_BPS)
     assert before - upos.balanceOf(payer) == FEES[PAYERS[0]]
     assert upos.balanceOf(escrow) == FEES[PAYERS[0]]
     assert escrow.feePaid(SLOT, payer) == FEES[PAYERS[0]]
@@ -94,7 +105,7 @@ def test_fee_rules(toy_slot, escrow, miners, members, toy_members):
     toy_slot.pay_fee(payer)
     with brownie.reverts(custom_error("FeeAlreadyPaid(uint256,address)", SLOT, payer)):
         escrow.payFee(SLOT, {"from": payer})
-    deadline = miners.revealDeadline(SLOT)
+    deadline = miners.commitDeadline(SLOT)  # fees close before the first reveal, so before the miner is known
     at_or_after(deadline)
     late = toy_members[PAYERS[1]]
     with brownie.reverts(custom_error("FeeWindowClosed(uint256,uint256)", SLOT, deadline)):
@@ -102,28 +113,33 @@ def test_fee_rules(toy_slot, escrow, miners, members, toy_members):
     assert escrow.miningReward(SLOT) == FEES[PAYERS[0]] and escrow.feePaid(SLOT, late) == 0
 
 
-def test_fee_needs_an_accepted_result(escrow, members):
+def test_fee_needs_an_accepted_result(escrow, upos, members):
     with brownie.reverts(custom_error("NoResultForSlot(uint256)", SLOT)):
         escrow.payFee(SLOT, {"from": members[0]})
+    assert escrow.miningReward(SLOT) == 0 and upos.balanceOf(escrow) == 0
 
 
-def test_terms_are_fixed_per_slot_at_first_use(toy_slot, escrow, suite, scorer, admin, outsider, toy_members,
-                                               toy_entries):
+def test_a_slot_keeps_the_terms_in_force_when_its_result_was_accepted(toy_slot, escrow, suite, scorer, admin,
+                                                                        outsider, toy_members, toy_entries):
     with brownie.reverts(custom_error(UNAUTHORIZED, outsider, role("ADMIN"))):
         escrow.setTerms(PRICE, DELTA_BPS, {"from": outsider})
     for bad in (0, 10_001):
         with brownie.reverts(custom_error("InvalidDelta(uint256)", bad)):
             escrow.setTerms(PRICE, bad, {"from": admin})
+    assert ints(escrow.termsOf(SLOT)) == (PRICE, DELTA_BPS)
 
-    toy_slot.pay_fee(toy_members[PAYERS[0]])
     tx = escrow.setTerms(2 * PRICE, 2 * DELTA_BPS, {"from": admin})
     assert ints(tx.events["TermsSet"].values()) == (2 * PRICE, 2 * DELTA_BPS)
-    assert ints(escrow.termsOf(SLOT)) == (PRICE, DELTA_BPS, True)
-    assert toy_slot.pay_fee(toy_members[PAYERS[1]]).return_value == FEES[PAYERS[1]]
+    assert ints(escrow.termsOf(SLOT)) == (PRICE, DELTA_BPS)  # accepted before the change: not repriced
+    assert toy_slot.pay_fee(toy_members[PAYERS[0]]).return_value == FEES[PAYERS[0]]
 
+    assert ints(escrow.termsOf(SLOT + 1)) == (2 * PRICE, 2 * DELTA_BPS)  # no result yet: the current terms
     later = SlotDriver(suite, SLOT + 1)
-    later.submit(scorer, toy_entries, trades_hash([]))
-    assert ints(escrow.termsOf(SLOT + 1)) == (2 * PRICE, 2 * DELTA_BPS, False)
+    at_or_after(tx.timestamp)  # terms apply from the next second on
+    accepted = later.submit(scorer, toy_entries, trades_hash([]))
+    changed = escrow.setTerms(3 * PRICE, DELTA_BPS, {"from": admin})
+    assert changed.timestamp >= accepted.timestamp  # even in the same second, a later change does not apply
+    assert ints(escrow.termsOf(SLOT + 1)) == (2 * PRICE, 2 * DELTA_BPS)
     assert later.pay_fee(toy_members[PAYERS[0]]).return_value == mining_fees(
         [SAVINGS[PAYERS[0]]], 2 * PRICE, 2 * DELTA_BPS)[0]
 
@@ -155,6 +171,17 @@ def fund_deposits(driver, accounts):
         driver.deposit(account, DEPOSIT)
 
 
+def expected_balances(before, trades, edc, settled=None):
+    """The escrow balances after the trades at positions `settled` (default: all) are paid."""
+    expected = dict(before)
+    party = {ZERO_ADDRESS: edc.address}
+    for index, (seller, buyer, wh) in enumerate(trades):
+        if settled is None or index in settled:
+            expected[party.get(seller, seller)] += payment(wh, PRICE)
+            expected[party.get(buyer, buyer)] -= payment(wh, PRICE)
+    return expected
+
+
 def test_settlement_moves_payments_of_the_committed_trades(final_slot, escrow, toy_members, toy_trades, edc):
     driver, _ = final_slot
     everyone = [*toy_members, edc]
@@ -163,22 +190,21 @@ def test_settlement_moves_payments_of_the_committed_trades(final_slot, escrow, t
 
     tx = driver.settle(toy_members[0], toy_trades)
 
-    expected = dict(before)
-    party = {ZERO_ADDRESS: edc.address}
-    for seller, buyer, wh in toy_trades:
-        expected[party.get(seller, seller)] += payment(wh, PRICE)
-        expected[party.get(buyer, buyer)] -= payment(wh, PRICE)
-    assert {a.address: escrow.balanceOf(a) for a in everyone} == expected
+    assert tx.return_value == len(toy_trades)
+    assert {a.address: escrow.balanceOf(a) for a in everyone} == expected_balances(before, toy_trades, edc)
     assert [ints(e.values()) for e in tx.events["TradeSettled"]][0] == (
-        SLOT, toy_trades[0][0], toy_trades[0][1], toy_trades[0][2], payment(toy_trades[0][2], PRICE))
-    assert escrow.isAccepted(SETTLEMENT, SLOT)
-    with brownie.reverts(custom_error("ResultAlreadyAccepted(bytes32,uint256)", SETTLEMENT, SLOT)):
+        SLOT, 0, toy_trades[0][0], toy_trades[0][1], toy_trades[0][2], payment(toy_trades[0][2], PRICE))
+    assert all(escrow.isTradeSettled(SLOT, i) for i in range(len(toy_trades)))
+    with brownie.reverts(custom_error("NothingToSettle(uint256)", SLOT)):
         escrow.settleTrades(SLOT, toy_trades, {"from": toy_members[0]})
+    assert {a.address: escrow.balanceOf(a) for a in everyone} == expected_balances(before, toy_trades, edc)
 
 
-def test_settlement_needs_a_final_block(staked, escrow, toy_members, toy_trades):
+def test_settlement_needs_a_final_block(staked, escrow, toy_members, toy_trades, edc):
+    staked.deposit(toy_members[2], DEPOSIT)
     with brownie.reverts(custom_error("BlockNotFinal(uint256)", SLOT)):
         escrow.settleTrades(SLOT, toy_trades, {"from": toy_members[0]})
+    assert not escrow.isTradeSettled(SLOT, 0) and escrow.balanceOf(toy_members[2]) == DEPOSIT
 
 
 def test_settlement_of_another_trade_list_reverts(final_slot, escrow, toy_members, toy_trades, edc):
@@ -188,19 +214,30 @@ def test_settlement_of_another_trade_list_reverts(final_slot, escrow, toy_member
     with brownie.reverts(custom_error("TradesDoNotMatchCommitment(uint256,bytes32,bytes32)", SLOT,
                                       trades_hash(toy_trades), trades_hash(altered))):
         escrow.settleTrades(SLOT, altered, {"from": toy_members[0]})
-    assert not escrow.isAccepted(SETTLEMENT, SLOT)
+    assert not any(escrow.isTradeSettled(SLOT, i) for i in range(len(toy_trades)))
 
 
-def test_settlement_with_a_short_buyer_reverts_and_changes_nothing(final_slot, escrow, toy_members, toy_trades, edc):
+def test_a_short_buyer_holds_up_only_its_own_trade(final_slot, escrow, toy_members, toy_trades, edc):
     driver, _ = final_slot
     short_buyer = toy_members[2]  # buys 1,500 Wh from m0 in the first trade
-    fund_deposits(driver, [m for m in toy_members if m != short_buyer] + [edc])
-    before = [escrow.balanceOf(a) for a in [*toy_members, edc]]
-    with brownie.reverts(custom_error("InsufficientBalance(address,uint256,uint256)", short_buyer, 0,
-                                      payment(1_500, PRICE))):
-        escrow.settleTrades(SLOT, toy_trades, {"from": toy_members[0]})
-    assert [escrow.balanceOf(a) for a in [*toy_members, edc]] == before
-    assert not escrow.isAccepted(SETTLEMENT, SLOT)
+    everyone = [*toy_members, edc]
+    fund_deposits(driver, [m for m in everyone if m != short_buyer])
+    before = {a.address: escrow.balanceOf(a) for a in everyone}
+
+    tx = driver.settle(toy_members[0], toy_trades)
+    assert tx.return_value == len(toy_trades) - 1
+    assert ints(tx.events["TradeUnpaid"].values()) == (SLOT, 0, short_buyer.address, payment(1_500, PRICE), 0)
+    rest = set(range(1, len(toy_trades)))
+    assert {a.address: escrow.balanceOf(a) for a in everyone} == expected_balances(before, toy_trades, edc, rest)
+    assert not escrow.isTradeSettled(SLOT, 0)
+    with brownie.reverts(custom_error("NothingToSettle(uint256)", SLOT)):  # still short: nothing moves
+        escrow.settleTrades(SLOT, toy_trades, {"from": edc})
+
+    driver.deposit(short_buyer, DEPOSIT)
+    retry = driver.settle(edc, toy_trades)  # anyone may settle what is left
+    assert retry.return_value == 1 and len(retry.events["TradeSettled"]) == 1
+    before[short_buyer.address] += DEPOSIT
+    assert {a.address: escrow.balanceOf(a) for a in everyone} == expected_balances(before, toy_trades, edc)
 
 
 @pytest.mark.parametrize("bad_trade", ["no energy", "same account"])
@@ -210,13 +247,12 @@ def test_invalid_trades_revert(suite, escrow, scorer, toy_members, toy_entries, 
     trades = [toy_trades[0], trade]
     driver = SlotDriver(suite, SLOT)
     driver.submit(scorer, toy_entries, trades_hash(trades))
-    seed = driver.reveal_all(driver.commit_all(toy_members, "invalid"))
-    driver.draw(toy_members[0])
-    driver.mine(toy_members[TOY_VALIDATORS[draw(seed, TOY_WEIGHTS)]])
-    driver.finalise()
+    stake_scores(driver, scorer, toy_members)
+    run_to_final(driver, toy_members, payers=(), label="invalid")
     fund_deposits(driver, toy_members)
     with brownie.reverts(custom_error("InvalidTrade(uint256)", 1)):
         escrow.settleTrades(SLOT, trades, {"from": toy_members[0]})
+    assert not escrow.isTradeSettled(SLOT, 0)
 
 
 # --- reward -------------------------------------------------------------------------------------------
@@ -243,8 +279,10 @@ def test_reward_is_paid_by_shares_and_the_validators_share_goes_to_its_pool(fina
         (m.address, s, m == validator) for m, s in zip(members, shares)]
     assert ints(tx.events["RewardDistributed"].values()) == (SLOT, winner, validator.address, sum(FEES))
     assert escrow.isAccepted(REWARDS, SLOT)
+    balances = [escrow.balanceOf(m) for m in members]
     with brownie.reverts(custom_error("ResultAlreadyAccepted(bytes32,uint256)", REWARDS, SLOT)):
         escrow.distributeReward(SLOT, members, shares, {"from": scorer})
+    assert [escrow.balanceOf(m) for m in members] == balances
 
 
 def test_shares_not_summing_to_the_reward_revert(final_slot, escrow, upos, scorer, toy_members):
@@ -278,27 +316,103 @@ def test_shares_must_name_the_winning_coalition(final_slot, escrow, scorer, toy_
     assert not escrow.isAccepted(REWARDS, SLOT)
 
 
-def test_only_scorer_distributes(final_slot, escrow, outsider, operator, toy_members):
+def test_only_scorer_distributes(final_slot, escrow, upos, outsider, operator, toy_members):
     _, winner = final_slot
     group, shares = reward_shares(winner)
+    held = upos.balanceOf(escrow)
     for caller in (outsider, operator):
         with brownie.reverts(custom_error(UNAUTHORIZED, caller, role("SCORER"))):
             escrow.distributeReward(SLOT, [toy_members[i] for i in group], shares, {"from": caller})
+    assert not escrow.isAccepted(REWARDS, SLOT) and upos.balanceOf(escrow) == held
+    assert all(escrow.balanceOf(toy_members[i]) == 0 for i in group)
 
 
 def test_reward_needs_a_final_block(staked, escrow, scorer, toy_members):
     with brownie.reverts(custom_error("BlockNotFinal(uint256)", SLOT)):
         escrow.distributeReward(SLOT, [toy_members[0]], [0], {"from": scorer})
+    assert not escrow.isAccepted(REWARDS, SLOT)
 
 
-def test_a_validator_without_stake_is_credited_directly(toy_slot, escrow, upos, staking, scorer, toy_members):
-    winner = run_to_final(toy_slot, toy_members)
+def label_drawing(toy_members, wanted) -> tuple[str, int]:
+    """A commit-reveal label and the coalition it draws, for the first label whose winner passes `wanted`:
+    the draw is computed from the secrets before anyone pays."""
+    for k in range(100):
+        label = f"unpaid:{k}"
+        winner = draw(xor_seed({a: secret_for(label, a) for a in toy_members}), TOY_WEIGHTS)
+        if wanted(winner):
+            return label, winner
+    raise AssertionError("no label among 100 draws the coalition wanted")
+
+
+def test_a_member_that_did_not_pay_its_fee_gets_no_share(staked, escrow, scorer, toy_members):
+    label, winner = label_drawing(toy_members, lambda w: any(i in PAYERS for i in TOY_PARTITION[w]))
+    group = TOY_PARTITION[winner]
+    dodger = next(i for i in group if i in PAYERS)
+    assert run_to_final(staked, toy_members, [i for i in PAYERS if i != dodger], label) == winner
+    reward = sum(FEES) - FEES[dodger]
+    assert escrow.miningReward(SLOT) == reward
+    members = [toy_members[i] for i in group]
+
+    greedy = [reward - 1 if i != dodger else 1 for i in group]
+    with brownie.reverts(custom_error("ShareForUnpaidFee(uint256,address,uint256)", SLOT, toy_members[dodger], 1)):
+        escrow.distributeReward(SLOT, members, greedy, {"from": scorer})
+    assert not escrow.isAccepted(REWARDS, SLOT)
+    fair = [reward if i != dodger else 0 for i in group]
+    staked.distribute(scorer, members, fair)
+    assert escrow.balanceOf(toy_members[dodger]) == 0
+
+
+def test_a_reward_nobody_may_take_goes_back_to_the_fee_payers(staked, escrow, scorer, toy_members):
+    label, winner = label_drawing(toy_members, lambda w: all(i in PAYERS for i in TOY_PARTITION[w]))
+    group = TOY_PARTITION[winner]
+    payers = [i for i in PAYERS if i not in group]
+    run_to_final(staked, toy_members, payers, label)
+    members = [toy_members[i] for i in group]
+    reward = escrow.miningReward(SLOT)
+    assert reward == sum(FEES[i] for i in payers) > 0
+    with brownie.reverts(custom_error("FeesNotRefundable(uint256)", SLOT)):
+        escrow.refundFee(SLOT, {"from": toy_members[payers[0]]})
+
+    tx = staked.distribute(scorer, members, [0] * len(members))
+    assert ints(tx.events["RewardUnpayable"].values()) == (SLOT, winner, reward)
+    assert "RewardDistributed" not in tx.events and escrow.rewardUnpayable(SLOT)
+    for i in payers:
+        escrow.refundFee(SLOT, {"from": toy_members[i]})
+        assert escrow.balanceOf(toy_members[i]) == FEES[i]
+    assert escrow.miningReward(SLOT) == 0
+
+
+def test_zero_shares_are_refused_while_a_member_may_be_paid(final_slot, escrow, scorer, toy_members):
+    _, winner = final_slot
+    members = [toy_members[i] for i in TOY_PARTITION[winner]]
+    with brownie.reverts(custom_error("SharesDoNotSumToReward(uint256,uint256,uint256)", SLOT, 0, sum(FEES))):
+        escrow.distributeReward(SLOT, members, [0] * len(members), {"from": scorer})
+    assert not escrow.rewardUnpayable(SLOT) and not escrow.isAccepted(REWARDS, SLOT)
+
+
+def test_a_void_slot_settles_no_trade(staked, escrow, toy_members, toy_trades):
+    staked.draw(toy_members[0])  # nobody committed: void, no block
+    with brownie.reverts(custom_error("BlockNotFinal(uint256)", SLOT)):
+        escrow.settleTrades(SLOT, toy_trades, {"from": toy_members[0]})
+    assert not escrow.isTradeSettled(SLOT, 0)
+
+
+def test_a_validator_that_left_its_pool_is_credited_directly(final_slot, escrow, upos, staking, scorer,
+                                                             toy_members):
+    driver, winner = final_slot
+    validator = toy_members[TOY_VALIDATORS[winner]]
+    ready_at = staking.unstake(validator, staking.stakeOf(validator, validator), {"from": validator}).timestamp
+    at_or_after(ready_at + UNBONDING_SECONDS)
+    staking.withdraw(validator, {"from": validator})  # the block is final: its pool is no longer locked
+    assert staking.poolStake(validator) == 0
+    staked_before = upos.balanceOf(staking)
+
     group, shares = reward_shares(winner)
     members = [toy_members[i] for i in group]
-    tx = toy_slot.distribute(scorer, members, shares)
+    tx = driver.distribute(scorer, members, shares)
     assert [escrow.balanceOf(m) for m in members] == shares
     assert not any(e["toStakingPool"] for e in tx.events["RewardShared"])
-    assert upos.balanceOf(staking) == 0
+    assert upos.balanceOf(staking) == staked_before
     for member, share in zip(members, shares):
         if share:
             before = upos.balanceOf(member)
@@ -312,7 +426,7 @@ def test_a_validator_without_stake_is_credited_directly(toy_slot, escrow, upos, 
 def test_fees_of_a_void_slot_are_refunded(staked, escrow, toy_members):
     pay_fees(staked, toy_members)
     payer = toy_members[PAYERS[0]]
-    with brownie.reverts(custom_error("SlotNotVoid(uint256)", SLOT)):
+    with brownie.reverts(custom_error("FeesNotRefundable(uint256)", SLOT)):
         escrow.refundFee(SLOT, {"from": payer})
     staked.draw(toy_members[0])  # nobody committed: void
 

@@ -1,7 +1,8 @@
 """One full slot of seed 001 on chain against offchain.scenarios.seed001.run_slot for the same ten
 prosumers and the same commit-reveal seed: scores -> partition -> fees -> commit/reveal -> draw -> a
-missed window (slash, exclusion, redraw) -> an invalid block (slash, exclusion, redraw) -> mined and final
--> trade settlement -> Shapley rewards -> claims. Prints the gas of every step (run with -s)."""
+missed window (slash, exclusion, redraw) -> an invalid block (slash, exclusion, redraw) -> mined and
+finalised -> trade settlement -> Shapley rewards -> claims -> unbonding. Prints the gas of every step (run
+with -s)."""
 
 import brownie
 from consensus_support import (
@@ -10,9 +11,10 @@ from consensus_support import (
     PRICE,
     REWARD_SCALE,
     SLASH_FREEZE_SECONDS,
-    WINDOWS,
+    UNBONDING_SECONDS,
     ZERO_ADDRESS,
     SlotDriver,
+    at_or_after,
     custom_error,
     ints,
     payment,
@@ -96,7 +98,7 @@ def test_full_slot_matches_the_offchain_slot(suite, members, scorer, operator, e
 
     # 7. the third mines; final after the challenge window
     driver.mine(winner_validator, b"\x0c" * 32)
-    driver.finalise()
+    driver.finalise(members[0])
     assert ints(miners.finalMiner(SLOT)) == (outcome.miner.winner, winner_validator.address)
 
     # 8. settlement of the committed trade list at p_t
@@ -124,7 +126,7 @@ def test_full_slot_matches_the_offchain_slot(suite, members, scorer, operator, e
         assert staking.pendingRewards(winner_validator, staker) == (
             staking.sharesOf(winner_validator, staker) * per_share // REWARD_SCALE) > 0
 
-    # 10. claims, and the stakes that cannot leave yet
+    # 10. claims; leaving takes an unbonding, and a slashed pool stays frozen after it
     for account in winners:
         if account != winner_validator:
             balance = escrow.balanceOf(account)
@@ -134,12 +136,17 @@ def test_full_slot_matches_the_offchain_slot(suite, members, scorer, operator, e
     before = upos.balanceOf(delegator)
     claimed = staking.claimRewards(winner_validator, {"from": delegator}).return_value
     assert upos.balanceOf(delegator) - before == claimed > 0
+    leaving = staking.unstake(winner_validator, 1, {"from": delegator})
+    ready_at = leaving.timestamp + UNBONDING_SECONDS
+    with brownie.reverts(custom_error("StillUnbonding(address,address,uint256)", winner_validator, delegator,
+                                      ready_at)):
+        staking.withdraw(winner_validator, {"from": delegator})
+    staking.unstake(first, 1, {"from": first})
+    at_or_after(ready_at + 1)
     frozen_until = missed.timestamp + SLASH_FREEZE_SECONDS
     with brownie.reverts(custom_error("StakeSlashed(address,uint256)", first, frozen_until)):
-        staking.unstake(first, 1, {"from": first})
-    locked_until = driver.round()["deadline"] + WINDOWS[3]
-    with brownie.reverts(custom_error("StakeLocked(address,uint256)", winner_validator, locked_until)):
-        staking.unstake(winner_validator, 1, {"from": delegator})
+        staking.withdraw(first, {"from": first})
+    assert staking.withdraw(winner_validator, {"from": delegator}).return_value == 1
 
     gas = driver.gas()
     total = sum(gas.values())

@@ -1,10 +1,20 @@
-"""Staking: self-stake and delegation in share-accounted pools, locks and slashes by the bound
-MinerSelection (a plain account here), the withdrawal errors, and rewards pro rata to stake."""
+"""Staking: self-stake and delegation in share-accounted pools, unbonding before withdrawal, locks,
+releases and slashes by the bound MinerSelection (a plain account here), validator eligibility, the
+withdrawal errors, and rewards pro rata to stake."""
 
 import brownie
 import pytest
 from brownie import web3
-from consensus_support import REWARD_SCALE, SLASH_BPS, SLASH_FREEZE_SECONDS, at_or_after, custom_error, ints, role
+from consensus_support import (
+    REWARD_SCALE,
+    SLASH_BPS,
+    SLASH_FREEZE_SECONDS,
+    UNBONDING_SECONDS,
+    at_or_after,
+    custom_error,
+    ints,
+    role,
+)
 
 from offchain.algorithms.miner_draw import slash
 
@@ -30,10 +40,6 @@ def pool(staking_as, epos, holders):
         epos.approve(staking, amount, {"from": account})
         staking.stake(validator, amount, {"from": account})
     return staking, controller
-
-
-def now() -> int:
-    return web3.eth.get_block("latest").timestamp
 
 
 def test_self_stake_and_delegation(staking_as, epos, holders):
@@ -62,56 +68,110 @@ def test_delegating_to_a_non_validator_reverts(staking_as, epos, holders):
     assert staking.poolStake(validator) == 0 and epos.balanceOf(delegator) == 2 * ONE
 
 
-def test_zero_amounts_revert(pool, holders):
+def test_zero_amounts_revert(pool, epos, holders):
     staking, _ = pool
     validator = holders[0]
     for call in (staking.stake, staking.unstake, staking.addReward):
         with brownie.reverts(custom_error("ZeroAmount()")):
             call(validator, 0, {"from": validator})
+    assert staking.poolStake(validator) == 4 * ONE and ints(staking.unbondingOf(validator, validator)) == (0, 0)
 
 
-def test_unstake_returns_epos(pool, epos, holders):
+def test_unstake_starts_an_unbonding_that_withdraw_pays_once_it_ends(pool, epos, holders):
     staking, _ = pool
     validator, delegator, _ = holders
     tx = staking.unstake(validator, ONE, {"from": delegator})
-    staking.unstake(validator, 2 * ONE, {"from": validator})
+    ready_at = tx.timestamp + UNBONDING_SECONDS
+    assert ints(tx.events["UnstakeRequested"].values()) == (validator.address, delegator.address, ONE, ONE, ready_at)
+    # the stake stays in the pool, at risk, until the unbonding ends
+    assert staking.poolStake(validator) == 4 * ONE and staking.stakeOf(validator, delegator) == ONE
+    assert ints(staking.unbondingOf(validator, delegator)) == (ONE, ready_at)
+    with brownie.reverts(custom_error("StillUnbonding(address,address,uint256)", validator, delegator, ready_at)):
+        staking.withdraw(validator, {"from": delegator})
+    assert epos.balanceOf(delegator) == ONE
 
-    assert (staking.stakeOf(validator, validator), staking.stakeOf(validator, delegator)) == (ONE, 0)
-    assert staking.poolStake(validator) == ONE
-    assert (epos.balanceOf(validator), epos.balanceOf(delegator)) == (3 * ONE, 2 * ONE)
-    assert ints(tx.events["Unstaked"].values()) == (validator.address, delegator.address, ONE, ONE)
+    at_or_after(ready_at)
+    paid = staking.withdraw(validator, {"from": delegator})
+    assert paid.return_value == ONE
+    assert ints(paid.events["Unstaked"].values()) == (validator.address, delegator.address, ONE, ONE)
+    assert (staking.poolStake(validator), staking.stakeOf(validator, delegator)) == (3 * ONE, 0)
+    assert epos.balanceOf(delegator) == 2 * ONE
+    assert ints(staking.unbondingOf(validator, delegator)) == (0, 0)
 
 
-def test_unstaking_more_than_staked_reverts(pool, holders):
+def test_withdrawing_without_an_unbonding_reverts(pool, epos, holders):
+    staking, _ = pool
+    validator, delegator, _ = holders
+    with brownie.reverts(custom_error("NothingUnbonding(address,address)", validator, delegator)):
+        staking.withdraw(validator, {"from": delegator})
+    assert staking.stakeOf(validator, delegator) == ONE and epos.balanceOf(delegator) == ONE
+
+
+def test_unstaking_more_than_the_bonded_stake_reverts(pool, holders):
     staking, _ = pool
     validator, delegator, _ = holders
     with brownie.reverts(custom_error("InsufficientStake(address,address,uint256,uint256)", validator, delegator,
                                       ONE + 1, ONE)):
         staking.unstake(validator, ONE + 1, {"from": delegator})
-    assert staking.stakeOf(validator, delegator) == ONE
+    staking.unstake(validator, 2 * ONE, {"from": validator})
+    # what is already unbonding cannot be unstaked again
+    with brownie.reverts(custom_error("InsufficientStake(address,address,uint256,uint256)", validator, validator,
+                                      2 * ONE, ONE)):
+        staking.unstake(validator, 2 * ONE, {"from": validator})
+    assert staking.unbondingOf(validator, validator)[0] == 2 * ONE and staking.unbondingOf(validator, delegator)[0] == 0
 
 
-def test_locked_stake_cannot_be_withdrawn(pool, epos, holders):
+def test_unbonding_stake_is_slashed_with_its_pool(pool, epos, holders):
     staking, controller = pool
     validator, delegator, _ = holders
-    epos.approve(staking, ONE, {"from": validator})
-    epos.approve(staking, ONE, {"from": delegator})
-    until = now() + 1_000
-    tx = staking.lock(validator, until, {"from": controller})
-    assert ints(tx.events["PoolLocked"].values()) == (validator.address, until)
-
-    for staker in (validator, delegator):
-        with brownie.reverts(custom_error("StakeLocked(address,uint256)", validator, until)):
-            staking.unstake(validator, ONE, {"from": staker})
-        with brownie.reverts(custom_error("StakeLocked(address,uint256)", validator, until)):
-            staking.stake(validator, ONE, {"from": staker})  # nobody joins a drawn validator either
-    assert staking.poolStake(validator) == 4 * ONE
-
-    staking.lock(validator, until - 500, {"from": controller})  # an earlier end never shortens a lock
-    assert staking.poolOf(validator)[3] == until
-    at_or_after(until)
     staking.unstake(validator, ONE, {"from": delegator})
-    assert staking.stakeOf(validator, delegator) == 0
+    frozen_until = staking.slash(validator, {"from": controller}).timestamp + SLASH_FREEZE_SECONDS
+    kept = ONE * (10_000 - SLASH_BPS) // 10_000
+    assert staking.unbondingOf(validator, delegator)[0] == kept
+
+    at_or_after(frozen_until)
+    assert staking.withdraw(validator, {"from": delegator}).return_value == kept
+    assert epos.balanceOf(delegator) == ONE + kept
+
+
+def test_a_locked_pool_takes_no_stake_and_pays_no_withdrawal(pool, epos, holders):
+    staking, controller = pool
+    validator, delegator, _ = holders
+    epos.approve(staking, ONE, {"from": delegator})
+    ready_at = staking.unstake(validator, ONE, {"from": delegator}).timestamp + UNBONDING_SECONDS
+    first = staking.lock(validator, {"from": controller})
+    staking.lock(validator, {"from": controller})  # a second draw of the same validator
+    assert ints(first.events["PoolLocked"].values()) == (validator.address, 1)
+    at_or_after(ready_at)
+
+    for call, args in ((staking.withdraw, (validator,)), (staking.stake, (validator, ONE))):
+        with brownie.reverts(custom_error("StakeLocked(address,uint256)", validator, 2)):
+            call(*args, {"from": delegator})  # nobody leaves or joins a drawn validator
+    released = staking.release(validator, {"from": controller})
+    assert ints(released.events["PoolReleased"].values()) == (validator.address, 1)
+    with brownie.reverts(custom_error("StakeLocked(address,uint256)", validator, 1)):
+        staking.withdraw(validator, {"from": delegator})
+    assert staking.poolStake(validator) == 4 * ONE and epos.balanceOf(delegator) == ONE
+
+    staking.release(validator, {"from": controller})
+    with brownie.reverts(custom_error("PoolNotLocked(address)", validator)):
+        staking.release(validator, {"from": controller})
+    staking.withdraw(validator, {"from": delegator})
+    assert staking.stakeOf(validator, delegator) == 0 and epos.balanceOf(delegator) == 2 * ONE
+
+
+def test_a_validator_is_eligible_while_its_self_stake_is_not_fully_unbonded(pool, holders):
+    staking, _ = pool
+    validator, delegator, _ = holders
+    assert staking.isEligible(validator)
+    assert not staking.isEligible(delegator)  # delegating makes nobody a validator
+    staking.unstake(validator, 2 * ONE, {"from": validator})
+    assert staking.isEligible(validator)  # a bonded part is left
+    ready_at = staking.unstake(validator, ONE, {"from": validator}).timestamp + UNBONDING_SECONDS
+    assert staking.isEligible(validator)  # still slashable while unbonding
+    at_or_after(ready_at)
+    assert not staking.isEligible(validator)
+    assert staking.poolStake(validator) == 4 * ONE  # the delegation alone does not make it eligible
 
 
 def test_slash_burns_a_fraction_of_the_whole_pool(pool, epos, holders):
@@ -134,19 +194,19 @@ def test_slash_burns_a_fraction_of_the_whole_pool(pool, epos, holders):
 def test_slashed_stake_cannot_be_withdrawn_until_the_freeze_ends(pool, epos, holders):
     staking, controller = pool
     validator, delegator, _ = holders
+    for staker in (validator, delegator):
+        tx = staking.unstake(validator, staking.stakeOf(validator, staker), {"from": staker})
+    at_or_after(tx.timestamp + UNBONDING_SECONDS)  # unbonded, but slashed before anyone withdrew
     frozen_until = staking.slash(validator, {"from": controller}).timestamp + SLASH_FREEZE_SECONDS
     held = [staking.stakeOf(validator, s) for s in (validator, delegator)]
     for staker in (validator, delegator):
         with brownie.reverts(custom_error("StakeSlashed(address,uint256)", validator, frozen_until)):
-            staking.unstake(validator, 1, {"from": staker})
+            staking.withdraw(validator, {"from": staker})
     assert [staking.stakeOf(validator, s) for s in (validator, delegator)] == held
 
     at_or_after(frozen_until)
     left = staking.stakeOf(validator, validator)
-    with brownie.reverts(custom_error("InsufficientStake(address,address,uint256,uint256)", validator, validator,
-                                      3 * ONE, left)):
-        staking.unstake(validator, 3 * ONE, {"from": validator})
-    staking.unstake(validator, left, {"from": validator})
+    assert staking.withdraw(validator, {"from": validator}).return_value == left
     assert epos.balanceOf(validator) == ONE + left
 
 
@@ -207,21 +267,21 @@ def test_reward_needs_stake_in_the_pool(staking_as, upos, admin, members):
     assert upos.balanceOf(staking) == 0
 
 
-def test_only_the_miner_selection_locks_and_slashes(staking, miners, pool, holders, outsider, admin):
+def test_only_the_miner_selection_locks_releases_and_slashes(staking, miners, pool, holders, outsider, admin):
     validator = holders[0]
     other_staking, controller = pool
+    other_staking.lock(validator, {"from": controller})
     for contract in (staking, other_staking):
         for caller in (outsider, admin):
-            with brownie.reverts(custom_error("CallerNotMinerSelection(address)", caller)):
-                contract.lock(validator, now() + 100, {"from": caller})
-            with brownie.reverts(custom_error("CallerNotMinerSelection(address)", caller)):
-                contract.slash(validator, {"from": caller})
+            for call in (contract.lock, contract.release, contract.slash):
+                with brownie.reverts(custom_error("CallerNotMinerSelection(address)", caller)):
+                    call(validator, {"from": caller})
     assert staking.minerSelection() == miners.address
-    assert ints(other_staking.poolOf(validator))[3:] == (0, 0)
+    assert ints(other_staking.poolOf(validator)) == (4 * ONE, 4 * ONE, 0, 1, 0)
 
 
 def test_binding_the_miner_selection(Staking, registry, epos, upos, admin, outsider, miners):
-    staking = Staking.deploy(registry, epos, upos, SLASH_BPS, SLASH_FREEZE_SECONDS, {"from": admin})
+    staking = Staking.deploy(registry, epos, upos, SLASH_BPS, SLASH_FREEZE_SECONDS, UNBONDING_SECONDS, {"from": admin})
     with brownie.reverts(custom_error(UNAUTHORIZED, outsider, role("ADMIN"))):
         staking.setMinerSelection(miners, {"from": outsider})
     with brownie.reverts(custom_error("ZeroAddress()")):
@@ -243,6 +303,10 @@ def test_slash_fraction(staking, admin, outsider):
     assert tx.events["SlashBpsSet"]["bps"] == 2_500 and staking.slashBps() == 2_500
 
 
-def test_constructor_rejects_a_full_slash(Staking, registry, epos, upos, admin):
+def test_constructor_rejects_a_full_slash_and_missing_tokens(Staking, registry, epos, upos, admin):
     with brownie.reverts(custom_error("SlashFractionTooHigh(uint256)", 10_000)):
-        Staking.deploy(registry, epos, upos, 10_000, SLASH_FREEZE_SECONDS, {"from": admin})
+        Staking.deploy(registry, epos, upos, 10_000, SLASH_FREEZE_SECONDS, UNBONDING_SECONDS, {"from": admin})
+    zero = "0x" + "00" * 20
+    for tokens in ((zero, upos), (epos, zero)):
+        with brownie.reverts(custom_error("ZeroAddress()")):
+            Staking.deploy(registry, *tokens, SLASH_BPS, SLASH_FREEZE_SECONDS, UNBONDING_SECONDS, {"from": admin})
