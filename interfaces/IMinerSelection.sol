@@ -8,13 +8,15 @@ pragma solidity 0.8.28;
 /// block. The windows start when the slot's result is accepted by the ProofScoreRegistry.
 interface IMinerSelection {
     /// @notice Window lengths in seconds. Commit: (acceptedAt, acceptedAt + commitSeconds]; reveal: the
-    /// next revealSeconds; a drawn validator has miningSeconds from its draw to mine; a mined block can be
-    /// reported invalid for challengeSeconds after it was mined, then it is final.
+    /// next revealSeconds; draw: the drawSeconds after the reveal deadline (a later draw voids the slot); a
+    /// drawn validator has miningSeconds from its draw to mine; a mined block can be reported invalid for
+    /// challengeSeconds after it was mined, then it can be made final.
     struct Windows {
         uint64 commitSeconds;
         uint64 revealSeconds;
         uint64 miningSeconds;
         uint64 challengeSeconds;
+        uint64 drawSeconds;
     }
 
     /// @notice Where a slot's draw stands. Open: not drawn yet. Mining: a validator is drawn and may

@@ -28,9 +28,15 @@ interface IStaking {
     /// @param validator The pool's validator.
     /// @param amount UPOS base units (needs an allowance).
     function addReward(address validator, uint256 amount) external;
-    /// @notice Whether `validator` may be drawn: it holds a self-stake that has not finished unbonding.
-    function isEligible(address validator) external view returns (bool);
+    /// @notice Whether `validator` may be drawn for a slot whose commit deadline is `timestamp`: its bonded
+    /// (not unbonding) self-stake at the end of that second, at today's share value, is at least minSelfStake.
+    /// @param validator The validator.
+    /// @param timestamp Unix seconds (the slot's commit deadline), not after the latest block.
+    function isEligibleAt(address validator, uint256 timestamp) external view returns (bool);
+    /// @notice How long (seconds) unstaked EPOS stays slashable in its pool before it can be withdrawn.
+    function unbondingSeconds() external view returns (uint256);
 
     /// @notice The EPOS base units staked in `validator`'s pool (self-stake and delegations).
+    /// @param validator The pool's validator.
     function poolStake(address validator) external view returns (uint256);
 }

@@ -24,8 +24,10 @@ import {IStaking} from "../../interfaces/IStaking.sol";
 ///   h_0 = keccak256(abi.encodePacked(seed)), r = uint256(h_k) % (sum of the scores of the coalitions
 ///   not excluded), walk those coalitions in order, the first whose cumulative score exceeds r wins;
 ///   its validator (highest member score, ties to the lower address) is fixed by the ProofScoreRegistry.
-///   A drawn validator that is not eligible in Staking (no self-stake left that has not finished
-///   unbonding) is skipped: its coalition is excluded, unslashed, and the draw repeats as after a penalty;
+///   A drawn validator that was not eligible in Staking at the commit deadline (bonded self-stake below
+///   minSelfStake, judged before any reveal) is skipped: its coalition is excluded, unslashed, and the draw
+///   repeats as after a penalty. The draw must come within drawSeconds of the reveal deadline, or the slot is
+///   void: stake bonded at the commit deadline cannot finish unbonding before it;
 /// - the drawn validator's pool is locked in Staking until its block is final ({finalise}) or it is
 ///   penalised. It mines within its mining window; a validator that misses it (anyone reports after the
 ///   deadline) or whose block is reported invalid within the challenge window (by a holder of the
@@ -45,7 +47,8 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
     /// @notice Why a slot ended without a miner.
     enum VoidReason {
         NoReveals,
-        NoEligibleCoalition
+        NoEligibleCoalition,
+        DrawWindowMissed
     }
 
     /// @notice One slot's draw. `seed` is the XOR of the valid reveals, `drawHash` the h_k of the current
@@ -80,13 +83,14 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
     uint64 private immutable _revealSeconds;
     uint64 private immutable _miningSeconds;
     uint64 private immutable _challengeSeconds;
+    uint64 private immutable _drawSeconds;
 
     mapping(uint256 slot => Round) private _rounds;
     mapping(uint256 slot => mapping(address account => bytes32)) private _commitments;
     mapping(uint256 slot => BitMaps.BitMap) private _excluded;
 
-    /// @notice A window length or the commit deposit is zero, or a contract or the forfeit recipient is the
-    /// zero address.
+    /// @notice A window length or the commit deposit is zero, a contract or the forfeit recipient is the zero
+    /// address, or Staking's unbonding is not longer than the commit, reveal and draw windows together.
     error InvalidConfiguration();
     /// @notice No result for `slot` was accepted by the ProofScoreRegistry.
     error NoResultForSlot(uint256 slot);
@@ -143,8 +147,9 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
     event BlockMined(uint256 indexed slot, uint256 attempt, address indexed validator, bytes32 blockHash);
     /// @notice `slot`'s block by `validator` of `coalition` is final; the validator's pool lock is released.
     event BlockFinalised(uint256 indexed slot, uint256 attempt, uint256 indexed coalition, address indexed validator);
-    /// @notice Attempt `attempt` of `slot` drew `coalition`, whose `validator` is not eligible (no bonded
-    /// self-stake): the coalition is excluded without a slash and the draw repeats.
+    /// @notice Attempt `attempt` of `slot` drew `coalition`, whose `validator` was not eligible at the commit
+    /// deadline (bonded self-stake below Staking.minSelfStake): the coalition is excluded without a slash and
+    /// the draw repeats.
     event MinerSkipped(uint256 indexed slot, uint256 attempt, uint256 indexed coalition, address indexed validator);
     /// @notice `validator` of `coalition` was penalised: `burned` EPOS slashed, coalition excluded.
     event MinerPenalised(
@@ -162,7 +167,8 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
     /// @param scores_ The ProofScoreRegistry.
     /// @param staking_ The Staking contract (binds this contract).
     /// @param upos_ The deposit token.
-    /// @param windows Window lengths in seconds, each positive.
+    /// @param windows Window lengths in seconds, each positive; commit + reveal + draw below
+    /// Staking.unbondingSeconds.
     /// @param commitDeposit_ UPOS base units per commitment, positive: forfeited on a missing reveal, it is
     /// what a withheld reveal costs (docs/consensus-contracts.md §4).
     /// @param forfeitRecipient_ Receives forfeited deposits.
@@ -179,10 +185,12 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
     ) RegistryGated(registry_) {
         if (
             windows.commitSeconds == 0 || windows.revealSeconds == 0 || windows.miningSeconds == 0
-                || windows.challengeSeconds == 0 || commitDeposit_ == 0 || forfeitRecipient_ == address(0)
-                || address(scores_) == address(0)
+                || windows.challengeSeconds == 0 || windows.drawSeconds == 0 || commitDeposit_ == 0
+                || forfeitRecipient_ == address(0) || address(scores_) == address(0)
                 || address(staking_) == address(0) || address(upos_) == address(0)
         ) revert InvalidConfiguration();
+        uint256 untilDrawn = uint256(windows.commitSeconds) + windows.revealSeconds + windows.drawSeconds;
+        if (staking_.unbondingSeconds() <= untilDrawn) revert InvalidConfiguration();
         scores = scores_;
         staking = staking_;
         upos = upos_;
@@ -193,6 +201,7 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
         _revealSeconds = windows.revealSeconds;
         _miningSeconds = windows.miningSeconds;
         _challengeSeconds = windows.challengeSeconds;
+        _drawSeconds = windows.drawSeconds;
     }
 
     // ----------------------------------------------------------------------------------- commit-reveal
@@ -237,8 +246,8 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
     // ----------------------------------------------------------------------------------- draw and penalty
 
     /// @notice Draws `slot`'s first miner after revealDeadline(slot) and forfeits the deposits of missing
-    /// reveals. Without any reveal, or without an eligible coalition of positive score, the slot becomes
-    /// void. Anyone.
+    /// reveals. Without any reveal, without an eligible coalition of positive score, or later than
+    /// drawSeconds after the reveal deadline, the slot becomes void. Anyone, once.
     /// @param slot The slot.
     function draw(uint256 slot) external nonReentrant {
         uint256 deadline = revealDeadline(slot);
@@ -249,6 +258,9 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
         if (round.reveals == 0) {
             round.status = Status.Void;
             emit SlotVoided(slot, VoidReason.NoReveals);
+        } else if (block.timestamp > deadline + _drawSeconds) {
+            round.status = Status.Void;
+            emit SlotVoided(slot, VoidReason.DrawWindowMissed);
         } else {
             round.drawHash = keccak256(abi.encodePacked(round.seed));
             _drawMiner(slot, round);
@@ -344,6 +356,9 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
 
     /// @notice The commitment `account` submits for `secret` in `slot`: keccak256(abi.encode(secret,
     /// account, slot, address(this), block.chainid)).
+    /// @param slot The slot.
+    /// @param account The committing participant.
+    /// @param secret Its 32-byte secret.
     function commitmentFor(uint256 slot, address account, bytes32 secret) public view returns (bytes32) {
         return keccak256(abi.encode(secret, account, slot, address(this), block.chainid));
     }
@@ -353,19 +368,20 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
         return _commitments[slot][account];
     }
 
-    /// @notice Whether `coalition` of `slot` was excluded after a penalty.
+    /// @notice Whether `coalition` of `slot` was excluded (its validator penalised or skipped).
     function isExcluded(uint256 slot, uint256 coalition) external view returns (bool) {
         return _excluded[slot].get(coalition);
     }
 
     /// @notice The window lengths (seconds).
     function windows() external view returns (Windows memory) {
-        return Windows(_commitSeconds, _revealSeconds, _miningSeconds, _challengeSeconds);
+        return Windows(_commitSeconds, _revealSeconds, _miningSeconds, _challengeSeconds, _drawSeconds);
     }
 
     // ----------------------------------------------------------------------------------- internals
 
     function _penalise(uint256 slot, Round storage round, Penalty reason) private {
+        // Effects before the calls to Staking (a trusted contract, but the order costs nothing).
         (address validator, uint256 coalition, uint256 attempt) = (round.validator, round.coalition, round.attempt);
         _excluded[slot].set(coalition);
         _nextAttempt(round);
@@ -383,8 +399,10 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
     }
 
     /// @dev The weighted draw with the round's current hash among the coalitions not excluded; a drawn
-    /// coalition whose validator is not eligible is excluded and the draw repeats with the next hash.
+    /// coalition whose validator was not eligible at the commit deadline is excluded and the draw repeats
+    /// with the next hash.
     function _drawMiner(uint256 slot, Round storage round) private {
+        uint256 eligibleAt = commitDeadline(slot);
         uint256[] memory weights = scores.coalitionScores(slot);
         BitMaps.BitMap storage excluded = _excluded[slot];
         uint256 total;
@@ -398,7 +416,7 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
             uint256 cumulative = weights[0];
             while (r >= cumulative) cumulative += weights[++chosen];
             address validator = scores.coalitionOf(slot, chosen).validator;
-            if (staking.isEligible(validator)) {
+            if (staking.isEligibleAt(validator, eligibleAt)) {
                 uint64 deadline = uint64(block.timestamp) + _miningSeconds;
                 round.status = Status.Mining;
                 round.coalition = uint32(chosen);

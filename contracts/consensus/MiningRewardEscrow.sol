@@ -106,7 +106,7 @@ contract MiningRewardEscrow is RegistryGated, ResultKeys, ReentrancyGuardTransie
     error NoFeeDue(uint256 slot, address account);
     /// @notice `member` owed a fee for `slot` and did not pay it, so its share must be 0 (it is `share`).
     error ShareForUnpaidFee(uint256 slot, address member, uint256 share);
-    /// @notice No trade of the list could settle: each is settled already or its buyer is short of funds.
+    /// @notice No trade of the list could be closed: each is closed already or its buyer is short of funds.
     error NothingToSettle(uint256 slot);
     /// @notice Fees of `slot` are not refundable: it has a miner and its reward is payable.
     error FeesNotRefundable(uint256 slot);
@@ -114,8 +114,6 @@ contract MiningRewardEscrow is RegistryGated, ResultKeys, ReentrancyGuardTransie
     error NoFeeToRefund(uint256 slot, address account);
     /// @notice The trade list hashes to `given`, but `committed` was accepted for `slot`.
     error TradesDoNotMatchCommitment(uint256 slot, bytes32 committed, bytes32 given);
-    /// @notice Trade `index` moves no energy or has the same account on both sides.
-    error InvalidTrade(uint256 index);
     /// @notice `members` and `shares` differ in length.
     error ShareLengthMismatch(uint256 members, uint256 shares);
     /// @notice `given` shares were submitted for the winning coalition of `slot`, which has `size` members.
@@ -144,6 +142,9 @@ contract MiningRewardEscrow is RegistryGated, ResultKeys, ReentrancyGuardTransie
     event TradeSettled(
         uint256 indexed slot, uint256 index, address indexed seller, address indexed buyer, uint256 wh, uint256 amount
     );
+    /// @notice Trade `index` of `slot` moves no energy or has the same account on both sides: it is closed
+    /// without a payment.
+    event TradeVoided(uint256 indexed slot, uint256 index);
     /// @notice Trade `index` of `slot` stays unsettled: `buyer` holds `available` of the `amount` it costs.
     event TradeUnpaid(uint256 indexed slot, uint256 index, address indexed buyer, uint256 amount, uint256 available);
     /// @notice `member` received `share` of `slot`'s reward, into its staking pool if `toStakingPool`.
@@ -248,12 +249,13 @@ contract MiningRewardEscrow is RegistryGated, ResultKeys, ReentrancyGuardTransie
     /// @notice Settles the trades of `slot`'s committed list that are not settled yet and whose buyer's
     /// balance here covers them, once its block is final. `trades` must be the committed list
     /// (keccak256(abi.encode(trades)) equals the ProofScoreRegistry's tradesHash). Each trade moves
-    /// wh x price / 1000 UPOS base units (floor) from the buyer's balance to the seller's; one the buyer
-    /// cannot pay stays unsettled (TradeUnpaid) for a later call. Reverts NothingToSettle when no trade
-    /// settles. Anyone.
+    /// wh x price / 1000 UPOS base units (floor) from the buyer's balance to the seller's, in list order;
+    /// one the buyer cannot pay stays unsettled (TradeUnpaid) for a later call, a malformed one (no energy,
+    /// the same account on both sides) is closed unpaid (TradeVoided). Reverts NothingToSettle when no trade
+    /// is closed. Anyone.
     /// @param slot The slot.
     /// @param trades The slot's committed trade list.
-    /// @return settled How many trades this call settled.
+    /// @return settled How many trades this call closed (paid or voided).
     function settleTrades(uint256 slot, Trade[] calldata trades) external returns (uint256 settled) {
         miners.finalMiner(slot);
         bytes32 committed = scores.slotResult(slot).tradesHash;
@@ -266,7 +268,14 @@ contract MiningRewardEscrow is RegistryGated, ResultKeys, ReentrancyGuardTransie
             address seller = trades[i].seller == address(0) ? edc : trades[i].seller;
             address buyer = trades[i].buyer == address(0) ? edc : trades[i].buyer;
             uint256 wh = trades[i].wh;
-            if (wh == 0 || seller == buyer) revert InvalidTrade(i);
+            if (wh == 0 || seller == buyer) {
+                // A malformed entry of the committed list can never settle; closing it keeps it from
+                // blocking the rest for good.
+                done.set(i);
+                ++settled;
+                emit TradeVoided(slot, i);
+                continue;
+            }
             uint256 amount = wh * price / WH_PER_KWH;
             uint256 available = balanceOf[buyer];
             if (available < amount) {
@@ -327,6 +336,7 @@ contract MiningRewardEscrow is RegistryGated, ResultKeys, ReentrancyGuardTransie
 
     /// @notice `slot`'s terms: the last ones set before the second in which its result was accepted, or the
     /// current ones while it has no result.
+    /// @param slot The slot.
     function termsOf(uint256 slot) public view returns (Terms memory) {
         uint256 acceptedAt = scores.slotResult(slot).acceptedAt;
         uint256 packed =
@@ -334,7 +344,9 @@ contract MiningRewardEscrow is RegistryGated, ResultKeys, ReentrancyGuardTransie
         return Terms(uint128(packed >> DELTA_BITS), uint16(packed));
     }
 
-    /// @notice Whether trade `index` of `slot`'s committed list has settled.
+    /// @notice Whether trade `index` of `slot`'s committed list has settled (or was voided).
+    /// @param slot The slot.
+    /// @param index The trade's position in the committed list.
     function isTradeSettled(uint256 slot, uint256 index) external view returns (bool) {
         return _settledTrades[slot].get(index);
     }

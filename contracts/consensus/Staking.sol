@@ -5,6 +5,8 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {ParticipantRegistry} from "../core/ParticipantRegistry.sol";
 import {RegistryGated} from "../core/RegistryGated.sol";
 import {Roles} from "../core/Roles.sol";
@@ -16,9 +18,12 @@ import {IStaking} from "../../interfaces/IStaking.sol";
 /// others delegate to it). Each validator has a pool holding its self-stake and the delegations to it,
 /// accounted in shares, so a slash takes the same fraction from everyone in the pool and a reward is
 /// shared pro rata to stake. Leaving takes two steps: {unstake} starts an unbonding of unbondingSeconds
-/// during which the stake stays in the pool (slashable, still earning), {withdraw} then pays it out, so
-/// nobody escapes a slash by leaving once a draw's outcome can be foreseen. A validator is eligible to
-/// be drawn while it holds a self-stake that has not finished unbonding ({isEligible}). The bound
+/// during which the stake stays in the pool (slashable, still earning), {withdraw} then pays it out. A
+/// validator's bonded self-stake (not unbonding) is checkpointed; it may be drawn for a slot if its
+/// checkpoint at the slot's commit deadline, before any secret is revealed, is worth at least minSelfStake
+/// ({isEligibleAt}). So whether a validator can be drawn is fixed before anyone can foresee the draw, and
+/// stake bonded at that moment cannot finish unbonding before the draw (MinerSelection requires
+/// unbondingSeconds to exceed the commit, reveal and draw windows together). The bound
 /// MinerSelection locks a pool from its validator's draw until the block is final or the validator is
 /// penalised (a lock per draw, released explicitly, so a late report still finds the stake), and slashes
 /// it when the validator misses its window or mines an invalid block: slashBps of the pool's stake is
@@ -27,6 +32,7 @@ import {IStaking} from "../../interfaces/IStaking.sol";
 /// pattern). This contract must hold STAKING in the registry (EPOS moves only to and from such holders).
 contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
+    using Checkpoints for Checkpoints.Trace208;
 
     uint256 private constant BPS = 10_000;
     /// @dev Fixed-point scale of the per-share reward accumulator.
@@ -40,6 +46,8 @@ contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
     uint256 public immutable slashFreezeSeconds;
     /// @notice How long (seconds) unstaked EPOS stays in its pool, slashable, before it can be withdrawn.
     uint256 public immutable unbondingSeconds;
+    /// @notice The bonded self-stake (EPOS base units) a validator needs to be drawn.
+    uint256 public immutable minSelfStake;
     /// @notice Fraction of a pool's stake burned by a slash, in basis points (below 10,000).
     uint256 public slashBps;
     /// @notice The MinerSelection allowed to lock and slash (bound once by ADMIN).
@@ -66,6 +74,8 @@ contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
 
     mapping(address validator => Pool) private _pools;
     mapping(address validator => mapping(address staker => Position)) private _positions;
+    /// @dev Each validator's bonded (not unbonding) self-stake shares, by block timestamp.
+    mapping(address validator => Checkpoints.Trace208) private _bondedSelfShares;
     /// @notice UPOS base units accrued to `staker` and not yet claimed (positions settled so far).
     mapping(address staker => uint256) public rewardsAccrued;
 
@@ -73,6 +83,8 @@ contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
     error ZeroAmount();
     /// @notice The zero address was given where a contract is needed.
     error ZeroAddress();
+    /// @notice The minimum self-stake must be positive.
+    error ZeroMinSelfStake();
     /// @notice A slash fraction of `bps` basis points; it must be below 10,000.
     error SlashFractionTooHigh(uint256 bps);
     /// @notice The MinerSelection was bound before, to `current`.
@@ -127,20 +139,24 @@ contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
     /// @param slashBps_ Initial slash fraction, basis points, below 10,000 (5,000 mirrors the off-chain default).
     /// @param slashFreezeSeconds_ How long a slashed pool stays frozen.
     /// @param unbondingSeconds_ How long unstaked EPOS stays slashable in its pool; longer than a slot's
-    /// commit and reveal windows together (docs/consensus-contracts.md §6).
+    /// commit, reveal and draw windows together (MinerSelection checks it; docs/consensus-contracts.md §6).
+    /// @param minSelfStake_ Bonded self-stake (EPOS base units, > 0) a validator needs to be drawn.
     constructor(
         ParticipantRegistry registry_,
         EPOS epos_,
         IERC20 upos_,
         uint256 slashBps_,
         uint256 slashFreezeSeconds_,
-        uint256 unbondingSeconds_
+        uint256 unbondingSeconds_,
+        uint256 minSelfStake_
     ) RegistryGated(registry_) {
         if (address(epos_) == address(0) || address(upos_) == address(0)) revert ZeroAddress();
+        if (minSelfStake_ == 0) revert ZeroMinSelfStake();
         epos = epos_;
         upos = upos_;
         slashFreezeSeconds = slashFreezeSeconds_;
         unbondingSeconds = unbondingSeconds_;
+        minSelfStake = minSelfStake_;
         _setSlashBps(slashBps_);
     }
 
@@ -186,6 +202,7 @@ contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
         pool.shares += shares;
         position.shares += shares;
         position.rewardDebt = _rewardOf(pool, position.shares);
+        if (validator == msg.sender) _checkpointSelfStake(validator, position);
         emit Staked(validator, msg.sender, amount, shares);
         IERC20(address(epos)).safeTransferFrom(msg.sender, address(this), amount);
     }
@@ -209,6 +226,7 @@ contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
         position.unbondingShares += shares;
         uint64 readyAt = uint64(block.timestamp + unbondingSeconds);
         position.unbondingReadyAt = readyAt;
+        if (validator == msg.sender) _checkpointSelfStake(validator, position);
         emit UnstakeRequested(validator, msg.sender, amount, position.unbondingShares, readyAt);
     }
 
@@ -300,9 +318,16 @@ contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IStaking
-    function isEligible(address validator) external view returns (bool) {
-        Position storage own = _positions[validator][validator];
-        return own.shares > own.unbondingShares || (own.shares > 0 && block.timestamp < own.unbondingReadyAt);
+    function isEligibleAt(address validator, uint256 timestamp) external view returns (bool) {
+        uint256 shares = bondedSelfSharesAt(validator, timestamp);
+        return shares > 0 && _stakeOf(_pools[validator], shares) >= minSelfStake;
+    }
+
+    /// @notice `validator`'s bonded (not unbonding) self-stake shares at the end of second `timestamp`.
+    /// @param validator The pool's validator.
+    /// @param timestamp Unix seconds, not after the latest block.
+    function bondedSelfSharesAt(address validator, uint256 timestamp) public view returns (uint256) {
+        return _bondedSelfShares[validator].upperLookupRecent(SafeCast.toUint48(timestamp));
     }
 
     /// @notice `validator`'s pool: stake (EPOS base units), shares, reward accumulator, locks, freeze end.
@@ -315,8 +340,11 @@ contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
         return _stakeOf(_pools[validator], _positions[validator][staker].shares);
     }
 
-    /// @notice `staker`'s unbonding in `validator`'s pool: EPOS base units (at today's share value) and when
-    /// it can be withdrawn (0, 0 if none).
+    /// @notice `staker`'s unbonding in `validator`'s pool.
+    /// @param validator The pool's validator.
+    /// @param staker The staker.
+    /// @return amount EPOS base units at today's share value (0 if none).
+    /// @return readyAt When it can be withdrawn (0 if none).
     function unbondingOf(address validator, address staker) external view returns (uint256 amount, uint256 readyAt) {
         Position storage position = _positions[validator][staker];
         return (_stakeOf(_pools[validator], position.unbondingShares), position.unbondingReadyAt);
@@ -340,6 +368,12 @@ contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
         if (bps >= BPS) revert SlashFractionTooHigh(bps);
         slashBps = bps;
         emit SlashBpsSet(bps);
+    }
+
+    function _checkpointSelfStake(address validator, Position storage own) private {
+        _bondedSelfShares[validator].push(
+            SafeCast.toUint48(block.timestamp), SafeCast.toUint208(own.shares - own.unbondingShares)
+        );
     }
 
     function _accrue(Pool storage pool, Position storage position, address staker) private {

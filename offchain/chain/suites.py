@@ -74,7 +74,8 @@ class ConsensusTerms:
     one-day-slot suggestion of docs/consensus-contracts.md §1). `commit_deposit` in UPOS base units;
     `price_base_per_kwh` p_t in UPOS base units per kWh; `delta_bps` and `slash_bps` in basis points
     (defaults: offchain.scenarios.seed001.SlotSettings). `invalid_block_reporter`: the registry role that
-    may report an invalid block. `unbonding_seconds` must exceed commit + reveal.
+    may report an invalid block. `unbonding_seconds` must exceed commit + reveal + draw; `min_self_stake` in
+    EPOS base units.
     """
 
     commit_seconds: int = 2 * 3_600
@@ -84,21 +85,26 @@ class ConsensusTerms:
     commit_deposit: int = UPOS_BASE
     slash_bps: int = 5_000
     slash_freeze_seconds: int = 7 * 86_400
-    #: how long unstaked EPOS stays slashable in its pool (longer than commit + reveal, docs §6)
+    #: how long unstaked EPOS stays slashable in its pool (longer than commit + reveal + draw, docs §6)
     unbonding_seconds: int = 2 * 86_400
+    #: how long after the reveal deadline the draw may come (a later one voids the slot)
+    draw_seconds: int = 2 * 3_600
+    #: bonded self-stake a validator needs to be drawn, EPOS base units (0.01 EPOS = 0.01 kWh of score)
+    min_self_stake: int = 10**16
     price_base_per_kwh: int = price_to_base_per_kwh(0.10)
     delta_bps: int = 1_000
     invalid_block_reporter: str = "OPERATOR"
 
     def __post_init__(self) -> None:
-        if self.unbonding_seconds <= self.commit_seconds + self.reveal_seconds:
-            raise ValueError("unbonding_seconds must exceed the commit and reveal windows together, or a validator "
-                             "could leave between seeing the draw's outcome and the draw")
+        if self.unbonding_seconds <= self.commit_seconds + self.reveal_seconds + self.draw_seconds:
+            raise ValueError("unbonding_seconds must exceed the commit, reveal and draw windows together, or stake "
+                             "could leave between the commit deadline and the draw")
 
     @property
-    def windows(self) -> tuple[int, int, int, int]:
-        """MinerSelection's Windows struct: (commit, reveal, mining, challenge) seconds."""
-        return (self.commit_seconds, self.reveal_seconds, self.mining_seconds, self.challenge_seconds)
+    def windows(self) -> tuple[int, int, int, int, int]:
+        """MinerSelection's Windows struct: (commit, reveal, mining, challenge, draw) seconds."""
+        return (self.commit_seconds, self.reveal_seconds, self.mining_seconds, self.challenge_seconds,
+                self.draw_seconds)
 
 
 def consensus_steps(terms: ConsensusTerms = ConsensusTerms()) -> tuple[Step, ...]:
@@ -110,7 +116,7 @@ def consensus_steps(terms: ConsensusTerms = ConsensusTerms()) -> tuple[Step, ...
     return (
         Deploy("ProofScoreRegistry", (REGISTRY,)),
         Deploy("Staking", (REGISTRY, epos, upos, terms.slash_bps, terms.slash_freeze_seconds,
-                           terms.unbonding_seconds)),
+                           terms.unbonding_seconds, terms.min_self_stake)),
         Grant("STAKING", staking),
         Deploy(
             "MinerSelection",

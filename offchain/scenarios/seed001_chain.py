@@ -343,7 +343,8 @@ class Simulation:
         secrets = self._secrets(slot)
         seed = combine_reveals(secrets, "xor")
         stakes = {i: self.pools[a] for i, a in enumerate(forecast.accounts)}
-        unstaked = {i for i, stake in stakes.items() if stake == 0}  # every pool here is a self-stake
+        # Every pool here is a self-stake, staked before the commit deadline: eligible if it reaches the minimum.
+        unstaked = {i for i, stake in stakes.items() if stake < c.terms.min_self_stake}
 
         def model(failing: Collection[int] = (), unpaid: Collection[int] = ()) -> SlotOutcome:
             return run_slot(forecast.market, forecast.accounts, seed, self.settings, failing, stakes, unstaked, unpaid)

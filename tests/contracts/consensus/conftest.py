@@ -11,6 +11,7 @@ from consensus_support import (
     TOY_SINGLETON,
     SLASH_BPS,
     SLASH_FREEZE_SECONDS,
+    MIN_SELF_STAKE,
     UNBONDING_SECONDS,
     SlotDriver,
     by_address,
@@ -114,7 +115,7 @@ def staking_as(Staking, registry, epos, upos, admin, funded_account):
     """A Staking whose MinerSelection is a plain account (returned with it), to drive lock and slash
     directly."""
     deployed = Staking.deploy(registry, epos, upos, SLASH_BPS, SLASH_FREEZE_SECONDS, UNBONDING_SECONDS,
-                              {"from": admin})
+                              MIN_SELF_STAKE, {"from": admin})
     registry.grantRole(role("STAKING"), deployed, {"from": admin})
     controller = funded_account()
     deployed.setMinerSelection(controller, {"from": admin})

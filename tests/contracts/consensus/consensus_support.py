@@ -32,12 +32,13 @@ TOY_COALITION = [0, 1, 0, 2, 1, 2]
 TOY_SINGLETON = [2 * ONE, 2 * ONE, 4 * ONE, 0, 0, 4 * ONE]
 TOY_MEMBER = [3 * ONE, 2 * ONE, 5 * ONE, 0, ONE, 4 * ONE]
 EPOS_MECHANISM = web3.keccak(text="seed001.poeg")
-#: Window lengths (seconds): commit, reveal, mining, challenge.
-WINDOWS = (600, 600, 900, 1_200)
+#: Window lengths (seconds): commit, reveal, mining, challenge, draw.
+WINDOWS = (600, 600, 900, 1_200, 600)
 COMMIT_DEPOSIT = 10**18  #: 1 UPOS per commitment
 SLASH_BPS = 5_000  #: the off-chain default (SlotSettings.slash_bps)
 SLASH_FREEZE_SECONDS = 7 * 86_400
-UNBONDING_SECONDS = 3_600  #: longer than the commit and reveal windows together
+UNBONDING_SECONDS = 3_600  #: longer than the commit, reveal and draw windows together
+MIN_SELF_STAKE = 10**16  #: bonded self-stake a validator needs to be drawn (0.01 EPOS)
 #: The contracts never see how the loss was shared; the equal division splits the illustration instance
 #: into four coalitions (two by EDC distance), enough for a slot whose first two validators fail.
 SETTINGS = SlotSettings(coalitions=CoalitionConfig(intra_loss_division="equal"))
@@ -46,7 +47,7 @@ DELTA_BPS = SETTINGS.delta_bps
 UPOS_FUND = 10**22  #: UPOS base units minted to each participant
 STATUS = {"Open": 0, "Mining": 1, "Mined": 2, "Final": 3, "Void": 4}
 PENALTY = {"MissedBlock": 0, "InvalidBlock": 1}
-VOID_REASON = {"NoReveals": 0, "NoEligibleCoalition": 1}
+VOID_REASON = {"NoReveals": 0, "NoEligibleCoalition": 1, "DrawWindowMissed": 2}
 REWARD_SCALE = 10**27  #: Staking's per-share reward accumulator scale
 TRADE_LIST = "(address,address,uint256)[]"
 
@@ -73,7 +74,8 @@ def deploy_suite(registry, upos, epos, admin, edc, forfeit_recipient) -> Suite:
 
     sender = {"from": admin}
     scores = ProofScoreRegistry.deploy(registry, sender)
-    staking = Staking.deploy(registry, epos, upos, SLASH_BPS, SLASH_FREEZE_SECONDS, UNBONDING_SECONDS, sender)
+    staking = Staking.deploy(registry, epos, upos, SLASH_BPS, SLASH_FREEZE_SECONDS, UNBONDING_SECONDS, MIN_SELF_STAKE,
+                             sender)
     registry.grantRole(role("STAKING"), staking, sender)
     miners = MinerSelection.deploy(
         registry, scores, staking, upos, WINDOWS, COMMIT_DEPOSIT, forfeit_recipient, role("OPERATOR"), sender

@@ -26,7 +26,7 @@ from consensus_support import (
     xor_seed,
 )
 
-from brownie import chain
+from brownie import chain, web3
 
 from offchain.algorithms.miner_draw import CommitDomain, address_key, commitment, draw, resolve_miner, slash
 
@@ -34,6 +34,7 @@ UNAUTHORIZED = "AccessControlUnauthorizedAccount(address,bytes32)"
 TOY_PARTITION = [[0, 2], [1, 4], [3, 5]]  # member positions of each coalition (canonical)
 TOY_WEIGHTS = [sum(TOY_MEMBER[i] for i in group) for group in TOY_PARTITION]
 TOY_VALIDATORS = [2, 1, 5]  # highest member score of each coalition
+RESTAKE_MECHANISM = web3.keccak(text="seed001.restake-test")  #: a second EPOS mint key for a test's fresh stake
 
 
 @pytest.fixture
@@ -201,12 +202,17 @@ def test_draw_happens_once(drawn, miners, toy_members):
     assert driver.round() == before
 
 
-def test_a_validator_without_a_bonded_self_stake_is_skipped_unslashed(staked, miners, staking, epos, toy_members):
-    seed = staked.reveal_all(staked.commit_all(toy_members, "toy"))
+def test_a_validator_without_a_bonded_self_stake_at_the_commit_deadline_is_skipped_unslashed(
+        staked, miners, staking, epos, toy_members):
+    secrets = {a: secret_for("toy", a) for a in toy_members}
+    seed = xor_seed(secrets)
     first = draw(seed, TOY_WEIGHTS)
     leaver = toy_members[TOY_VALIDATORS[first]]
-    ready_at = staking.unstake(leaver, staking.stakeOf(leaver, leaver), {"from": leaver}).timestamp + UNBONDING_SECONDS
-    at_or_after(ready_at)
+    stake = staking.stakeOf(leaver, leaver)
+    staking.unstake(leaver, stake, {"from": leaver})  # before the commit deadline: it gave notice in time
+    for account, secret in secrets.items():
+        staked.commit(account, secret)
+    staked.reveal_all(secrets)
     supply = epos.totalSupply()
     tx = staked.draw(toy_members[0])
 
@@ -220,12 +226,30 @@ def test_a_validator_without_a_bonded_self_stake_is_skipped_unslashed(staked, mi
         SLOT, 1, drawn_now.coalition, toy_members[drawn_now.validator].address)
     assert "MinerPenalised" not in tx.events and epos.totalSupply() == supply
     assert miners.isExcluded(SLOT, first) and staking.poolOf(leaver)[3] == 0
-    staking.withdraw(leaver, {"from": leaver})  # it left before the draw: nothing holds its stake
+    assert staking.stakeOf(leaver, leaver) == stake  # not slashed: it leaves after its unbonding
+
+
+def test_staking_again_once_the_outcome_is_known_does_not_make_a_validator_eligible(
+        staked, miners, staking, epos, scorer, toy_members):
+    secrets = {a: secret_for("toy", a) for a in toy_members}
+    first = draw(xor_seed(secrets), TOY_WEIGHTS)
+    validator = toy_members[TOY_VALIDATORS[first]]
+    staking.unstake(validator, staking.stakeOf(validator, validator), {"from": validator})
+    for account, secret in secrets.items():
+        staked.commit(account, secret)
+    staked.reveal_all(secrets)
+    # every secret is out: the validator sees it would be drawn and tries to opt back in
+    epos.mintScores(RESTAKE_MECHANISM, SLOT, [validator], [ONE], {"from": scorer})
+    staked.stake(validator, validator, ONE)
+    tx = staked.draw(toy_members[0])
+    assert tx.events["MinerSkipped"]["validator"] == validator.address
+    assert tx.events["MinerDrawn"]["validator"] != validator.address
 
 
 def test_stake_cannot_leave_once_the_outcome_can_be_foreseen(staked, miners, staking, epos, toy_members):
     """Every secret is revealed, so the draw is known before it is made; the drawn validator's unstake
-    request then is still unbonding at the draw, it is drawn and locked, and its miss is slashed in full."""
+    request then cannot change that it is drawn, its stake is still there at the draw (the unbonding outlasts
+    the draw window), the draw locks it, and its miss is slashed in full."""
     seed = staked.reveal_all(staked.commit_all(toy_members, "toy"))
     validator = toy_members[TOY_VALIDATORS[draw(seed, TOY_WEIGHTS)]]
     stake = staking.poolStake(validator)
@@ -238,6 +262,17 @@ def test_stake_cannot_leave_once_the_outcome_can_be_foreseen(staked, miners, sta
         staking.withdraw(validator, {"from": validator})
     tx = staked.report_missed(toy_members[0])  # however late the report, the stake is still there
     assert tx.events["MinerPenalised"]["burned"] == slash(stake, SLASH_BPS)[0]
+
+
+def test_a_draw_after_its_window_voids_the_slot(staked, miners, upos, treasury, toy_members):
+    staked.reveal_all(staked.commit_all(toy_members, "late"))
+    late = miners.revealDeadline(SLOT) + WINDOWS[4]
+    at_or_after(late)
+    tx = miners.draw(SLOT, {"from": toy_members[0]})
+    assert ints(tx.events["SlotVoided"].values()) == (SLOT, VOID_REASON["DrawWindowMissed"])
+    assert "MinerDrawn" not in tx.events and miners.isVoid(SLOT)
+    with brownie.reverts(custom_error("AlreadyDrawn(uint256)", SLOT)):
+        miners.draw(SLOT, {"from": toy_members[0]})
 
 
 def test_draw_before_the_reveal_deadline_reverts(staked, miners, toy_members):
@@ -397,7 +432,10 @@ def test_constructor_rejects_a_bad_configuration(MinerSelection, registry, score
     zero = "0x" + "00" * 20
     good = (registry, scores, staking, upos, WINDOWS, COMMIT_DEPOSIT, treasury)
     bad = [
-        (registry, scores, staking, upos, (600, 0, 600, 600), COMMIT_DEPOSIT, treasury),  # a zero window
+        (registry, scores, staking, upos, (600, 0, 600, 600, 600), COMMIT_DEPOSIT, treasury),  # a zero window
+        (registry, scores, staking, upos, (600, 600, 600, 600, 0), COMMIT_DEPOSIT, treasury),  # no draw window
+        # commit + reveal + draw not shorter than Staking's unbonding: stake could leave before the draw
+        (registry, scores, staking, upos, (1_200, 1_200, 600, 600, 1_200), COMMIT_DEPOSIT, treasury),
         (registry, scores, staking, upos, WINDOWS, 0, treasury),  # no deposit: a withheld reveal would be free
         (registry, scores, staking, upos, WINDOWS, COMMIT_DEPOSIT, zero),
         (registry, zero, staking, upos, WINDOWS, COMMIT_DEPOSIT, treasury),

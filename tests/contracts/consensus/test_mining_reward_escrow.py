@@ -241,7 +241,8 @@ def test_a_short_buyer_holds_up_only_its_own_trade(final_slot, escrow, toy_membe
 
 
 @pytest.mark.parametrize("bad_trade", ["no energy", "same account"])
-def test_invalid_trades_revert(suite, escrow, scorer, toy_members, toy_entries, toy_trades, bad_trade):
+def test_a_malformed_committed_trade_is_voided_and_blocks_nothing(suite, escrow, scorer, toy_members, toy_entries,
+                                                                  toy_trades, bad_trade):
     trade = (toy_members[0].address, toy_members[2].address, 0) if bad_trade == "no energy" else (
         toy_members[0].address, toy_members[0].address, 10)
     trades = [toy_trades[0], trade]
@@ -250,9 +251,13 @@ def test_invalid_trades_revert(suite, escrow, scorer, toy_members, toy_entries, 
     stake_scores(driver, scorer, toy_members)
     run_to_final(driver, toy_members, payers=(), label="invalid")
     fund_deposits(driver, toy_members)
-    with brownie.reverts(custom_error("InvalidTrade(uint256)", 1)):
-        escrow.settleTrades(SLOT, trades, {"from": toy_members[0]})
-    assert not escrow.isTradeSettled(SLOT, 0)
+    before = [escrow.balanceOf(m) for m in toy_members]
+    tx = driver.settle(toy_members[0], trades)
+    assert tx.return_value == 2 and ints(tx.events["TradeVoided"].values()) == (SLOT, 1)
+    assert len(tx.events["TradeSettled"]) == 1 and escrow.isTradeSettled(SLOT, 1)
+    moved = payment(toy_trades[0][2], PRICE)
+    assert [escrow.balanceOf(m) for m in toy_members] == [
+        b + (moved if i == 0 else -moved if i == 2 else 0) for i, b in enumerate(before)]
 
 
 # --- reward -------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from brownie import web3
 from consensus_support import (
     REWARD_SCALE,
     SLASH_BPS,
+    MIN_SELF_STAKE,
     SLASH_FREEZE_SECONDS,
     UNBONDING_SECONDS,
     at_or_after,
@@ -160,18 +161,34 @@ def test_a_locked_pool_takes_no_stake_and_pays_no_withdrawal(pool, epos, holders
     assert staking.stakeOf(validator, delegator) == 0 and epos.balanceOf(delegator) == 2 * ONE
 
 
-def test_a_validator_is_eligible_while_its_self_stake_is_not_fully_unbonded(pool, holders):
+def test_eligibility_is_the_bonded_self_stake_checkpointed_at_a_moment(pool, epos, holders, scorer, members):
     staking, _ = pool
     validator, delegator, _ = holders
-    assert staking.isEligible(validator)
-    assert not staking.isEligible(delegator)  # delegating makes nobody a validator
-    staking.unstake(validator, 2 * ONE, {"from": validator})
-    assert staking.isEligible(validator)  # a bonded part is left
-    ready_at = staking.unstake(validator, ONE, {"from": validator}).timestamp + UNBONDING_SECONDS
-    assert staking.isEligible(validator)  # still slashable while unbonding
-    at_or_after(ready_at)
-    assert not staking.isEligible(validator)
-    assert staking.poolStake(validator) == 4 * ONE  # the delegation alone does not make it eligible
+    staked_at = web3.eth.get_block("latest").timestamp
+    assert staking.isEligibleAt(validator, staked_at)
+    assert not staking.isEligibleAt(delegator, staked_at)  # delegating makes nobody a validator
+    at_or_after(staked_at)
+    partly = staking.unstake(validator, 2 * ONE, {"from": validator}).timestamp
+    assert staking.isEligibleAt(validator, partly)  # a bonded part is left
+    at_or_after(partly)
+    left = staking.unstake(validator, ONE, {"from": validator}).timestamp
+    # an unbonding counts out at once, however long before it ends; the history keeps the earlier moments
+    assert not staking.isEligibleAt(validator, left)
+    assert staking.isEligibleAt(validator, partly) and staking.bondedSelfSharesAt(validator, staked_at) == 3 * ONE
+    assert staking.poolStake(validator) == 4 * ONE  # the stake is still there: the delegation alone is not enough
+    at_or_after(left)
+    epos.approve(staking, ONE, {"from": validator})
+    back = staking.stake(validator, ONE, {"from": validator}).timestamp
+    assert staking.isEligibleAt(validator, back) and not staking.isEligibleAt(validator, left)
+
+    dust = members[5]  # a self-stake below the minimum never makes a validator
+    epos.mintScores(SCORES, 2, [dust], [MIN_SELF_STAKE], {"from": scorer})
+    epos.approve(staking, MIN_SELF_STAKE, {"from": dust})
+    tiny = staking.stake(dust, MIN_SELF_STAKE - 1, {"from": dust}).timestamp
+    assert not staking.isEligibleAt(dust, tiny)
+    at_or_after(tiny)
+    enough = staking.stake(dust, 1, {"from": dust}).timestamp
+    assert staking.isEligibleAt(dust, enough)
 
 
 def test_slash_burns_a_fraction_of_the_whole_pool(pool, epos, holders):
@@ -281,7 +298,8 @@ def test_only_the_miner_selection_locks_releases_and_slashes(staking, miners, po
 
 
 def test_binding_the_miner_selection(Staking, registry, epos, upos, admin, outsider, miners):
-    staking = Staking.deploy(registry, epos, upos, SLASH_BPS, SLASH_FREEZE_SECONDS, UNBONDING_SECONDS, {"from": admin})
+    staking = Staking.deploy(registry, epos, upos, SLASH_BPS, SLASH_FREEZE_SECONDS, UNBONDING_SECONDS, MIN_SELF_STAKE,
+                             {"from": admin})
     with brownie.reverts(custom_error(UNAUTHORIZED, outsider, role("ADMIN"))):
         staking.setMinerSelection(miners, {"from": outsider})
     with brownie.reverts(custom_error("ZeroAddress()")):
@@ -303,10 +321,14 @@ def test_slash_fraction(staking, admin, outsider):
     assert tx.events["SlashBpsSet"]["bps"] == 2_500 and staking.slashBps() == 2_500
 
 
-def test_constructor_rejects_a_full_slash_and_missing_tokens(Staking, registry, epos, upos, admin):
+def test_constructor_rejects_a_full_slash_missing_tokens_and_no_minimum(Staking, registry, epos, upos, admin):
     with brownie.reverts(custom_error("SlashFractionTooHigh(uint256)", 10_000)):
-        Staking.deploy(registry, epos, upos, 10_000, SLASH_FREEZE_SECONDS, UNBONDING_SECONDS, {"from": admin})
+        Staking.deploy(registry, epos, upos, 10_000, SLASH_FREEZE_SECONDS, UNBONDING_SECONDS, MIN_SELF_STAKE,
+                       {"from": admin})
     zero = "0x" + "00" * 20
     for tokens in ((zero, upos), (epos, zero)):
         with brownie.reverts(custom_error("ZeroAddress()")):
-            Staking.deploy(registry, *tokens, SLASH_BPS, SLASH_FREEZE_SECONDS, UNBONDING_SECONDS, {"from": admin})
+            Staking.deploy(registry, *tokens, SLASH_BPS, SLASH_FREEZE_SECONDS, UNBONDING_SECONDS, MIN_SELF_STAKE,
+                           {"from": admin})
+    with brownie.reverts(custom_error("ZeroMinSelfStake()")):
+        Staking.deploy(registry, epos, upos, SLASH_BPS, SLASH_FREEZE_SECONDS, UNBONDING_SECONDS, 0, {"from": admin})
