@@ -219,10 +219,9 @@ contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
         Position storage position = _positions[validator][msg.sender];
         uint256 available = _stakeOf(pool, position.shares - position.unbondingShares);
         if (amount > available) revert InsufficientStake(validator, msg.sender, amount, available);
-        // Rounding up keeps the pool's stake per share from falling when the unbonding is paid out.
-        uint256 shares = Math.min(
-            Math.mulDiv(amount, pool.shares, pool.stake, Math.Rounding.Ceil), position.shares - position.unbondingShares
-        );
+        // Rounding up keeps the pool's stake per share from falling when the unbonding is paid out; it never
+        // exceeds the bonded shares, since amount is at most their (floored) value.
+        uint256 shares = Math.mulDiv(amount, pool.shares, pool.stake, Math.Rounding.Ceil);
         position.unbondingShares += shares;
         uint64 readyAt = uint64(block.timestamp + unbondingSeconds);
         position.unbondingReadyAt = readyAt;
@@ -319,8 +318,8 @@ contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
 
     /// @inheritdoc IStaking
     function isEligibleAt(address validator, uint256 timestamp) external view returns (bool) {
-        uint256 shares = bondedSelfSharesAt(validator, timestamp);
-        return shares > 0 && _stakeOf(_pools[validator], shares) >= minSelfStake;
+        // minSelfStake > 0, so no shares are never enough.
+        return _stakeOf(_pools[validator], bondedSelfSharesAt(validator, timestamp)) >= minSelfStake;
     }
 
     /// @notice `validator`'s bonded (not unbonding) self-stake shares at the end of second `timestamp`.

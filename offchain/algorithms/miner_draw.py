@@ -17,8 +17,8 @@ Draw (eq. 3.16), weights = coalition scores in EPOS base units, in the submitted
     r = uint256(h_k) % total
     walk the non-excluded coalitions in order, accumulating weights; the first with r < cumulative wins.
 Validator = the drawn coalition's member with the highest score; ties to the lower address. A drawn
-    validator with no bonded self-stake (Staking.isEligible false) is skipped: its coalition is excluded
-    without a slash and the draw repeats with the next h_k.
+    validator without the minimum bonded self-stake at the slot's commit deadline (Staking.isEligibleAt false)
+    is skipped: its coalition is excluded without a slash and the draw repeats with the next h_k.
 Penalty (eq. 3.24): a validator that does not mine in its window or submits an invalid block has
     floor(stake * slash_bps / 10_000) of its locked stake burned, gets no reward, its coalition is
     excluded, and the draw is repeated with the next h_k among the rest.
@@ -158,7 +158,7 @@ class DrawAttempt:
     coalition: int
     validator: int
     mined: bool
-    skipped: bool = False  #: the validator had no bonded self-stake: excluded without a slash
+    skipped: bool = False  #: the validator lacked the minimum bonded self-stake: excluded without a slash
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,7 @@ def resolve_miner(
 ) -> MinerOutcome:
     """Draw, and redraw after each drawn validator in `failing_validators` (member indices that do not
     mine in their window or submit an invalid block): slash it, withhold its reward, exclude its
-    coalition. A drawn validator in `unstaked_validators` (no bonded self-stake) is skipped: its coalition
+    coalition. A drawn validator in `unstaked_validators` (without the minimum bonded self-stake) is skipped: its coalition
     is excluded, nobody is slashed, and the draw repeats. Pure: the failures are given, as a contract
     learns them from timeouts and rejections."""
     stakes = stakes_base or {}

@@ -133,6 +133,11 @@ class SlotOutcome:
     def winning_members(self) -> list[int]:
         return [] if self.miner.winner is None else self.draw_order[self.miner.winner]
 
+    @property
+    def fees_refunded(self) -> bool:
+        """Whether the fees go back to their payers: nobody mined, or nobody in the winner may be paid."""
+        return self.miner.winner is None or self.weight_rule == "unpayable"
+
 
 def commit_reveal_seed(
     secrets: Mapping[str, bytes],
@@ -169,7 +174,7 @@ def run_slot(
     addresses: one account per prosumer (their uint160 order drives every tie rule). failing_validators:
     member indices that, once drawn as validator, do not mine. stakes_base: locked EPOS per member index
     (default: each member's score, since the thesis stakes the proof score). unstaked_validators: member
-    indices with no bonded self-stake, skipped when drawn. unpaid_fees: member indices that owe a fee and
+    indices without the minimum bonded self-stake at the commit deadline, skipped when drawn. unpaid_fees: member indices that owe a fee and
     do not pay it: they add nothing to M_r and get no share of it. The Shapley worth is the optimal savings
     game (shapley.savings_worth) whatever `merge_plan` produced the partition."""
     timings: dict[str, float] = {}
@@ -507,7 +512,7 @@ def _slot_report(slot: SlotOutcome, title: str, details: bool = True) -> list[st
         if a.mined:
             verdict = "mined"
         elif a.skipped:
-            verdict = "skipped: no bonded self-stake, coalition excluded (no slash)"
+            verdict = "skipped: below the minimum self-stake at the commit deadline; coalition excluded, no slash"
         else:
             verdict = (f"did not mine: {slot.miner.slashed[a.validator] / EPOS_BASE:.4f} EPOS of its stake burned, "
                        "reward withheld, coalition excluded")

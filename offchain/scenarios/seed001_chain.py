@@ -367,7 +367,7 @@ class Simulation:
         else:
             c.send(self.by_address[final], "MiningRewardEscrow", "settleTrades", slot, trades)
             worker_seconds += self._run_worker()
-            if outcome.weight_rule == "unpayable":
+            if outcome.fees_refunded:
                 self._refund_fees(slot)
         self._model_slot(outcome)
         record = self._record(slot, miss_first_draw, outcome, first_block, time.perf_counter() - started, worker_seconds,
@@ -455,10 +455,9 @@ class Simulation:
         self.epos_supply += sum(view.member_scores_base) - sum(outcome.miner.slashed.values())
         for i, burned in outcome.miner.slashed.items():
             self.pools[accounts[i]] -= burned
-        refunded = outcome.miner.winner is None or outcome.weight_rule == "unpayable"
         for i, fee in enumerate(outcome.fees_base):
             self.fees[accounts[i]] += fee
-            if refunded:  # a void slot, or nobody in the winner may be paid: the fee goes back to the escrow balance
+            if outcome.fees_refunded:  # a void slot, or nobody in the winner may be paid: the fee goes back to the escrow balance
                 self.escrow[accounts[i]] += fee
         if outcome.miner.winner is None:
             return
@@ -492,7 +491,7 @@ class Simulation:
                           "burned": 0 if penalty is None else penalty["burned"]})
         for skipped in self._events("MinerSelection", "MinerSkipped", slot, first_block):
             draws.append({"attempt": skipped["attempt"], "coalition": skipped["coalition"],
-                          "validator": skipped["validator"], "penalty": "skipped (no bonded self-stake)", "burned": 0})
+                          "validator": skipped["validator"], "penalty": "skipped (below the minimum self-stake)", "burned": 0})
         draws.sort(key=lambda d: d["attempt"])
         rewards = {e["member"]: e["share"] for e in self._events("MiningRewardEscrow", "RewardShared", slot, first_block)}
         return SlotRecord(slot, miss_first_draw, outcome, draws, self.c.call("MiningRewardEscrow", "miningReward", slot),
@@ -522,8 +521,7 @@ class Simulation:
         paid = {e["account"]: e["fee"] for e in self._events("MiningRewardEscrow", "FeePaid", slot, first_block)}
         expected_fees = {accounts[i]: f for i, f in enumerate(outcome.fees_base) if f > 0}
         self._check(slot, "mining fees", expected_fees, paid, f"{len(paid)} payers")
-        refunded = outcome.miner.winner is None or outcome.weight_rule == "unpayable"
-        expected_reward = 0 if refunded else outcome.mining_reward_base
+        expected_reward = 0 if outcome.fees_refunded else outcome.mining_reward_base
         self._check(slot, "M_r", expected_reward, record.mining_reward, f"{base_to_upos(expected_reward):.6f} UPOS")
 
         self._check(slot, "commit-reveal seed", seed, bytes(self._round(slot)["seed"]), f"XOR of {len(accounts)} reveals")
