@@ -2,7 +2,7 @@
 
 One slot = PoEG scores, pairing, per-coalition LPs, merge-and-split to a stable partition, the integer
 chain view, the commit-reveal seed and miner draw, and the Shapley split of M_r in the drawn coalition
-(offchain.scenarios.seed001.run_slot). The process is pinned to one CPU core where the OS allows it.
+(offchain.mechanisms.coalition_market.plan.run_slot). The process is pinned to one CPU core where the OS allows it.
 Prosumers are uniform on the thesis' 20 x 20 km area (so density grows with n), normal daily profiles.
 
     python benchmarks/bench_coalitions.py [--sizes 1000 10000] [--out benchmarks]
@@ -28,7 +28,7 @@ from offchain.progress import pin_to_one_core
 from offchain.algorithms.coalitions import CoalitionSolver, Market
 from offchain.algorithms.shapley import savings_worth, shapley_values
 from offchain.data.seed001 import prosumer_addresses, scaling_instance
-from offchain.scenarios.seed001 import SlotSettings, demo_seed, run_slot
+from offchain.mechanisms.coalition_market.plan import SlotSettings, demo_seed, run_slot
 
 TARGET_SECONDS_1000 = 60.0
 

@@ -50,7 +50,7 @@ from offchain.algorithms.matching import (
     verify_certificate,
 )
 from offchain.data.seed000 import frames_to_wh, synthetic_microgrid
-from offchain.scenarios.seed000 import perfect_bids, reproduce
+from offchain.mechanisms.fog_ems.model import perfect_bids, reproduce
 
 PROSUMERS, EVS = 2_000, 500
 TARGET_MATCHING_MS = 100.0

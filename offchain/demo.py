@@ -74,6 +74,7 @@ class Member:
 def run_demo(console: Console | None = None) -> dict[str, dict[str, float]]:
     """Runs the scenario; returns the final holdings per member and the operator:
     {name: {"UPOS": wallet + book, "EPOS": .., "credits_kWh": wallet + book, "grid_kWh": ..}}."""
+    from offchain.mechanisms import SUITE, WORKERS
     from offchain.workers import run_worker
 
     console = console or Console()
@@ -85,7 +86,7 @@ def run_demo(console: Console | None = None) -> dict[str, dict[str, float]]:
         w3 = connect(node.rpc_url)
         clients = {role: ChainClient(w3, network.account(role)) for role in ("ADMIN", "OPERATOR", "METER")}
         demo_network = dataclasses.replace(network, rpc_url=node.rpc_url)
-        manifest = deploy_suite(clients["ADMIN"], demo_network, manifest_dir=Path(tmp))
+        manifest = deploy_suite(clients["ADMIN"], demo_network, manifest_dir=Path(tmp), suite=SUITE)
         console.print(f"Deployed {', '.join(manifest.contracts)} in block {manifest.deploy_block}")
         console.print("Roles: " + ", ".join(f"{role} {address[:10]}…" for role, address in manifest.roles.items()))
 
@@ -118,7 +119,7 @@ def run_demo(console: Console | None = None) -> dict[str, dict[str, float]]:
                 send(f"attest {spec[7]:g} kWh for {member.name}", clients["METER"], credit.functions.attestSurplus(member.address, period, units.kwh_to_wh(spec[7])))
 
         summary = run_worker(
-            "surplus-score",
+            WORKERS["surplus-score"],
             rpc_url=node.rpc_url,
             manifest_path=manifest_path(demo_network, tmp),
             state_dir=Path(tmp) / "workers",

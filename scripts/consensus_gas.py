@@ -1,7 +1,7 @@
 """Gas of one seed 001 consensus slot: `brownie run scripts/consensus_gas.py --network dev-h6`.
 
 Deploys a fresh foundation (registry, UPOS, EPOS) and the consensus contracts, registers n = 10
-prosumers, and runs one slot of the 10-prosumer instance of offchain.scenarios.seed001 through every
+prosumers, and runs one slot of the 10-prosumer instance of offchain.mechanisms.coalition_market.model through every
 on-chain step, twice: a slot whose first drawn validator mines, and a slot whose first two validators
 fail (a missed window, then a block reported invalid) before the third mines. Prints each step's total
 gasUsed (the receipt figure: 21,000 intrinsic gas, calldata, execution, net of refunds), the total per

@@ -293,3 +293,28 @@ def verify_certificate(benefit: np.ndarray, assignment: Assignment, u: np.ndarra
     if bound != achieved:
         return f"DualGap: sum of potentials {bound} != assignment benefit {achieved}"
     return None
+
+
+class CertificateError(RuntimeError):
+    """A certified assignment failed its own check: the matching contract would reject it."""
+
+
+@dataclass(frozen=True)
+class CertifiedAssignment:
+    """A maximum-benefit assignment with the dual certificate that proves it (potentials in Wh)."""
+
+    assignment: Assignment
+    u: np.ndarray
+    v: np.ndarray
+
+
+def certified_assignment(benefit: np.ndarray) -> CertifiedAssignment:
+    """The maximum-benefit assignment of `benefit` (:func:`hungarian`) and its LP dual certificate
+    (:func:`dual_certificate`), checked with :func:`verify_certificate` exactly as the matching contract
+    checks it. Raises CertificateError if the check fails, so nothing is sent that the contract rejects."""
+    assignment = hungarian(benefit)
+    u, v = dual_certificate(benefit, assignment)
+    reason = verify_certificate(benefit, assignment, u, v)
+    if reason is not None:
+        raise CertificateError(f"own certificate rejected: {reason}")
+    return CertifiedAssignment(assignment, u, v)

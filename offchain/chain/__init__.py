@@ -40,8 +40,8 @@ from offchain.chain.networks import LOCAL_ROLE_ACCOUNTS, NETWORK_NAMES, NetworkC
 from offchain.chain.nonces import NonceManager
 from offchain.chain.roles import ROLE_NAMES, role_id, role_name
 from offchain.chain.rpc import connect
+from offchain.chain.abi import ZERO_ADDRESS, ParticipantKind
 from offchain.chain.steps import DEPLOYER, Call, ContractRef, Deploy, Grant, RoleHolder, Step, replace_group
-from offchain.chain.suites import SUITE
 
 __all__ = [
     "ANVIL_TEST_MNEMONIC",
@@ -49,7 +49,7 @@ __all__ = [
     "LOCAL_ROLE_ACCOUNTS",
     "NETWORK_NAMES",
     "ROLE_NAMES",
-    "SUITE",
+    "ZERO_ADDRESS",
     "AnvilStartError",
     "Artifact",
     "ArtifactsMissingError",
@@ -71,6 +71,7 @@ __all__ = [
     "NetworkConfig",
     "NonceConflictError",
     "NonceManager",
+    "ParticipantKind",
     "RoleHolder",
     "RpcUnreachableError",
     "Step",

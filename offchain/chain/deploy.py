@@ -1,8 +1,8 @@
 """Deploying the contract suite: running its steps, a manifest per network and the rule for reusing an
 earlier deployment.
 
-The suite itself is declared in offchain/chain/suites.py: to add a contract, add a Deploy step (and the
-Grant and Call steps it needs) to SUITE there, in dependency order.
+A suite is a tuple of steps (offchain/chain/steps.py); callers pass it. The whole suite is
+``offchain.mechanisms.SUITE`` (the core of offchain/chain/suites.py plus every mechanism's contract group).
 """
 
 from __future__ import annotations
@@ -28,11 +28,10 @@ from offchain.chain.networks import NetworkConfig
 from offchain.chain.roles import role_id
 from offchain.chain.rpc import connect
 from offchain.chain.steps import DEPLOYER, Call, ContractRef, Deploy, Grant, RoleHolder, Step
-from offchain.chain.suites import SUITE
 
 
 
-def suite_roles(suite: tuple[Step, ...] = SUITE) -> tuple[str, ...]:
+def suite_roles(suite: tuple[Step, ...]) -> tuple[str, ...]:
     """The roles whose holders the suite's steps refer to (these need an address in `roles`)."""
     held = [s.holder.role for s in suite if isinstance(s, Grant) and isinstance(s.holder, RoleHolder)]
     held += [a.role for s in suite if isinstance(s, (Deploy, Call)) for a in s.args if isinstance(a, RoleHolder)]
@@ -113,7 +112,7 @@ def git_commit(root: Path | None = None) -> str:
 
 
 def find_reusable_manifest(
-    client: ChainClient, network: NetworkConfig, manifest_dir: str | Path = "deployments", suite: tuple[Step, ...] = SUITE
+    client: ChainClient, network: NetworkConfig, manifest_dir: str | Path, suite: tuple[Step, ...]
 ) -> Manifest | None:
     """The existing manifest of `network` if it can be reused on the chain `client` talks to: same chain id,
     and every suite contract recorded, with code at its address, deployed from the current artifact."""
@@ -193,7 +192,7 @@ def deploy_suite(
     *,
     manifest_dir: str | Path = "deployments",
     roles: dict[str, str] | None = None,
-    suite: tuple[Step, ...] = SUITE,
+    suite: tuple[Step, ...],
 ) -> Manifest:
     """Deploys the suite (or reuses the deployment recorded for `network`) and returns its manifest.
 
@@ -267,7 +266,7 @@ class DeploymentPlan:
 
 
 def plan_deployment(
-    client: ChainClient, *, roles: dict[str, str] | None = None, suite: tuple[Step, ...] = SUITE
+    client: ChainClient, *, suite: tuple[Step, ...], roles: dict[str, str] | None = None
 ) -> DeploymentPlan:
     """The transactions deploy_suite would send from `client`'s account and their cost at current fees.
 

@@ -1,17 +1,17 @@
 """Off-chain workers: read contract events from a persisted cursor, compute, submit each result once.
 
-See docs/workers.md. ``run_worker(name, ...)`` is what ``kwx worker NAME`` calls; ``WORKERS`` lists the
-names it accepts.
+See docs/workers.md. ``run_worker(spec, ...)`` is what ``kwx worker NAME`` calls with the spec
+``offchain.mechanisms.WORKERS[NAME]``; ``open_worker`` wires a spec to a deployment in process.
 """
 
 from .logs import JsonFormatter, configure_json_logging, worker_logger
 from .registry import (
     DEFAULT_STATE_DIR,
-    WORKERS,
     UnknownWorkerError,
     WorkerOption,
     WorkerOptionError,
     WorkerSpec,
+    open_worker,
     parse_worker_options,
     run_worker,
     state_path,
@@ -32,7 +32,7 @@ from .runtime import (
 )
 from .state import JournalEntry, Status, Submission, WorkerState, WorkerStateError
 from .surplus_score import MECHANISM as SURPLUS_SCORE_MECHANISM
-from .surplus_score import SurplusScoreLogic
+from .surplus_score import SURPLUS_SCORE, SurplusScoreLogic
 from .web3_chain import Web3ResultChain, contract_events
 
 __all__ = [
@@ -40,8 +40,8 @@ __all__ = [
     "CRASH_ENV",
     "CRASH_POINTS",
     "DEFAULT_STATE_DIR",
+    "SURPLUS_SCORE",
     "SURPLUS_SCORE_MECHANISM",
-    "WORKERS",
     "Acceptance",
     "ChainEvent",
     "FaultInjector",
@@ -65,6 +65,7 @@ __all__ = [
     "WorkerStateError",
     "configure_json_logging",
     "contract_events",
+    "open_worker",
     "parse_worker_options",
     "run_worker",
     "state_path",

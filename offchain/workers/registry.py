@@ -1,4 +1,9 @@
-"""The workers `kwx worker NAME` can run, and :func:`run_worker`, which wires one to a deployment."""
+"""How a worker is declared (:class:`WorkerSpec`, its :class:`WorkerOption` s) and wired to a deployment
+(:func:`open_worker`, :func:`run_worker`).
+
+This module names no worker: each mechanism declares its workers in its descriptor (offchain/mechanisms),
+and ``offchain.mechanisms.WORKERS`` maps every name ``kwx worker NAME`` accepts to its spec.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,8 @@ from eth_account.signers.local import LocalAccount
 
 from offchain.chain import ChainClient, Manifest, connect, get_network, load_manifest
 
-from .coalition_market import make_result_logic, make_rewards_logic, make_scores_logic
-from .fog_matching import make_fog_matching_logic
 from .logs import configure_json_logging
-from .runtime import RunSummary, Worker, WorkerLogic
-from .surplus_score import SurplusScoreLogic
+from .runtime import FaultInjector, RunSummary, Worker, WorkerLogic
 from .web3_chain import Web3ResultChain
 
 #: Where worker state files live unless told otherwise: <state_dir>/<worker>.sqlite.
@@ -44,11 +46,13 @@ class WorkerOption:
 
 @dataclass(frozen=True)
 class WorkerSpec:
-    """One runnable worker: the contract that accepts its results, and how to build its logic.
+    """One runnable worker: its name (``kwx worker NAME``, its state file), the contract that accepts its
+    results, and how to build its logic.
 
     ``make_logic(client, manifest, **options)``; ``options`` declares the keyword options it takes.
     """
 
+    name: str
     summary: str
     results_contract: str
     make_logic: Callable[..., WorkerLogic]
@@ -59,88 +63,17 @@ class WorkerOptionError(ValueError):
     """A worker option that the worker does not take or whose value does not parse."""
 
 
-#: The options of the coalition-market stages: which rehearsal community they serve. A slot needs at least
-#: one participant (ProofScoreRegistry rejects an empty result); slots are numbered from 1
-#: (SeededForecasts.first_slot); the forecasts' random generator takes no negative seed.
-COALITION_OPTIONS = {
-    "participants": WorkerOption(int, "number of test-mnemonic participant accounts, >= 1 (default 10)", minimum=1),
-    "seed": WorkerOption(int, "seed of the rehearsal forecasts, >= 0 (default 1)", minimum=0),
-    "through_slot": WorkerOption(int, "last slot with forecasts; slots start at 1 (default 1)", minimum=1),
-}
-
-
-def _surplus_score(client: ChainClient, manifest: Manifest, *, through_period: int | None = None) -> WorkerLogic:
-    return SurplusScoreLogic(
-        client.contract("EnergyCredit", manifest.address("EnergyCredit")),
-        client.contract("EPOS", manifest.address("EPOS")),
-        through_period=through_period,
-    )
-
-
-def _fedavg_aggregator(client: ChainClient, manifest: Manifest, **options: Any) -> WorkerLogic:
-    from .fedavg import make_fedavg_logic  # imported here: it loads torch (~2 s), which no other worker needs
-
-    return make_fedavg_logic(client, manifest, **options)
-
-
-WORKERS: dict[str, WorkerSpec] = {
-    "surplus-score": WorkerSpec(
-        summary="EPOS scores = attested surplus (kWh) per prosumer and period (foundation score; PoEG in issue 5)",
-        results_contract="EPOS",
-        make_logic=_surplus_score,
-        options={"through_period": WorkerOption(int, "treat periods up to this one as final (>= 0)", minimum=0)},
-    ),
-    "coalition-scores": WorkerSpec(
-        summary="seed 001 PoEG member scores as EPOS, once per slot",
-        results_contract="EPOS",
-        make_logic=make_scores_logic,
-        options=COALITION_OPTIONS,
-    ),
-    "coalition-result": WorkerSpec(
-        summary="seed 001 slot result: scores, canonical coalition partition, trade-list commitment",
-        results_contract="ProofScoreRegistry",
-        make_logic=make_result_logic,
-        options=COALITION_OPTIONS,
-    ),
-    "coalition-rewards": WorkerSpec(
-        summary="seed 001 Shapley split of the mining reward once the slot's block is final",
-        results_contract="MiningRewardEscrow",
-        make_logic=make_rewards_logic,
-        options=COALITION_OPTIONS,
-    ),
-    "fog-matching": WorkerSpec(
-        summary="seed 000 Hungarian matching: a certified optimal assignment per closed, unmatched period",
-        results_contract="PeriodMatching",
-        make_logic=make_fog_matching_logic,
-    ),
-    "fedavg-aggregator": WorkerSpec(
-        summary="seed 000 FedAvg rounds of the fog nodes' LSTM updates in a model store, recorded in FogModelRegistry",
-        results_contract="FogModelRegistry",
-        make_logic=_fedavg_aggregator,
-        options={
-            "store_dir": WorkerOption(str, "folder of the model store (required)"),
-            "contributors": WorkerOption(str, "comma-separated fog-node addresses each round waits for (required)"),
-            "weighting": WorkerOption(str, "samples (FedAvg by sample count, default) or uniform",
-                                      choices=("samples", "uniform")),
-            "through_round": WorkerOption(int, "last round version to publish, >= 1 (default: no limit)", minimum=1),
-        },
-    ),
-}
-
-
 class UnknownWorkerError(ValueError):
     """No worker of that name is registered."""
 
 
-def parse_worker_options(name: str, pairs: Iterable[str]) -> dict[str, Any]:
-    """{option: value} from ``KEY=VALUE`` texts for worker `name` (dashes in KEY read as underscores).
+def parse_worker_options(spec: WorkerSpec, pairs: Iterable[str]) -> dict[str, Any]:
+    """{option: value} from ``KEY=VALUE`` texts for the worker `spec` (dashes in KEY read as underscores).
 
-    Raises UnknownWorkerError or WorkerOptionError (unknown option, missing "=", value that does not parse
-    or is out of the option's range), each with a one-line message.
+    Raises WorkerOptionError (unknown option, missing "=", value that does not parse or is out of the
+    option's range) with a one-line message.
     """
-    if name not in WORKERS:
-        raise UnknownWorkerError(f"unknown worker {name!r}: choose one of {', '.join(sorted(WORKERS))}")
-    declared = WORKERS[name].options
+    name, declared = spec.name, spec.options
     takes = f"options: {', '.join(sorted(declared))}" if declared else "it takes no options"
     options: dict[str, Any] = {}
     for pair in pairs:
@@ -169,8 +102,36 @@ def state_path(name: str, state_dir: str | Path = DEFAULT_STATE_DIR) -> Path:
     return Path(state_dir) / f"{name}.sqlite"
 
 
+def open_worker(
+    spec: WorkerSpec,
+    client: ChainClient,
+    manifest: Manifest,
+    state_dir: str | Path = DEFAULT_STATE_DIR,
+    *,
+    logic: WorkerLogic | None = None,
+    options: Mapping[str, Any] | None = None,
+    confirmations: int = 0,
+    block_chunk: int = 2000,
+    receipt_timeout: float = 120.0,
+    faults: FaultInjector | None = None,
+) -> Worker:
+    """The runtime :class:`Worker` of `spec` on `manifest`'s deployment, submitting from `client` to
+    ``spec.results_contract``, its state in ``<state_dir>/<spec.name>.sqlite`` (a restart resumes from it).
+
+    `logic`: the worker's logic when the caller built it (e.g. stages sharing one planner); otherwise
+    ``spec.make_logic(client, manifest, **options)``. `faults`: crash injection (tests; None reads
+    KWX_WORKER_CRASH_AT). Close the worker (or use it as a context manager) when done.
+    """
+    if logic is None:
+        logic = spec.make_logic(client, manifest, **(options or {}))
+    results = client.contract(spec.results_contract, manifest.address(spec.results_contract))
+    return Worker(logic, Web3ResultChain(client, results, block_chunk=block_chunk), state_path(spec.name, state_dir),
+                  confirmations=confirmations, start_block=manifest.deploy_block, block_chunk=block_chunk,
+                  receipt_timeout=receipt_timeout, faults=faults)
+
+
 def run_worker(
-    name: str,
+    spec: WorkerSpec,
     *,
     rpc_url: str,
     manifest_path: str | Path,
@@ -186,7 +147,8 @@ def run_worker(
     log_level: int | str = logging.INFO,
     **options: Any,
 ) -> RunSummary | None:
-    """Runs worker `name` against the deployment in `manifest_path` (deployments/<network>.json).
+    """Runs the worker `spec` (``offchain.mechanisms.WORKERS[name]``) against the deployment in
+    `manifest_path` (deployments/<network>.json).
 
     ``once``: process everything up to the head, return its :class:`RunSummary`; otherwise poll every
     `poll_seconds` until SIGTERM/SIGINT (then return None). Either way SIGTERM/SIGINT end it after the
@@ -196,20 +158,16 @@ def run_worker(
     ``options`` go to the worker; it must declare each in its ``WorkerSpec.options`` and the value must be in
     that option's range (else WorkerOptionError, before anything connects or is recorded).
 
-    Raises UnknownWorkerError, offchain.chain errors (manifest missing, RPC unreachable, chain id
-    mismatch, missing key) and WorkerStateError (state file busy or from another chain), each with a
-    one-line message.
+    Raises WorkerOptionError, offchain.chain errors (manifest missing, RPC unreachable, chain id mismatch,
+    missing key) and WorkerStateError (state file busy or from another chain), each with a one-line message.
     """
-    if name not in WORKERS:
-        raise UnknownWorkerError(f"unknown worker {name!r}: choose one of {', '.join(sorted(WORKERS))}")
-    spec = WORKERS[name]
     undeclared = sorted(set(options) - set(spec.options))
     if undeclared:
         takes = ", ".join(sorted(spec.options)) or "none"
-        raise WorkerOptionError(f"worker {name} has no option {undeclared[0]!r} (options: {takes})")
+        raise WorkerOptionError(f"worker {spec.name} has no option {undeclared[0]!r} (options: {takes})")
     for key, value in options.items():
         if value is not None:
-            _check_option(name, key, spec.options[key], value)
+            _check_option(spec.name, key, spec.options[key], value)
     path = Path(manifest_path)
     manifest = load_manifest(path.stem, path.parent)
     network = get_network(manifest.network)
@@ -217,12 +175,9 @@ def run_worker(
     client = ChainClient(w3, account or network.account("SCORER"), build_dir=build_dir,
                          fallback_tip_wei=network.fallback_tip_wei)
     logic = spec.make_logic(client, manifest, **options)
-    chain = Web3ResultChain(client, client.contract(spec.results_contract, manifest.address(spec.results_contract)),
-                            block_chunk=block_chunk)
     configure_json_logging(log_stream, log_level)
-    with Worker(logic, chain, state_path(name, state_dir), confirmations=confirmations,
-                start_block=manifest.deploy_block, block_chunk=block_chunk,
-                receipt_timeout=receipt_timeout) as worker:
+    with open_worker(spec, client, manifest, state_dir, logic=logic, confirmations=confirmations,
+                     block_chunk=block_chunk, receipt_timeout=receipt_timeout) as worker:
         if not once:
             worker.run_forever(poll_seconds)
             return None

@@ -22,6 +22,9 @@ from offchain.algorithms.scores import surplus_scores
 from offchain.units import score_to_base, wh_to_kwh
 
 from .runtime import ChainEvent
+from offchain.chain import ChainClient, Manifest
+
+from .registry import WorkerOption, WorkerSpec
 from .web3_chain import contract_events
 
 #: keccak256("kwx.surplus-score.v1"): the mechanism id of this worker's EPOS mints.
@@ -91,3 +94,22 @@ class SurplusScoreLogic:
 
     def call_for(self, slot: int, payload: dict[str, Any]) -> Any:
         return self.epos.functions.mintScores(self.mechanism, slot, payload["prosumers"], payload["amounts"])
+
+
+def make_surplus_score_logic(client: ChainClient, manifest: Manifest, *,
+                             through_period: int | None = None) -> SurplusScoreLogic:
+    """The worker over the deployment's EnergyCredit and EPOS (``kwx worker surplus-score``)."""
+    return SurplusScoreLogic(
+        client.contract("EnergyCredit", manifest.address("EnergyCredit")),
+        client.contract("EPOS", manifest.address("EPOS")),
+        through_period=through_period,
+    )
+
+
+SURPLUS_SCORE = WorkerSpec(
+    name="surplus-score",
+    summary="EPOS scores = attested surplus (kWh) per prosumer and period (foundation score)",
+    results_contract="EPOS",
+    make_logic=make_surplus_score_logic,
+    options={"through_period": WorkerOption(int, "treat periods up to this one as final (>= 0)", minimum=0)},
+)

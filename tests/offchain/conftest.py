@@ -15,6 +15,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 
+from offchain.mechanisms import SUITE
 from offchain.chain import (
     ChainClient,
     EmbeddedAnvil,
@@ -82,7 +83,7 @@ def outsider(make_client: Callable[[int], ChainClient]) -> ChainClient:
 @pytest.fixture(scope="session")
 def suite(admin: ChainClient, tmp_path_factory: pytest.TempPathFactory) -> Manifest:
     """The foundation suite deployed on the session chain as network "local" (manifest in a temp folder)."""
-    return deploy_suite(admin, get_network("local"), manifest_dir=tmp_path_factory.mktemp("deployments"))
+    return deploy_suite(admin, get_network("local"), manifest_dir=tmp_path_factory.mktemp("deployments"), suite=SUITE)
 
 
 @pytest.fixture(scope="session")

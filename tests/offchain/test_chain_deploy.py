@@ -7,7 +7,6 @@ import json
 import pytest
 
 from offchain.chain import (
-    SUITE,
     ChainClient,
     ChainIdMismatchError,
     Deploy,
@@ -23,7 +22,8 @@ from offchain.chain import (
     replace_group,
     role_id,
 )
-from offchain.chain.suites import ConsensusTerms, consensus_steps
+from offchain.mechanisms import SUITE
+from offchain.mechanisms.consensus import ConsensusTerms, consensus_steps
 
 pytestmark = pytest.mark.chain
 
@@ -49,7 +49,7 @@ def rehearsal():
 
 def test_rehearsal_deploys_in_order_and_the_second_run_reuses_the_manifest(rehearsal, tmp_path):
     network = get_network("fuji-rehearsal")
-    manifest = deploy_suite(rehearsal, network, manifest_dir=tmp_path)
+    manifest = deploy_suite(rehearsal, network, manifest_dir=tmp_path, suite=SUITE)
     w3 = rehearsal.w3
 
     written = json.loads((tmp_path / "fuji-rehearsal.json").read_text())
@@ -69,7 +69,7 @@ def test_rehearsal_deploys_in_order_and_the_second_run_reuses_the_manifest(rehea
     assert rehearsal.call(staking.functions.minerSelection()) == manifest.address("MinerSelection")
 
     block = w3.eth.block_number
-    again = deploy_suite(rehearsal, network, manifest_dir=tmp_path)
+    again = deploy_suite(rehearsal, network, manifest_dir=tmp_path, suite=SUITE)
     assert w3.eth.block_number == block  # nothing sent
     assert again.contracts == manifest.contracts and again.deploy_block == manifest.deploy_block
     assert json.loads((tmp_path / "fuji-rehearsal.json").read_text()) == written
@@ -78,34 +78,34 @@ def test_rehearsal_deploys_in_order_and_the_second_run_reuses_the_manifest(rehea
 def test_manifest_of_a_chain_that_is_gone_is_not_reused(tmp_path):
     network = get_network("fuji-rehearsal")
     with EmbeddedAnvil(chain_id=43113) as first:
-        deploy_suite(rehearsal_client(first), network, manifest_dir=tmp_path)
+        deploy_suite(rehearsal_client(first), network, manifest_dir=tmp_path, suite=SUITE)
     with EmbeddedAnvil(chain_id=43113) as restarted:  # same chain id, empty state
         client = rehearsal_client(restarted)
-        manifest = deploy_suite(client, network, manifest_dir=tmp_path)
+        manifest = deploy_suite(client, network, manifest_dir=tmp_path, suite=SUITE)
         assert client.w3.eth.block_number >= len(SUITE_CONTRACTS)
         assert all(client.w3.eth.get_code(a) for a in manifest.contracts.values())
 
 
 def test_recompiled_contract_means_a_fresh_deployment(rehearsal, tmp_path):
     network = get_network("fuji-rehearsal")
-    first = deploy_suite(rehearsal, network, manifest_dir=tmp_path)
+    first = deploy_suite(rehearsal, network, manifest_dir=tmp_path, suite=SUITE)
     path = manifest_path(network, tmp_path)
     stale = json.loads(path.read_text())
     stale["bytecode_sha256"]["UPOS"] = "0" * 64  # as if UPOS had changed since it was deployed
     path.write_text(json.dumps(stale))
-    second = deploy_suite(rehearsal, network, manifest_dir=tmp_path)
+    second = deploy_suite(rehearsal, network, manifest_dir=tmp_path, suite=SUITE)
     assert set(second.contracts.values()).isdisjoint(first.contracts.values())
     assert load_manifest(network, tmp_path).contracts == second.contracts
 
 
 def test_a_revoked_grant_is_restored_without_redeploying(rehearsal, tmp_path):
     network = get_network("fuji-rehearsal")
-    manifest = deploy_suite(rehearsal, network, manifest_dir=tmp_path)
+    manifest = deploy_suite(rehearsal, network, manifest_dir=tmp_path, suite=SUITE)
     registry = rehearsal.contract("ParticipantRegistry", manifest.address("ParticipantRegistry"))
     meter = manifest.roles["METER"]
     rehearsal.transact(registry.functions.revokeRole(role_id("METER"), meter))
     block = rehearsal.w3.eth.block_number
-    again = deploy_suite(rehearsal, network, manifest_dir=tmp_path)
+    again = deploy_suite(rehearsal, network, manifest_dir=tmp_path, suite=SUITE)
     assert again.contracts == manifest.contracts
     assert rehearsal.w3.eth.block_number == block + 1  # one transaction: the grant
     assert rehearsal.call(registry.functions.hasRole(role_id("METER"), meter))
@@ -113,7 +113,7 @@ def test_a_revoked_grant_is_restored_without_redeploying(rehearsal, tmp_path):
 
 def test_roles_can_be_given_explicitly(rehearsal, tmp_path, dev_accounts):
     scorer = dev_accounts[7].address
-    manifest = deploy_suite(rehearsal, get_network("fuji-rehearsal"), manifest_dir=tmp_path, roles={"SCORER": scorer})
+    manifest = deploy_suite(rehearsal, get_network("fuji-rehearsal"), manifest_dir=tmp_path, roles={"SCORER": scorer}, suite=SUITE)
     registry = rehearsal.contract("ParticipantRegistry", manifest.address("ParticipantRegistry"))
     assert manifest.roles["SCORER"] == scorer
     assert rehearsal.call(registry.functions.hasRole(role_id("SCORER"), scorer))
@@ -123,7 +123,7 @@ def test_roles_can_be_given_explicitly(rehearsal, tmp_path, dev_accounts):
 def test_deploying_a_network_to_another_chain_is_refused(admin, tmp_path, w3):
     block = w3.eth.block_number
     with pytest.raises(ChainIdMismatchError, match="fuji-rehearsal is chain 43113"):
-        deploy_suite(admin, get_network("fuji-rehearsal"), manifest_dir=tmp_path)
+        deploy_suite(admin, get_network("fuji-rehearsal"), manifest_dir=tmp_path, suite=SUITE)
     assert w3.eth.block_number == block and not any(tmp_path.iterdir())
 
 
@@ -137,7 +137,7 @@ def test_missing_or_corrupt_manifest(tmp_path):
 
 def test_plan_measures_gas_without_sending_and_matches_a_real_deployment(rehearsal, tmp_path):
     w3 = rehearsal.w3
-    plan = plan_deployment(rehearsal)
+    plan = plan_deployment(rehearsal, suite=SUITE)
     assert w3.eth.block_number == 0  # planning sent nothing to the chain asked about
     assert [label for label, _ in plan.steps] == [
         *SUITE_CONTRACTS[:5], "grant MARKET to EnergyOrderBook",
@@ -151,7 +151,7 @@ def test_plan_measures_gas_without_sending_and_matches_a_real_deployment(rehears
     assert plan.total_cost_wei == plan.total_gas * plan.price_per_gas
     assert plan.max_cost_wei > plan.total_cost_wei
 
-    deploy_suite(rehearsal, get_network("fuji-rehearsal"), manifest_dir=tmp_path)
+    deploy_suite(rehearsal, get_network("fuji-rehearsal"), manifest_dir=tmp_path, suite=SUITE)
     spent = sum(w3.eth.get_block(n)["gasUsed"] for n in range(1, w3.eth.block_number + 1))
     assert abs(spent - plan.total_gas) <= 0.01 * plan.total_gas
 

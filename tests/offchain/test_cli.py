@@ -153,18 +153,19 @@ def test_out_of_range_worker_option_is_one_line_and_records_nothing(worker: str,
 
 
 def test_run_worker_checks_option_ranges_before_connecting(tmp_path: Path) -> None:
+    from offchain.mechanisms import WORKERS
     from offchain.workers import WorkerOptionError, parse_worker_options, run_worker
 
-    assert parse_worker_options("coalition-result", ["participants=1", "through_slot=1", "seed=0"]) == {
+    assert parse_worker_options(WORKERS["coalition-result"], ["participants=1", "through_slot=1", "seed=0"]) == {
         "participants": 1, "through_slot": 1, "seed": 0}
     with pytest.raises(WorkerOptionError, match="option participants must be >= 1, got 0"):
-        run_worker("coalition-result", rpc_url=f"http://127.0.0.1:{free_port()}",
+        run_worker(WORKERS["coalition-result"], rpc_url=f"http://127.0.0.1:{free_port()}",
                    manifest_path=tmp_path / "local.json", state_dir=tmp_path / "state", once=True, participants=0)
     assert not list(tmp_path.iterdir())
 
 
 def test_worker_help_lists_the_registered_workers_and_networks() -> None:
-    from offchain.workers import WORKERS
+    from offchain.mechanisms import WORKERS
 
     result = kwx("worker", "--help", env={"COLUMNS": "200"})
     assert result.returncode == 0, result.stderr
@@ -314,7 +315,7 @@ def test_chain_gas_benchmark_goes_to_out_and_to_benchmarks_only_when_asked(updat
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    import offchain.scenarios.seed001_chain as seed001_chain
+    import offchain.mechanisms.coalition_market.chain_run as seed001_chain
     from offchain.chain.artifacts import project_root
     from offchain.cli import app
 

@@ -1,5 +1,5 @@
 """Seed 000's day through the contracts on embedded Anvil chains (free ports), driven by
-offchain.scenarios.seed000_chain with the fog-matching worker as the Hungarian SCORER.
+offchain.mechanisms.fog_ems.chain_run with the fog-matching worker as the Hungarian SCORER.
 
 A shortened day (8 midday periods, 2 shared EVs) gives exactly simulate_day's figures for greedy and for
 Hungarian; the worker killed after broadcasting an assignment and restarted leaves exactly one accepted
@@ -13,10 +13,11 @@ import io
 
 import pytest
 
-from offchain.scenarios.seed000 import MarketRules
-from offchain.scenarios.seed000_chain import compare_with_model, day_inputs, open_chain_day, run_day_on_chain
+from offchain.mechanisms.fog_ems.model import MarketRules
+from offchain.mechanisms.fog_ems.chain_run import compare_with_model, day_inputs, open_chain_day, run_day_on_chain
+from offchain.mechanisms import WORKERS
 from offchain.workers import run_worker
-from offchain.workers.fog_matching import MECHANISM
+from offchain.mechanisms.fog_ems.workers import MECHANISM
 from offchain.workers.runtime import FaultInjector
 from offchain.workers.state import Status
 
@@ -118,7 +119,7 @@ def test_kwx_worker_fog_matching_matches_a_closed_period(tmp_path):
                         method="hungarian") as day:
         day.bid(first, bids[:, 0])
         day.close_bidding(first)
-        summary = run_worker("fog-matching", rpc_url=day.anvil.rpc_url,
+        summary = run_worker(WORKERS["fog-matching"], rpc_url=day.anvil.rpc_url,
                              manifest_path=tmp_path / "deployments" / "local.json",
                              state_dir=tmp_path / "workers", once=True, log_stream=io.StringIO())
         assert (summary.results, summary.accepted) == (1, 1)

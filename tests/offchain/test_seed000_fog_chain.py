@@ -1,5 +1,5 @@
 """Seed 000's federated forecasts with their FedAvg rounds published on FogModelRegistry by the
-fedavg-aggregator worker (offchain.scenarios.seed000_fog), on embedded Anvil chains.
+fedavg-aggregator worker (offchain.mechanisms.fog_ems.federated), on embedded Anvil chains.
 
 A fast forecaster (a 60-period buffer, batches of 32, one hour of warm-up history) keeps the LSTMs cheap;
 the rounds, the worker and the contracts are the real ones. The chain publishes one round every 30
@@ -15,8 +15,8 @@ from web3 import Web3
 
 from offchain.algorithms.forecasting import FederatedConfig, new_global_state
 from offchain.data.seed000 import synthetic_microgrid
-from offchain.scenarios.seed000_chain import compare_with_model, open_chain_day, run_day_on_chain
-from offchain.scenarios.seed000_fog import ChainRoundAggregator, FederatedSetup, federated_bids
+from offchain.mechanisms.fog_ems.chain_run import compare_with_model, open_chain_day, run_day_on_chain
+from offchain.mechanisms.fog_ems.federated import ChainRoundAggregator, FederatedSetup, federated_bids
 
 pytestmark = pytest.mark.chain
 

@@ -9,7 +9,7 @@ import pytest
 from offchain.algorithms.battery import BatterySpec
 from offchain.algorithms.pricing import SellRule
 from offchain.data.seed000 import AGENTS, frames_to_wh, synthetic_microgrid
-from offchain.scenarios.seed000 import (
+from offchain.mechanisms.fog_ems.model import (
     ISOLATED_METHOD,
     MarketRules,
     arrival_order,

@@ -1,8 +1,8 @@
 """Seed 001's coalition market through the contracts, on embedded Anvil chains (free ports).
 
 One chain (module scope) runs three slots of the ten-prosumer market with the SCORER worker and the
-participant simulator of offchain.scenarios.seed001_chain: slot 1 normally, slot 2 with the first drawn
-validator missing its window, slot 3 with a member of the mining coalition not paying its fee. The tests compare what the chain recorded with offchain.scenarios.seed001
+participant simulator of offchain.mechanisms.coalition_market.chain_run: slot 1 normally, slot 2 with the first drawn
+validator missing its window, slot 3 with a member of the mining coalition not paying its fee. The tests compare what the chain recorded with offchain.mechanisms.coalition_market.model
 .run_slot computed here from the chain's own seed and stakes. The crash tests use a chain each."""
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from offchain.algorithms.coalitions import Market
 from offchain.algorithms.miner_draw import combine_reveals
 from offchain.chain import ChainClient, ContractRevertError
 from offchain.data.seed001 import CENTRE_KM, ten_prosumer_instance
-from offchain.scenarios.seed001 import SlotSettings, run_slot
-from offchain.scenarios.seed001_chain import Community, Simulation, open_community, run_chain
+from offchain.mechanisms.coalition_market.plan import SlotSettings, run_slot
+from offchain.mechanisms.coalition_market.chain_run import Community, Simulation, open_community, run_chain
 from offchain.units import payment_base
+from offchain.mechanisms import WORKERS
 from offchain.workers import FaultInjector, Status, run_worker
-from offchain.workers.coalition_market import POEG_MECHANISM, CoalitionMarketWorker
+from offchain.mechanisms.coalition_market.workers import POEG_MECHANISM, CoalitionMarketWorker
 
 pytestmark = pytest.mark.chain
 
@@ -182,7 +183,7 @@ def test_a_member_that_does_not_pay_its_fee_gets_no_share_from_the_worker(three_
 
 def test_registered_result_worker_supersedes_results_already_on_chain(three_slots: ThreeSlots, tmp_path) -> None:
     c = three_slots.community
-    summary = run_worker("coalition-result", rpc_url=c.anvil.rpc_url,
+    summary = run_worker(WORKERS["coalition-result"], rpc_url=c.anvil.rpc_url,
                          manifest_path=c.manifest_file,
                          state_dir=tmp_path, once=True, account=c.scorer.account, log_stream=io.StringIO(),
                          participants=10, seed=SEED, through_slot=3)
@@ -232,5 +233,5 @@ def test_run_chain_reports_the_comparison_and_gas(tmp_path) -> None:
     assert steps["ProofScoreRegistry.submitResult"]["transactions"] == 1
     assert steps["MinerSelection.commit"]["transactions"] == steps["MinerSelection.reveal"]["transactions"] == 10
     report = (tmp_path / "seed001-chain.md").read_text()
-    assert "equal `offchain.scenarios.seed001.run_slot`: yes" in report
+    assert "equal `offchain.mechanisms.coalition_market.plan.run_slot`: yes" in report
     assert (tmp_path / "consensus_gas.md").read_text().startswith("# Seed 001 consensus on chain")

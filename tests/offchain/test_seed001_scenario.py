@@ -7,17 +7,14 @@ import pytest
 from offchain.algorithms.coalitions import Market
 from offchain.algorithms.miner_draw import OFFCHAIN_DOMAIN, address_key, commitment, draw
 from offchain.data.seed001 import prosumer_addresses, scaling_instance
-from offchain.scenarios.seed001 import (
-    SlotSettings,
+from offchain.mechanisms.coalition_market.model import (
     check_targets,
-    commit_reveal_seed,
     decide_range_targets,
-    demo_seed,
     range_verdict,
     reproduce_coalitions,
-    run_slot,
     scaling_run,
 )
+from offchain.mechanisms.coalition_market.plan import SlotSettings, commit_reveal_seed, demo_seed, run_slot
 
 
 @pytest.fixture(scope="module")

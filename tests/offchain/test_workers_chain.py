@@ -26,6 +26,7 @@ from web3 import Web3
 
 from offchain.chain import ChainClient, EmbeddedAnvil, Manifest, accounts_from_mnemonic, connect, deploy_suite, get_network
 from offchain.units import score_to_base, wh_to_kwh
+from offchain.mechanisms import SUITE, WORKERS
 from offchain.workers import SURPLUS_SCORE_MECHANISM, run_worker
 
 pytestmark = pytest.mark.chain
@@ -35,9 +36,10 @@ PROSUMERS = (4, 5, 6)
 REPO = Path(__file__).resolve().parents[2]
 RUN_WORKER = """
 import json, sys
+from offchain.mechanisms import WORKERS
 from offchain.workers import run_worker
 options = json.loads(sys.argv[1])
-summary = run_worker("surplus-score", **options)
+summary = run_worker(WORKERS["surplus-score"], **options)
 print(json.dumps(summary.as_dict() if summary else None))
 """
 
@@ -86,7 +88,7 @@ class Community:
         """Runs the worker once in this process (a restart without the cost of a new interpreter);
         returns its summary and its JSON log lines."""
         logs = io.StringIO()
-        summary = run_worker("surplus-score", rpc_url=self.anvil.rpc_url, manifest_path=self.manifest_path,
+        summary = run_worker(WORKERS["surplus-score"], rpc_url=self.anvil.rpc_url, manifest_path=self.manifest_path,
                              state_dir=self.state_dir, once=True, through_period=through_period, log_stream=logs)
         return summary.as_dict(), logs.getvalue()
 
@@ -128,7 +130,7 @@ def community(tmp_path) -> Community:
         w3 = connect(anvil.rpc_url, expected_chain_id=31337)
         accounts = accounts_from_mnemonic(count=10)
         clients = {i: ChainClient(w3, accounts[i]) for i in (ADMIN, OPERATOR, METER, *PROSUMERS)}
-        manifest = deploy_suite(clients[ADMIN], get_network("local"), manifest_dir=tmp_path / "deployments")
+        manifest = deploy_suite(clients[ADMIN], get_network("local"), manifest_dir=tmp_path / "deployments", suite=SUITE)
         result = Community(anvil, manifest, tmp_path / "deployments" / "local.json", tmp_path / "state", clients)
         registry = result.contract("ParticipantRegistry", OPERATOR)
         for i in range(len(PROSUMERS)):

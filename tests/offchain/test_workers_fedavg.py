@@ -33,9 +33,10 @@ from offchain.algorithms.forecasting import (
 )
 from offchain.chain import ChainClient, EmbeddedAnvil, Manifest, accounts_from_mnemonic, connect, deploy_suite, get_network
 from offchain.data.seed000 import synthetic_microgrid
+from offchain.mechanisms import SUITE, WORKERS
 from offchain.workers import WorkerOptionError, parse_worker_options, run_worker
-from offchain.workers.fedavg import MECHANISM, FedAvgLogic
-from offchain.workers.model_store import UPDATE_FORMAT, ModelStore, ModelStoreError
+from offchain.mechanisms.fog_ems.fedavg import MECHANISM, FedAvgLogic
+from offchain.mechanisms.fog_ems.model_store import UPDATE_FORMAT, ModelStore, ModelStoreError
 from offchain.workers.runtime import FaultInjector, RunSummary, Worker
 from offchain.workers.state import Status
 from offchain.workers.web3_chain import Web3ResultChain
@@ -75,7 +76,7 @@ def community(tmp_path_factory, series) -> Community:
     with EmbeddedAnvil(chain_id=31337) as anvil:
         w3 = connect(anvil.rpc_url, expected_chain_id=31337)
         admin, operator = ChainClient(w3, ACCOUNTS[ADMIN]), ChainClient(w3, ACCOUNTS[OPERATOR])
-        manifest = deploy_suite(admin, get_network("local"), manifest_dir=tmp_path_factory.mktemp("deployments"))
+        manifest = deploy_suite(admin, get_network("local"), manifest_dir=tmp_path_factory.mktemp("deployments"), suite=SUITE)
         registry = operator.contract("ParticipantRegistry", manifest.address("ParticipantRegistry"))
         for i in FOG_NODES:
             operator.transact(registry.functions.register(ADDRESSES[i], 1, 100 * i, 0, 0, 0, 0))
@@ -309,10 +310,10 @@ def test_kwx_worker_fedavg_aggregator_takes_string_options(fed, community, tmp_p
     dataclasses.replace(community.manifest, contracts=contracts).write(manifest_path)
     pairs = [f"store_dir={fed.store.root}", f"contributors={' , '.join(fed.addresses)}", "through_round=1",
              "weighting=uniform"]  # as `kwx worker fedavg-aggregator -o KEY=VALUE ...` passes them
-    options = parse_worker_options("fedavg-aggregator", pairs)
+    options = parse_worker_options(WORKERS["fedavg-aggregator"], pairs)
 
     def run() -> RunSummary:
-        return run_worker("fedavg-aggregator", rpc_url=community.anvil.rpc_url, manifest_path=manifest_path,
+        return run_worker(WORKERS["fedavg-aggregator"], rpc_url=community.anvil.rpc_url, manifest_path=manifest_path,
                           state_dir=tmp_path / "workers", once=True, log_stream=io.StringIO(), **options)
 
     updates = fed.train_and_drop(1, ROUND_1)
@@ -324,9 +325,9 @@ def test_kwx_worker_fedavg_aggregator_takes_string_options(fed, community, tmp_p
     assert run().results == 0  # through_round=1
     assert fed.fog_models.functions.roundCount().call() == 1
     with pytest.raises(WorkerOptionError, match="option through_round: cannot read 'two'"):
-        parse_worker_options("fedavg-aggregator", ["through_round=two"])
+        parse_worker_options(WORKERS["fedavg-aggregator"], ["through_round=two"])
     with pytest.raises(ValueError, match="needs the options store_dir and contributors"):
-        run_worker("fedavg-aggregator", rpc_url=community.anvil.rpc_url, manifest_path=manifest_path,
+        run_worker(WORKERS["fedavg-aggregator"], rpc_url=community.anvil.rpc_url, manifest_path=manifest_path,
                    state_dir=tmp_path / "workers", once=True, store_dir=str(fed.store.root))
 
 

@@ -10,7 +10,8 @@ from web3 import Web3
 
 from offchain.algorithms.scores import surplus_scores
 from offchain.units import EPOS_BASE
-from offchain.workers import WORKERS, ChainEvent, SurplusScoreLogic, UnknownWorkerError, run_worker
+from offchain.mechanisms import WORKERS, worker_spec
+from offchain.workers import ChainEvent, SurplusScoreLogic, UnknownWorkerError
 from offchain.workers.surplus_score import MECHANISM, SCHEMA
 
 ALICE, BOB, CAROL = "0x" + "a" * 40, "0x" + "b" * 40, "0x" + "c" * 40
@@ -70,6 +71,6 @@ def test_an_attestation_applied_twice_is_an_error_not_a_double_count(db):
         attested(logic, db, (ALICE, 3, 100))
 
 
-def test_unknown_worker_name_is_refused(tmp_path):
+def test_unknown_worker_name_is_refused():
     with pytest.raises(UnknownWorkerError, match="surplus-score"):
-        run_worker("no-such-worker", rpc_url="http://127.0.0.1:1", manifest_path=tmp_path / "local.json")
+        worker_spec("no-such-worker")

@@ -4,7 +4,7 @@ scripts/consensus_gas.py.
 `role` and `custom_error` come from tests/contracts/conftest.py, loaded by file path: with several
 conftest.py files in the tree, `import conftest` returns whichever conftest pytest imported last.
 
-The off-chain side is offchain.scenarios.seed001.run_slot; `plan_slot` turns its integer view into what
+The off-chain side is offchain.mechanisms.coalition_market.plan.run_slot; `plan_slot` turns its integer view into what
 the SCORER submits (canonical partition entries and the trade list) and `SlotDriver` sends every step of
 a slot, in the order docs/consensus-contracts.md gives."""
 
@@ -19,7 +19,7 @@ from brownie import chain, web3
 from offchain.algorithms.coalitions import CoalitionConfig, Market
 from offchain.algorithms.miner_draw import CommitDomain, address_key, combine_reveals, commitment, keccak256
 from offchain.data.seed001 import ten_prosumer_instance
-from offchain.scenarios.seed001 import SlotOutcome, SlotSettings, run_slot
+from offchain.mechanisms.coalition_market.plan import SlotOutcome, SlotSettings, run_slot
 from offchain.units import price_to_base_per_kwh
 from contract_helpers import role, custom_error, PROSUMER
 
@@ -180,7 +180,7 @@ def plan_slot(
     unstaked: Collection = (),
     unpaid: Collection = (),
 ) -> SlotPlan:
-    """Runs the off-chain slot (offchain.scenarios.seed001.run_slot) for `accounts` with the commit-reveal
+    """Runs the off-chain slot (offchain.mechanisms.coalition_market.plan.run_slot) for `accounts` with the commit-reveal
     `seed`; `failing` are accounts that, once drawn as validator, fail (miss or mine an invalid block);
     `stakes` maps accounts to their locked pool stake (EPOS base units; default: their member score);
     `unstaked` are validators without a bonded self-stake (skipped when drawn); `unpaid` owe a fee and do

@@ -63,7 +63,7 @@ def test_validator_ties_go_to_the_lower_address(scores, scorer, members):
 
 
 def test_coalition_scores_and_validators_match_the_offchain_slot(scores, scorer, members):
-    """The 10-prosumer slot of offchain.scenarios.seed001: on-chain sums and validators are the draw
+    """The 10-prosumer slot of offchain.mechanisms.coalition_market.model: on-chain sums and validators are the draw
     weights and validators the off-chain draw uses."""
     plan = plan_slot(SLOT, members, keccak256(b"seed"))
     scores.submitResult(SLOT, plan.entries, plan.trades_hash, {"from": scorer})

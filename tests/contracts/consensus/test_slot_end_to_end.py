@@ -1,4 +1,4 @@
-"""One full slot of seed 001 on chain against offchain.scenarios.seed001.run_slot for the same ten
+"""One full slot of seed 001 on chain against offchain.mechanisms.coalition_market.plan.run_slot for the same ten
 prosumers and the same commit-reveal seed: scores -> partition -> fees -> commit/reveal -> draw -> a
 missed window (slash, exclusion, redraw) -> an invalid block (slash, exclusion, redraw) -> mined and
 finalised -> trade settlement -> Shapley rewards -> claims -> unbonding. Prints the gas of every step (run

@@ -1,5 +1,5 @@
 """A shortened seed-000 day through the contracts, driven the way the off-chain worker drives it, gives
-exactly the figures of offchain.scenarios.seed000.simulate_day: the matches, every exchange.csv row,
+exactly the figures of offchain.mechanisms.fog_ems.model.simulate_day: the matches, every exchange.csv row,
 the EVs' batteries and cost bases, and the money (EV cash flows, prosumer gains over the grid).
 
 Per period P: bids in the bidding window (greedy: in arrival_order; Hungarian: in agent order, so the
@@ -28,7 +28,7 @@ from seed000_support import (
 
 from offchain.algorithms.battery import exchange_wh
 from offchain.algorithms.matching import benefit_matrix, dual_certificate, hungarian
-from offchain.scenarios.seed000 import MarketRules, arrival_order, perfect_bids, simulate_day
+from offchain.mechanisms.fog_ems.model import MarketRules, arrival_order, perfect_bids, simulate_day
 from offchain.units import payment_base
 
 AGENTS = ("L1", "L2", "L3", "R2", "Z0")

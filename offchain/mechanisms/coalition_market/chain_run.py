@@ -1,9 +1,9 @@
 """Seed 001's coalition market through the contracts (`kwx reproduce seed001-coalitions --chain`).
 
 `run_chain` starts an embedded Anvil, deploys the foundation and the consensus contracts
-(offchain.chain.suites), registers `n` prosumers and runs `slots` one-day slots end to end:
+(offchain.mechanisms.SUITE), registers `n` prosumers and runs `slots` one-day slots end to end:
 
-- the SCORER is offchain.workers.coalition_market.CoalitionMarketWorker (EPOS scores, the slot result and,
+- the SCORER is offchain.mechanisms.coalition_market.workers.CoalitionMarketWorker (EPOS scores, the slot result and,
   once the block is final, the Shapley rewards; restart-safe through the worker runtime's journal);
 - every participant acts from its own key (test-mnemonic accounts 10..): stakes its new EPOS on itself,
   pays its mining fee, commits and reveals a secret, mines when drawn, settles the committed trade list
@@ -13,7 +13,7 @@
   `missed_slots` the first drawn validator lets its mining window pass, is reported, slashed, its coalition
   excluded and a new miner drawn.
 
-After every slot the chain is compared with offchain.scenarios.seed001.run_slot for the same market, seed
+After every slot the chain is compared with offchain.mechanisms.coalition_market.plan.run_slot for the same market, seed
 (the XOR of the secrets the participants revealed), failing validator and pool stakes: scores and
 partition, trade-list commitment, fees and M_r, seed, every draw and slash, the final miner, the reward
 shares, escrow balances, pool stakes and the EPOS supply; after the claims, every wallet. Gas comes from
@@ -49,7 +49,6 @@ from offchain.algorithms.miner_draw import (
     validator_of,
 )
 from offchain.chain import (
-    SUITE,
     ChainClient,
     EmbeddedAnvil,
     Manifest,
@@ -58,21 +57,32 @@ from offchain.chain import (
     get_network,
     manifest_path,
 )
+from offchain.chain.abi import ZERO_ADDRESS
 from offchain.chain.session import SuiteSession
 from offchain.chain.steps import replace_group
-from offchain.chain.suites import ConsensusTerms, consensus_steps
-from offchain.progress import progress_bar
-from offchain.scenarios.seed001 import SlotOutcome, SlotSettings, run_slot
-from offchain.units import EPOS_BASE, UPOS_BASE, base_to_upos, payment_base, price_to_base_per_kwh
-from offchain.workers.coalition_market import (
-    ZERO_ADDRESS,
-    CoalitionMarketWorker,
+from offchain.mechanisms import SUITE
+from offchain.mechanisms.coalition_market.forecasts import (
     SeededForecasts,
     participant_accounts,
     seeded_market,
+)
+from offchain.mechanisms.coalition_market.plan import (
+    SlotOutcome,
+    SlotSettings,
+    run_slot,
     score_entries,
     slot_trades,
     trades_hash,
+)
+from offchain.mechanisms.coalition_market.workers import CoalitionMarketWorker
+from offchain.mechanisms.consensus import ConsensusTerms, consensus_steps
+from offchain.progress import progress_bar
+from offchain.units import (
+    EPOS_BASE,
+    UPOS_BASE,
+    base_to_upos,
+    payment_base,
+    price_to_base_per_kwh,
 )
 from offchain.workers.state import Status
 
@@ -740,10 +750,10 @@ def _machine() -> str:
 def _verdict(run: ChainRun) -> str:
     failed = [c for c in run.checks if not c.ok]
     if not failed:
-        return (f"**On-chain results equal `offchain.scenarios.seed001.run_slot`: yes** — all {len(run.checks)} "
+        return (f"**On-chain results equal `offchain.mechanisms.coalition_market.plan.run_slot`: yes** — all {len(run.checks)} "
                 "checks (scores and partition, trade commitment, fees and M_r, seed, draws and slashes, final "
                 "miner, reward shares, escrow balances, pool stakes, EPOS supply, wallets after the claims).")
-    return (f"**On-chain results equal `offchain.scenarios.seed001.run_slot`: NO** — {len(failed)} of "
+    return (f"**On-chain results equal `offchain.mechanisms.coalition_market.plan.run_slot`: NO** — {len(failed)} of "
             f"{len(run.checks)} checks failed: " + "; ".join(f"slot {c.slot} {c.name}: {c.detail}" for c in failed))
 
 
@@ -782,7 +792,7 @@ def gas_markdown(run: ChainRun, report: dict[str, Any] | None = None) -> str:
         f"# Seed 001 consensus on chain: gas per slot (n = {run.n} prosumers, {len(slots)} slots)",
         "",
         f"Generated {datetime.now(timezone.utc).isoformat(timespec='seconds')} by "
-        "`offchain.scenarios.seed001_chain` on an embedded Anvil (cancun rules, Avalanche C-Chain charges "
+        "`offchain.mechanisms.coalition_market.chain_run` on an embedded Anvil (cancun rules, Avalanche C-Chain charges "
         f"the same gas schedule); figures are receipt `gasUsed`. {_machine()}.",
         "",
         _verdict(run),
@@ -819,7 +829,7 @@ def write_gas_benchmark(run: ChainRun, directory: str | Path) -> list[Path]:
     report = gas_report(run)
     payload = {
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "generator": "offchain.scenarios.seed001_chain.run_chain",
+        "generator": "offchain.mechanisms.coalition_market.chain_run.run_chain",
         "machine": _machine(),
         "seed": run.seed,
         "terms": asdict(run.terms),
@@ -838,7 +848,7 @@ def report_markdown(run: ChainRun) -> str:
     lines = [
         "# Seed 001, chapter 3 — the coalition market on chain",
         "",
-        f"`offchain.scenarios.seed001_chain.run_chain`: {run.n} prosumers, {len(run.slots)} one-day slots, seed "
+        f"`offchain.mechanisms.coalition_market.chain_run.run_chain`: {run.n} prosumers, {len(run.slots)} one-day slots, seed "
         f"{run.seed}, p_t = {base_to_upos(run.terms.price_base_per_kwh):g} UPOS/kWh, δ = {run.terms.delta_bps / 10_000:g}, "
         f"slash {run.terms.slash_bps / 100:g} %; windows commit / reveal / mining / challenge "
         f"{' / '.join(f'{w // 60} min' for w in run.terms.windows)}. Choices: docs/seed001-chain.md.",
@@ -882,7 +892,7 @@ def report_markdown(run: ChainRun) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # python -m offchain.scenarios.seed001_chain [OUT_DIR]: also refreshes benchmarks/
+if __name__ == "__main__":  # python -m offchain.mechanisms.coalition_market.chain_run [OUT_DIR]: also refreshes benchmarks/
     from offchain.chain.artifacts import project_root
 
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("out/seed001-chain")

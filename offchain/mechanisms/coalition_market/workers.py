@@ -20,215 +20,41 @@ changes) among the winning coalition's members by Shapley value, with the intege
 is every member, all shares are 0 and the escrow refunds the fees).
 :class:`CoalitionMarketWorker` runs the three stages in one process, in that order.
 
-Everything computed here is the integer view ``offchain.scenarios.seed001.run_slot`` produces
+Everything computed here comes from offchain.mechanisms.coalition_market.plan, as ``run_slot`` there
 (docs/seed001.md §13): the same coalition formation, canonical partition, trade list and reward split.
 Participants' own actions (staking, fees, commit-reveal, mining, settlement, claims) are not the
-SCORER's; ``offchain.scenarios.seed001_chain`` drives them. Choices: docs/seed001-chain.md.
+SCORER's; ``offchain.mechanisms.coalition_market.chain_run`` drives them. Choices: docs/seed001-chain.md.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import eth_abi
-import numpy as np
-from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 
-from offchain.algorithms.coalitions import ChainView, CoalitionResult, CoalitionSolver, Market, chain_view, form_coalitions
-from offchain.algorithms.miner_draw import address_key, canonical_partition
-from offchain.algorithms.shapley import ShapleyResult, reward_shares, reward_weights, savings_worth, shapley_values
-from offchain.chain import ANVIL_TEST_MNEMONIC, ChainClient, ContractRevertError, Manifest, account_from_mnemonic
-from offchain.data.seed001 import (
-    MEAN_CONSUMPTION_KWH,
-    MEAN_GENERATION_KWH,
-    SD_KWH,
-    daily_energy_kwh,
-    scaling_instance,
-    ten_prosumer_instance,
+from offchain.chain import ChainClient, ContractRevertError, Manifest
+from offchain.workers import (
+    ChainEvent,
+    FaultInjector,
+    RunSummary,
+    Worker,
+    WorkerOption,
+    WorkerSpec,
+    contract_events,
 )
-from offchain.scenarios.seed001 import SlotSettings
+from offchain.workers.registry import open_worker
 
-from .runtime import ChainEvent, FaultInjector, RunSummary, Worker
-from .web3_chain import Web3ResultChain, contract_events
+from .forecasts import ForecastSource, SeededForecasts, participant_accounts
+from .plan import SlotPlan, SlotSettings, plan_slot, reward_split
 
 #: keccak256("seed001.poeg"): the key of a slot's EPOS scores and of its ProofScoreRegistry result.
 POEG_MECHANISM = bytes(Web3.keccak(text="seed001.poeg"))
 #: keccak256("seed001.rewards"): the key of a slot's reward distribution (MiningRewardEscrow.REWARDS).
 REWARDS_MECHANISM = bytes(Web3.keccak(text="seed001.rewards"))
-ZERO_ADDRESS = "0x" + "00" * 20
-TRADE_LIST = "(address,address,uint256)[]"
-#: Test-mnemonic index of the first rehearsal participant (0-3 hold the local roles, 4-9 the tests' accounts).
-PARTICIPANT_FIRST_INDEX = 10
-
-
-# --- forecasts --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SlotForecast:
-    """One slot's input: prosumer i of `market` trades from `accounts[i]` (checksummed)."""
-
-    accounts: tuple[str, ...]
-    market: Market
-
-    def __post_init__(self) -> None:
-        if len(self.accounts) != self.market.n:
-            raise ValueError(f"{len(self.accounts)} accounts for {self.market.n} prosumers")
-
-
-class ForecastSource(Protocol):
-    """Where the worker gets each slot's forecasts (positions, production, consumption) from."""
-
-    def slots(self) -> Iterable[int]:
-        """Slots whose forecasts are complete."""
-
-    def forecast(self, slot: int) -> SlotForecast:
-        """The forecasts of a slot listed by `slots` (the same answer every time it is asked)."""
-
-
-def seeded_market(n: int, seed: int, day: int) -> Market:
-    """The rehearsal market of day `day` for `n` prosumers: positions and day 0 from the seed 001 instances
-    (the thesis' 10-prosumer illustration for n = 10, else a normal scaling instance), later days with
-    fresh normal daily profiles (thesis means and sd) at the same positions."""
-    frame = ten_prosumer_instance(seed) if n == 10 else scaling_instance(n, "normal", seed)
-    if day > 0:
-        rng = np.random.default_rng([seed, n, day, 1001])
-        frame = frame.assign(
-            consumption_kwh=daily_energy_kwh(rng, n, MEAN_CONSUMPTION_KWH, SD_KWH, "normal"),
-            production_kwh=daily_energy_kwh(rng, n, MEAN_GENERATION_KWH, SD_KWH, "normal"),
-        )
-    return Market.from_frame(frame, frame.attrs["centre_km"])
-
-
-def participant_accounts(n: int, mnemonic: str = ANVIL_TEST_MNEMONIC) -> list[LocalAccount]:
-    """The `n` rehearsal participants: accounts PARTICIPANT_FIRST_INDEX.. of the test mnemonic."""
-    return [account_from_mnemonic(mnemonic, PARTICIPANT_FIRST_INDEX + i) for i in range(n)]
-
-
-@dataclass
-class SeededForecasts:
-    """A rehearsal forecast feed: slot `first_slot + d` carries :func:`seeded_market` day d for `accounts`.
-    Forecasts are out up to `through_slot` (None: none yet); raise it as slots open."""
-
-    accounts: tuple[str, ...]
-    seed: int = 1
-    first_slot: int = 1
-    through_slot: int | None = None
-    _markets: dict[int, Market] = field(default_factory=dict, init=False, repr=False)
-
-    def slots(self) -> range:
-        last = self.first_slot - 1 if self.through_slot is None else self.through_slot
-        return range(self.first_slot, last + 1)
-
-    def forecast(self, slot: int) -> SlotForecast:
-        if slot not in self.slots():
-            raise KeyError(f"no forecast for slot {slot} (published: {self.slots()})")
-        if slot not in self._markets:
-            self._markets[slot] = seeded_market(len(self.accounts), self.seed, slot - self.first_slot)
-        return SlotForecast(tuple(self.accounts), self._markets[slot])
-
-
-# --- the slot computed off chain --------------------------------------------------------------------------
-
-
-def trades_hash(trades: Sequence[tuple[str, str, int]]) -> bytes:
-    """keccak256(abi.encode(Trade[])): the trade-list commitment ProofScoreRegistry stores."""
-    return bytes(Web3.keccak(eth_abi.encode([TRADE_LIST], [[tuple(t) for t in trades]])))
-
-
-@dataclass(frozen=True)
-class SlotPlan:
-    """What the SCORER submits for one slot (docs/consensus-contracts.md §3).
-
-    `draw_order`: the canonical partition (member indices; members by address, coalitions by their lowest
-    member's address), the order the draw walks. `entries`: submitResult's (account, singleton score,
-    member score, coalition) in ascending address order, scores in EPOS base units. `trades`: (seller,
-    buyer, Wh) — intra-coalition trades in ChainView order, then exports (buyer = address(0), the
-    distribution centre) and imports (seller = address(0)) by prosumer index.
-    """
-
-    slot: int
-    forecast: SlotForecast
-    coalitions: CoalitionResult
-    view: ChainView
-    draw_order: list[list[int]]
-    entries: list[tuple[str, int, int, int]]
-    trades: list[tuple[str, str, int]]
-
-    @property
-    def accounts(self) -> tuple[str, ...]:
-        return self.forecast.accounts
-
-    @property
-    def trades_hash(self) -> bytes:
-        return trades_hash(self.trades)
-
-    def index_of(self, account: str) -> int:
-        """The prosumer index of `account` (ValueError if it is not in this slot)."""
-        return self.accounts.index(Web3.to_checksum_address(account))
-
-
-def score_entries(view: ChainView, draw_order: Sequence[Sequence[int]], accounts: Sequence[str]) -> list[tuple[str, int, int, int]]:
-    """submitResult's entries (account, singleton score, member score, coalition index in `draw_order`),
-    ascending by address; scores in EPOS base units."""
-    coalition_of = {i: c for c, members in enumerate(draw_order) for i in members}
-    return [
-        (accounts[i], view.singleton_scores_base[i], view.member_scores_base[i], coalition_of[i])
-        for i in sorted(range(len(accounts)), key=lambda i: address_key(accounts[i]))
-    ]
-
-
-def slot_trades(view: ChainView, accounts: Sequence[str]) -> list[tuple[str, str, int]]:
-    """The committed trade list (seller, buyer, Wh): intra-coalition trades in ChainView order, then exports
-    to the distribution centre (buyer address(0)) and imports from it (seller address(0)) by prosumer index."""
-    trades = [(accounts[s], accounts[b], wh) for s, b, wh in view.trades_wh]
-    trades += [(accounts[i], ZERO_ADDRESS, wh) for i, wh in enumerate(view.export_wh) if wh > 0]
-    trades += [(ZERO_ADDRESS, accounts[i], wh) for i, wh in enumerate(view.import_wh) if wh > 0]
-    return trades
-
-
-def plan_slot(slot: int, forecast: SlotForecast, settings: SlotSettings = SlotSettings()) -> SlotPlan:
-    """Coalitions, scores, canonical partition and trade list of one slot (pure; no chain I/O)."""
-    accounts = forecast.accounts
-    result = form_coalitions(forecast.market, settings.coalitions)
-    view = chain_view(result, forecast.market)
-    order = canonical_partition(result.partition, [address_key(a) for a in accounts])
-    return SlotPlan(slot, forecast, result, view, order, score_entries(view, order, accounts), slot_trades(view, accounts))
-
-
-@dataclass(frozen=True)
-class RewardSplit:
-    """The winning coalition's shares of M_r (UPOS base units), members ascending by address."""
-
-    members: list[str]
-    shares: list[int]
-    weights: list[int]  #: integer weights: Shapley values in EPOS base units (or the fallback rule's)
-    weight_rule: str  #: "shapley", "proof_score" or "equal" (shapley.reward_weights)
-    shapley: ShapleyResult
-
-
-def reward_split(plan: SlotPlan, members: Sequence[str], mining_reward_base: int,
-                 settings: SlotSettings = SlotSettings(), unpaid: Collection[str] = ()) -> RewardSplit:
-    """Splits `mining_reward_base` among `members` (the winning coalition's accounts) by the Shapley value of
-    the savings game, exactly as run_slot: exact up to `settings.shapley_exact_max` members, seeded Monte
-    Carlo above; the largest remainder rule makes the shares sum to M_r exactly. Members in `unpaid` owed a
-    mining fee and did not pay it: they get weight 0."""
-    ordered = sorted((Web3.to_checksum_address(m) for m in members), key=address_key)
-    indices = [plan.index_of(m) for m in ordered]
-    solver = CoalitionSolver(plan.forecast.market, settings.coalitions)
-    shapley = shapley_values(indices, savings_worth(solver), exact_max=settings.shapley_exact_max,
-                             permutations=settings.shapley_permutations)
-    unpaid_keys = {address_key(a) for a in unpaid}
-    weights, rule = reward_weights(shapley.values, [plan.view.member_scores_base[i] for i in indices],
-                                   [address_key(m) not in unpaid_keys for m in ordered])
-    shares = reward_shares(mining_reward_base, weights, rule, [address_key(m) for m in ordered])
-    return RewardSplit(ordered, shares, weights, rule, shapley)
 
 
 class SlotPlanner:
@@ -409,16 +235,8 @@ class RewardLogic:
         return self.escrow.functions.distributeReward(slot, payload["members"], payload["shares"])
 
 
-#: Each stage and the contract that accepts its results (WorkerSpec.results_contract).
-STAGE_CONTRACTS: dict[str, str] = {
-    ScoreMintLogic.name: "EPOS",
-    SlotResultLogic.name: "ProofScoreRegistry",
-    RewardLogic.name: "MiningRewardEscrow",
-}
-
-
 def stage_logics(client: ChainClient, manifest: Manifest, planner: SlotPlanner) -> list[ScoreMintLogic | SlotResultLogic | RewardLogic]:
-    """The three stages over `manifest`'s contracts, in the order they run."""
+    """The three stages over `manifest`'s contracts, in the order they run (STAGES)."""
     def contract(name: str) -> Contract:
         return client.contract(name, manifest.address(name))
 
@@ -428,6 +246,56 @@ def stage_logics(client: ChainClient, manifest: Manifest, planner: SlotPlanner) 
         RewardLogic(planner, client, contract("ProofScoreRegistry"), contract("MinerSelection"),
                     contract("MiningRewardEscrow")),
     ]
+
+
+def rehearsal_planner(*, participants: int = 10, seed: int = 1, through_slot: int = 1) -> SlotPlanner:
+    """The planner of a rehearsal chain prepared by offchain.mechanisms.coalition_market.chain_run: the test
+    mnemonic's participant accounts, seeded forecasts for slots 1..through_slot, default settings."""
+    accounts = tuple(a.address for a in participant_accounts(participants))
+    return SlotPlanner(SeededForecasts(accounts, seed=seed, through_slot=through_slot))
+
+
+def _stage_factory(position: int) -> Any:
+    def make_logic(client: ChainClient, manifest: Manifest, **options: int) -> Any:
+        """WorkerSpec factory; options as :func:`rehearsal_planner`."""
+        return stage_logics(client, manifest, rehearsal_planner(**options))[position]
+
+    return make_logic
+
+
+#: The options of the coalition-market stages: which rehearsal community they serve. A slot needs at least
+#: one participant (ProofScoreRegistry rejects an empty result); slots are numbered from 1
+#: (SeededForecasts.first_slot); the forecasts' random generator takes no negative seed.
+COALITION_OPTIONS = {
+    "participants": WorkerOption(int, "number of test-mnemonic participant accounts, >= 1 (default 10)", minimum=1),
+    "seed": WorkerOption(int, "seed of the rehearsal forecasts, >= 0 (default 1)", minimum=0),
+    "through_slot": WorkerOption(int, "last slot with forecasts; slots start at 1 (default 1)", minimum=1),
+}
+
+#: The three stages as workers, in the order they run (stage_logics).
+STAGES: tuple[WorkerSpec, ...] = (
+    WorkerSpec(
+        name=ScoreMintLogic.name,
+        summary="seed 001 PoEG member scores as EPOS, once per slot",
+        results_contract="EPOS",
+        make_logic=_stage_factory(0),
+        options=COALITION_OPTIONS,
+    ),
+    WorkerSpec(
+        name=SlotResultLogic.name,
+        summary="seed 001 slot result: scores, canonical coalition partition, trade-list commitment",
+        results_contract="ProofScoreRegistry",
+        make_logic=_stage_factory(1),
+        options=COALITION_OPTIONS,
+    ),
+    WorkerSpec(
+        name=RewardLogic.name,
+        summary="seed 001 Shapley split of the mining reward once the slot's block is final",
+        results_contract="MiningRewardEscrow",
+        make_logic=_stage_factory(2),
+        options=COALITION_OPTIONS,
+    ),
+)
 
 
 class CoalitionMarketWorker:
@@ -441,18 +309,14 @@ class CoalitionMarketWorker:
     def __init__(self, client: ChainClient, manifest: Manifest, source: ForecastSource, state_dir: str | Path, *,
                  settings: SlotSettings = SlotSettings(), faults: Mapping[str, FaultInjector] | None = None,
                  confirmations: int = 0, block_chunk: int = 2000, receipt_timeout: float = 120.0) -> None:
-        from .registry import state_path  # registry.py lists these stages, so it imports this module first
-
         self.planner = SlotPlanner(source, settings)
         self.workers: dict[str, Worker] = {}
         try:
-            for logic in stage_logics(client, manifest, self.planner):
-                results = client.contract(STAGE_CONTRACTS[logic.name], manifest.address(STAGE_CONTRACTS[logic.name]))
-                self.workers[logic.name] = Worker(
-                    logic, Web3ResultChain(client, results, block_chunk=block_chunk), state_path(logic.name, state_dir),
-                    confirmations=confirmations, start_block=manifest.deploy_block, block_chunk=block_chunk,
-                    receipt_timeout=receipt_timeout,
-                    faults=None if faults is None else faults.get(logic.name, FaultInjector()),
+            for spec, logic in zip(STAGES, stage_logics(client, manifest, self.planner)):
+                self.workers[spec.name] = open_worker(
+                    spec, client, manifest, state_dir, logic=logic, confirmations=confirmations,
+                    block_chunk=block_chunk, receipt_timeout=receipt_timeout,
+                    faults=None if faults is None else faults.get(spec.name, FaultInjector()),
                 )
         except BaseException:
             self.close()
@@ -476,28 +340,3 @@ class CoalitionMarketWorker:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-# --- `kwx worker coalition-...` (WORKERS in registry.py) --------------------------------------------------
-
-
-def rehearsal_planner(*, participants: int = 10, seed: int = 1, through_slot: int = 1) -> SlotPlanner:
-    """The planner of a rehearsal chain prepared by offchain.scenarios.seed001_chain: the test mnemonic's
-    participant accounts, seeded forecasts for slots 1..through_slot, default settings."""
-    accounts = tuple(a.address for a in participant_accounts(participants))
-    return SlotPlanner(SeededForecasts(accounts, seed=seed, through_slot=through_slot))
-
-
-def make_scores_logic(client: ChainClient, manifest: Manifest, **options: int) -> ScoreMintLogic:
-    """WorkerSpec factory; options as :func:`rehearsal_planner`."""
-    return stage_logics(client, manifest, rehearsal_planner(**options))[0]
-
-
-def make_result_logic(client: ChainClient, manifest: Manifest, **options: int) -> SlotResultLogic:
-    """WorkerSpec factory; options as :func:`rehearsal_planner`."""
-    return stage_logics(client, manifest, rehearsal_planner(**options))[1]
-
-
-def make_rewards_logic(client: ChainClient, manifest: Manifest, **options: int) -> RewardLogic:
-    """WorkerSpec factory; options as :func:`rehearsal_planner`."""
-    return stage_logics(client, manifest, rehearsal_planner(**options))[2]

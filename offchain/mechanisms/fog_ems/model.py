@@ -21,14 +21,18 @@ import pandas as pd
 from offchain.algorithms.battery import BatterySpec, exchange_wh
 from offchain.algorithms.matching import (
     benefit_matrix,
-    dual_certificate,
+    certified_assignment,
     greedy_fifo,
-    hungarian,
     paper_cost_assignment,
-    verify_certificate,
 )
 from offchain.algorithms.pricing import EVAccount, SellRule, Tariffs, settle_exchange
-from offchain.data.seed000 import STEPS_PER_PERIOD, TABLE_I, MicrogridData, frames_to_wh, synthetic_microgrid
+from offchain.data.seed000 import (
+    STEPS_PER_PERIOD,
+    TABLE_I,
+    MicrogridData,
+    frames_to_wh,
+    synthetic_microgrid,
+)
 from offchain.progress import progress_bar
 from offchain.units import base_to_upos, kwh_to_wh, wh_to_kwh
 
@@ -214,14 +218,8 @@ def simulate_day(
         elif rules.hungarian_objective == "paper_cost":
             pairs = paper_cost_assignment(benefit_matrix(period_bids, available, capacity), period_bids).pairs()
         else:
-            benefit = benefit_matrix(period_bids, available, capacity)
-            assignment = hungarian(benefit)
-            u, v = dual_certificate(benefit, assignment)
-            reason = verify_certificate(benefit, assignment, u, v)
-            if reason is not None:
-                raise RuntimeError(f"period {period}: own certificate rejected: {reason}")
+            pairs = certified_assignment(benefit_matrix(period_bids, available, capacity)).assignment.pairs()
             certificates += 1
-            pairs = assignment.pairs()
         ids = range(matches + 1, matches + 1 + len(pairs))
         matches += len(pairs)
         bid_signs = np.sign(period_bids).tolist()

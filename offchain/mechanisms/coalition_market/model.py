@@ -10,52 +10,31 @@ frequencies; it writes Markdown/CSV tables and PNG plots. Choices: docs/seed001.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from offchain.algorithms.coalitions import (
-    ChainView,
     CoalitionConfig,
-    CoalitionResult,
-    CoalitionSolver,
     Market,
-    MarketMetrics,
-    chain_view,
-    form_coalitions,
-    market_metrics,
 )
 from offchain.algorithms.miner_draw import (
-    OFFCHAIN_DOMAIN,
-    CombineMethod,
-    CommitDomain,
-    MinerOutcome,
-    address_key,
-    canonical_partition,
-    combine_reveals,
-    commitment,
     draw,
     keccak256,
-    resolve_miner,
-    reveal_matches,
 )
-from offchain.algorithms.shapley import (
-    Lemma2Violation,
-    ShapleyResult,
-    lemma2_violations,
-    mining_fees,
-    reward_shares,
-    reward_weights,
-    savings_worth,
-    shapley_values,
+from offchain.data.seed001 import (
+    DISTRIBUTIONS,
+    prosumer_addresses,
+    scaling_instance,
+    ten_prosumer_instance,
 )
-from offchain.data.seed001 import DISTRIBUTIONS, prosumer_addresses, scaling_instance, ten_prosumer_instance
 from offchain.progress import progress_bar
-from offchain.units import EPOS_BASE, base_to_upos, price_to_base_per_kwh
+from offchain.units import EPOS_BASE, base_to_upos
+
+from .plan import SlotOutcome, SlotSettings, demo_seed, run_slot
 
 #: Table 3.2 as printed (itr, partition, coalition PS, P0..P9); the printed rows are inconsistent
 #: (spec §6.2 item 3), they are shown as they are.
@@ -88,140 +67,6 @@ DEFAULT_VARIANTS: dict[str, CoalitionConfig] = {
     "physical loss shared equally (s=0.5)": CoalitionConfig(intra_loss_division="equal"),
     "eq. 3.7 literal (s=1)": CoalitionConfig(intra_loss_charge=1.0, intra_loss_division="equal"),
 }
-
-
-@dataclass(frozen=True)
-class SlotSettings:
-    """Per-slot economics and algorithm knobs (docs/seed001.md)."""
-
-    coalitions: CoalitionConfig = CoalitionConfig()
-    #: p_t, UPOS per kWh (the thesis gives no value).
-    price_upos_per_kwh: float = 0.10
-    #: delta, the share of each member's saving paid as mining fee, in basis points (thesis 0.1).
-    delta_bps: int = 1_000
-    #: Share of a failing validator's locked stake burned, in basis points.
-    slash_bps: int = 5_000
-    combine: CombineMethod = "xor"
-    shapley_exact_max: int = 12
-    shapley_permutations: int = 1_000
-
-
-@dataclass
-class SlotOutcome:
-    """One slot, with every figure a contract would check in integers."""
-
-    market: Market
-    addresses: list[str]
-    coalitions: CoalitionResult
-    chain: ChainView
-    metrics: MarketMetrics
-    seed: bytes
-    draw_order: list[list[int]]  # canonical partition the draw walks (member indices)
-    draw_weights: list[int]  # coalition scores, EPOS base units, in draw_order
-    miner: MinerOutcome  # coalition indices refer to draw_order
-    shapley: ShapleyResult | None
-    weight_rule: str
-    fees_base: list[int]  # UPOS base units per prosumer
-    mining_reward_base: int  # M_r = sum of fees
-    rewards_base: list[int]  # UPOS base units per prosumer
-    lemma2: list[Lemma2Violation]
-    price_base_per_kwh: int
-    delta_bps: int
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def winning_members(self) -> list[int]:
-        return [] if self.miner.winner is None else self.draw_order[self.miner.winner]
-
-    @property
-    def fees_refunded(self) -> bool:
-        """Whether the fees go back to their payers: nobody mined, or nobody in the winner may be paid."""
-        return self.miner.winner is None or self.weight_rule == "unpayable"
-
-
-def commit_reveal_seed(
-    secrets: Mapping[str, bytes],
-    commitments: Mapping[str, bytes],
-    method: CombineMethod = "xor",
-    domain: CommitDomain = OFFCHAIN_DOMAIN,
-) -> tuple[bytes, list[str]]:
-    """The slot seed from the reveals that match their commitments (made for `domain`), and the accounts
-    whose reveal was missing or wrong (the contract would forfeit their deposits)."""
-    valid = {a: s for a, s in secrets.items() if a in commitments and reveal_matches(commitments[a], s, a, domain)}
-    return combine_reveals(valid, method), sorted(set(commitments) - set(valid))
-
-
-def demo_seed(addresses: Sequence[str], label: str, method: CombineMethod = "xor") -> bytes:
-    """A reproducible off-chain commit-reveal round: every prosumer commits to keccak256(label, address)
-    and reveals it."""
-    secrets = {a: keccak256(f"{label}:{a}".encode()) for a in addresses}
-    commitments = {a: commitment(s, a, OFFCHAIN_DOMAIN) for a, s in secrets.items()}
-    return commit_reveal_seed(secrets, commitments, method)[0]
-
-
-def run_slot(
-    market: Market,
-    addresses: Sequence[str],
-    seed: bytes,
-    settings: SlotSettings = SlotSettings(),
-    failing_validators: Collection[int] = (),
-    stakes_base: Mapping[int, int] | None = None,
-    unstaked_validators: Collection[int] = (),
-    unpaid_fees: Collection[int] = (),
-) -> SlotOutcome:
-    """Coalitions, draw (with penalties for `failing_validators`), fees, M_r and its Shapley split.
-
-    addresses: one account per prosumer (their uint160 order drives every tie rule). failing_validators:
-    member indices that, once drawn as validator, do not mine. stakes_base: locked EPOS per member index
-    (default: each member's score, since the thesis stakes the proof score). unstaked_validators: member
-    indices without the minimum bonded self-stake at the commit deadline, skipped when drawn. unpaid_fees: member indices that owe a fee and
-    do not pay it: they add nothing to M_r and get no share of it. The Shapley worth is the optimal savings
-    game (shapley.savings_worth) whatever `merge_plan` produced the partition."""
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    result = form_coalitions(market, settings.coalitions)
-    timings["coalitions"] = time.perf_counter() - started
-    chain = chain_view(result, market)
-    metrics = market_metrics(result, market, settings.coalitions)
-    keys = [address_key(a) for a in addresses]
-
-    started = time.perf_counter()
-    order = canonical_partition(result.partition, keys)
-    weights = [sum(chain.member_scores_base[i] for i in members) for members in order]
-    stakes = stakes_base if stakes_base is not None else dict(enumerate(chain.member_scores_base))
-    miner = resolve_miner(
-        seed, weights, order, chain.member_scores_base, keys, failing_validators, stakes, settings.slash_bps,
-        unstaked_validators,
-    )
-    timings["draw"] = time.perf_counter() - started
-
-    price_base = price_to_base_per_kwh(settings.price_upos_per_kwh)
-    fees = [0 if i in unpaid_fees else fee
-            for i, fee in enumerate(mining_fees(chain.savings_base, price_base, settings.delta_bps))]
-    mining_reward = sum(fees)
-    rewards = [0] * market.n
-    shapley, rule = None, "none"
-    started = time.perf_counter()
-    if miner.winner is not None:
-        members = order[miner.winner]
-        solver = CoalitionSolver(market, settings.coalitions)
-        shapley = shapley_values(
-            members,
-            savings_worth(solver),
-            exact_max=settings.shapley_exact_max,
-            permutations=settings.shapley_permutations,
-        )
-        weights_int, rule = reward_weights(shapley.values, [chain.member_scores_base[i] for i in members],
-                                           [i not in unpaid_fees for i in members])
-        for i, share in zip(members, reward_shares(mining_reward, weights_int, rule, [keys[i] for i in members])):
-            rewards[i] = share
-    timings["shapley"] = time.perf_counter() - started
-    lemma2 = lemma2_violations(chain.singleton_scores_base, chain.member_scores_base, fees, rewards, price_base)
-    timings["slot"] = sum(timings.values())
-    return SlotOutcome(
-        market, list(addresses), result, chain, metrics, seed, order, weights, miner, shapley, rule,
-        fees, mining_reward, rewards, lemma2, price_base, settings.delta_bps, timings,
-    )
 
 
 @dataclass
@@ -758,7 +603,7 @@ def _report(
     lines = [
         "# Seed 001, chapter 3 — coalition market reproduction",
         "",
-        "Generated by `offchain.scenarios.seed001.reproduce_coalitions`; choices in docs/seed001.md.",
+        "Generated by `offchain.mechanisms.coalition_market.model.reproduce_coalitions`; choices in docs/seed001.md.",
         "",
         "## Targets",
         "",

@@ -1,4 +1,6 @@
-"""Seed 000's Hungarian matching worker "fog-matching" (the SCORER): one certified assignment per period.
+"""The fog EMS workers: "fog-matching" (below) and "fedavg-aggregator" (offchain.mechanisms.fog_ems.fedavg).
+
+Seed 000's Hungarian matching worker "fog-matching" (the SCORER): one certified assignment per period.
 
 It reads PeriodMatching's ``ProsumerBidPlaced`` / ``EVBidPlaced`` (the bids, with their arrival index) and
 ``PeriodMatched`` (periods matched by anyone) and, for every period whose bidding window has closed by the
@@ -24,11 +26,18 @@ import numpy as np
 from web3 import Web3
 from web3.contract import Contract
 
-from offchain.algorithms.matching import benefit_matrix, dual_certificate, hungarian, verify_certificate
+from offchain.algorithms.matching import (
+    benefit_matrix,
+    certified_assignment,
+)
 from offchain.chain import ChainClient, Manifest
-
-from .runtime import ChainEvent
-from .web3_chain import contract_events
+from offchain.workers import (
+    ChainEvent,
+    WorkerLogic,
+    WorkerOption,
+    WorkerSpec,
+    contract_events,
+)
 
 #: keccak256("seed000.matching"): PeriodMatching.MECHANISM, the key of a period's match.
 MECHANISM = bytes(Web3.keccak(text="seed000.matching"))
@@ -118,14 +127,9 @@ class FogMatchingLogic:
                          (slot,)).fetchall()
         available = np.array([a for a, _ in evs], dtype=np.int64)
         capacity = np.array([c for _, c in evs], dtype=np.int64)
-        benefit = benefit_matrix(np.array(net, dtype=np.int64), available, capacity)
-        assignment = hungarian(benefit)
-        u, v = dual_certificate(benefit, assignment)
-        reason = verify_certificate(benefit, assignment, u, v)
-        if reason is not None:  # the contract would reject it; never spend gas on it
-            raise RuntimeError(f"period {slot}: own certificate rejected: {reason}")
-        return {"prosumers": assignment.prosumers.tolist(), "evs": assignment.evs.tolist(),
-                "u": [int(x) for x in u], "v": [int(x) for x in v]}
+        certified = certified_assignment(benefit_matrix(np.array(net, dtype=np.int64), available, capacity))
+        return {"prosumers": certified.assignment.prosumers.tolist(), "evs": certified.assignment.evs.tolist(),
+                "u": [int(x) for x in certified.u], "v": [int(x) for x in certified.v]}
 
     def call_for(self, slot: int, payload: dict[str, Any]) -> Any:
         return self.matching.functions.submitAssignment(
@@ -143,3 +147,35 @@ class FogMatchingLogic:
 def make_fog_matching_logic(client: ChainClient, manifest: Manifest) -> FogMatchingLogic:
     """The worker over the deployment's PeriodMatching (``kwx worker fog-matching``)."""
     return FogMatchingLogic(client.contract("PeriodMatching", manifest.address("PeriodMatching")))
+
+
+def make_fedavg_logic(client: ChainClient, manifest: Manifest, **options: Any) -> WorkerLogic:
+    """The fedavg-aggregator worker (``kwx worker fedavg-aggregator``); options as
+    :func:`offchain.mechanisms.fog_ems.fedavg.make_fedavg_logic`."""
+    from .fedavg import (
+        make_fedavg_logic as make,  # imported here: it loads torch (~2 s), which no other worker needs
+    )
+
+    return make(client, manifest, **options)
+
+
+FOG_MATCHING = WorkerSpec(
+    name="fog-matching",
+    summary="seed 000 Hungarian matching: a certified optimal assignment per closed, unmatched period",
+    results_contract="PeriodMatching",
+    make_logic=make_fog_matching_logic,
+)
+
+FEDAVG_AGGREGATOR = WorkerSpec(
+    name="fedavg-aggregator",
+    summary="seed 000 FedAvg rounds of the fog nodes' LSTM updates in a model store, recorded in FogModelRegistry",
+    results_contract="FogModelRegistry",
+    make_logic=make_fedavg_logic,
+    options={
+        "store_dir": WorkerOption(str, "folder of the model store (required)"),
+        "contributors": WorkerOption(str, "comma-separated fog-node addresses each round waits for (required)"),
+        "weighting": WorkerOption(str, "samples (FedAvg by sample count, default) or uniform",
+                                  choices=("samples", "uniform")),
+        "through_round": WorkerOption(int, "last round version to publish, >= 1 (default: no limit)", minimum=1),
+    },
+)

@@ -3,7 +3,7 @@
 The fog nodes (one `forecasting.LocalTrainer` per prosumer) train exactly as in the Python model; only the
 round aggregator changes. `ChainRoundAggregator` is a `forecasting.RoundAggregator` over a `ChainDay`: per
 round every fog node puts its update into the model store (its prosumer's address as contributor, the
-global model it trained from as base), the fedavg-aggregator worker (offchain.workers.fedavg, the SCORER)
+global model it trained from as base), the fedavg-aggregator worker (offchain.mechanisms.fog_ems.fedavg, the SCORER)
 runs once in process and publishes the round on FogModelRegistry, and the nodes pull the new global model
 back through `latest()` -> content hash -> `ModelStore.load_global` (which checks the parameters against
 the hash). The worker averages with `forecasting.fedavg` like the in-memory `FedAvgAggregator`, so both
@@ -25,16 +25,22 @@ import torch
 from web3 import Web3
 
 from offchain.algorithms import forecasting
-from offchain.algorithms.forecasting import FederatedConfig, ModelRound, ModelUpdate, RoundAggregator, state_hash
+from offchain.algorithms.forecasting import (
+    FederatedConfig,
+    ModelRound,
+    ModelUpdate,
+    RoundAggregator,
+    state_hash,
+)
 from offchain.data.seed000 import MicrogridData
-from offchain.scenarios.seed000 import bids_from_forecasts
-from offchain.workers.fedavg import FedAvgLogic
-from offchain.workers.model_store import ModelStore
+from offchain.mechanisms.fog_ems.fedavg import FedAvgLogic
+from offchain.mechanisms.fog_ems.model import bids_from_forecasts
+from offchain.mechanisms.fog_ems.model_store import ModelStore
 from offchain.workers.runtime import Worker
 from offchain.workers.web3_chain import Web3ResultChain
 
 if TYPE_CHECKING:
-    from offchain.scenarios.seed000_chain import ChainDay
+    from offchain.mechanisms.fog_ems.chain_run import ChainDay
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The FedAvg model store: the folder through which seed 000's fog nodes hand their local model updates to
-the fedavg-aggregator worker (:mod:`offchain.workers.fedavg`) and pull the global models it publishes.
+the fedavg-aggregator worker (:mod:`offchain.mechanisms.fog_ems.fedavg`) and pull the global models it publishes.
 
 Layout under the store's root::
 

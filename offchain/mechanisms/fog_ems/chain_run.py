@@ -8,14 +8,14 @@ each period exactly as docs/seed000-contracts.md §2 says:
 1. bidding window: each prosumer `bidProsumer(p, forecast net)`, each EV `bidEV(p, maySell ? available : 0,
    free capacity)` from `EVExchange.headroom` — greedy in `arrival_order`, Hungarian in agent order;
 2. after bidding closes: greedy `matchGreedy(p)` (by the OPERATOR; anyone may), Hungarian the SCORER's
-   worker (offchain.workers.fog_matching) submits the certified assignment;
+   worker (offchain.mechanisms.fog_ems.workers) submits the certified assignment;
 3. after the period: the METER's `logExchange(p, moves)` (battery.exchange_wh on the chain's batteries and
    the actual nets) and the OPERATOR's `settleGrid` of every prosumer's residual.
 
 The chain clock moves with `evm_setNextBlockTimestamp`; PeriodMatching's genesis is placed so that chain
 period p is the day's period p (steps and arrival orders carry the day's indices, as `simulate_day` with
 `first_period`). With federated forecasts the bids come from the prosumers' fog nodes, whose FedAvg rounds
-the fedavg-aggregator worker publishes on FogModelRegistry during setup (offchain.scenarios.seed000_fog).
+the fedavg-aggregator worker publishes on FogModelRegistry during setup (offchain.mechanisms.fog_ems.federated).
 `compare_with_model` runs `simulate_day` on the same window and lists the differences.
 Choices: docs/seed000-chain.md.
 """
@@ -39,7 +39,6 @@ from web3 import Web3
 from offchain.algorithms.battery import exchange_wh
 from offchain.algorithms.forecasting import new_global_state
 from offchain.chain import (
-    SUITE,
     ChainClient,
     EmbeddedAnvil,
     Manifest,
@@ -50,18 +49,29 @@ from offchain.chain import (
 )
 from offchain.chain.session import SuiteSession
 from offchain.chain.steps import replace_group
-from offchain.chain.suites import (
-    SEED000_CERTIFIED_FIRST_SECONDS,
-    SEED000_PERIOD_SECONDS,
-    Seed000Terms,
-    seed000_steps,
-)
 from offchain.data.seed000 import MicrogridData, frames_to_wh, synthetic_microgrid
+from offchain.mechanisms import SUITE
+from offchain.mechanisms.fog_ems.federated import (
+    ChainRoundAggregator,
+    FederatedSetup,
+    federated_bids,
+)
+from offchain.mechanisms.fog_ems.model import (
+    MarketRules,
+    Method,
+    arrival_order,
+    forecast_bids,
+    simulate_day,
+)
+from offchain.mechanisms.fog_ems.terms import (
+    CERTIFIED_FIRST_SECONDS,
+    PERIOD_SECONDS,
+    FogEmsTerms,
+    fog_ems_steps,
+)
+from offchain.mechanisms.fog_ems.workers import FogMatchingLogic
 from offchain.progress import progress_bar
-from offchain.scenarios.seed000 import MarketRules, Method, arrival_order, forecast_bids, simulate_day
-from offchain.scenarios.seed000_fog import ChainRoundAggregator, FederatedSetup, federated_bids
 from offchain.units import UPOS_BASE, base_to_upos, payment_base
-from offchain.workers.fog_matching import FogMatchingLogic
 from offchain.workers.runtime import FaultInjector, RunSummary, Worker
 from offchain.workers.web3_chain import Web3ResultChain
 
@@ -73,10 +83,10 @@ MAX_UINT = 2**256 - 1
 DAY_PERIODS = 1_440
 
 
-def seed000_terms(rules: MarketRules, genesis_time: int, greedy_delay: int) -> Seed000Terms:
+def seed000_terms(rules: MarketRules, genesis_time: int, greedy_delay: int) -> FogEmsTerms:
     """The seed 000 contracts' terms for a day run under `rules` (its tariffs, sell rule and exchange steps),
     periods counted from `genesis_time`, greedy opening `greedy_delay` s after bidding."""
-    return Seed000Terms(genesis_time=genesis_time, greedy_delay_seconds=greedy_delay,
+    return FogEmsTerms(genesis_time=genesis_time, greedy_delay_seconds=greedy_delay,
                         steps_per_period=rules.steps_per_period, tariffs=rules.tariffs, sell_rule=rules.sell_rule)
 
 
@@ -227,12 +237,12 @@ def open_chain_day(work_dir: str | Path, *, n_prosumers: int, n_evs: int, first_
         admin, operator, meter, scorer = (ChainClient(w3, network.account(r))
                                           for r in ("ADMIN", "OPERATOR", "METER", "SCORER"))
         now = w3.eth.get_block("latest")["timestamp"]
-        genesis = now + LEAD_SECONDS - first_period * SEED000_PERIOD_SECONDS
+        genesis = now + LEAD_SECONDS - first_period * PERIOD_SECONDS
         if genesis < 0:
             raise ValueError(f"first period {first_period} lies before the chain's epoch")
-        delay = SEED000_CERTIFIED_FIRST_SECONDS if method == "hungarian" else 0
+        delay = CERTIFIED_FIRST_SECONDS if method == "hungarian" else 0
         manifest = deploy_suite(admin, network, manifest_dir=Path(work_dir) / "deployments",
-                                suite=replace_group(SUITE, seed000_steps(seed000_terms(rules, genesis, delay))))
+                                suite=replace_group(SUITE, fog_ems_steps(seed000_terms(rules, genesis, delay))))
         clients = [ChainClient(w3, k) for k in keys[FIRST_PARTICIPANT:]]
         day = ChainDay(anvil, w3, manifest, rules, method, admin, operator, meter, scorer,
                        clients[:n_prosumers], clients[n_prosumers:], Path(work_dir))
@@ -533,7 +543,7 @@ def write_summary(runs: Sequence[tuple[ChainDayResult, dict[str, Any] | None]], 
     lines = [
         "# Seed 000 — the day through the contracts (embedded Anvil)",
         "",
-        "Written by `python -m offchain.scenarios.seed000_chain` (offchain/scenarios/seed000_chain.py). "
+        "Written by `python -m offchain.mechanisms.fog_ems.chain_run` (offchain/mechanisms/fog_ems/chain_run.py). "
         "Calibrated synthetic day, perfect forecasts unless stated, shared EVs; every period sends each agent's "
         "bid, the match (greedy: `matchGreedy`; Hungarian: the fog-matching worker's `submitAssignment` with "
         "its dual certificate), the METER's `logExchange` and the OPERATOR's `settleGrid`. Gas is the receipts' "

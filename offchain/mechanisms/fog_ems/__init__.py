@@ -1,0 +1,18 @@
+"""Seed 000 (Mullaney et al.): the EV fog energy management system. Per-period prosumer-EV matching (greedy
+FIFO on chain, or a Hungarian assignment proved optimal by an LP dual certificate), the exchange log and
+UPOS settlement, and the fog nodes' federated LSTM forecasts. docs/seed000*.md, docs/forecasting.md."""
+
+from offchain.mechanisms.base import Mechanism, Reproduction
+
+from .command import reproduce_seed000
+from .terms import FogEmsTerms, fog_ems_steps
+from .workers import FEDAVG_AGGREGATOR, FOG_MATCHING
+
+MECHANISM = Mechanism(
+    name="fog_ems",
+    summary="seed 000: EV fog energy management (certified matching, exchange log, federated forecasts)",
+    terms=FogEmsTerms(),
+    deploy_steps=fog_ems_steps,
+    workers=(FOG_MATCHING, FEDAVG_AGGREGATOR),
+    reproductions=(Reproduction("seed000", reproduce_seed000),),
+)
