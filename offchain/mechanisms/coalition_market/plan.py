@@ -133,60 +133,54 @@ def run_slot(
     unstaked_validators: Collection[int] = (),
     unpaid_fees: Collection[int] = (),
 ) -> SlotOutcome:
-    """Coalitions, draw (with penalties for `failing_validators`), fees, M_r and its Shapley split.
+    """One slot as the contracts would run it: the SCORER's plan (:func:`plan_slot`), the draw (with
+    penalties for `failing_validators`), the fees, M_r and its split (:func:`reward_split`), and Lemma 2.
 
     addresses: one account per prosumer (their uint160 order drives every tie rule). failing_validators:
     member indices that, once drawn as validator, do not mine. stakes_base: locked EPOS per member index
     (default: each member's score, since the thesis stakes the proof score). unstaked_validators: member
-    indices without the minimum bonded self-stake at the commit deadline, skipped when drawn. unpaid_fees: member indices that owe a fee and
-    do not pay it: they add nothing to M_r and get no share of it. The Shapley worth is the optimal savings
-    game (shapley.savings_worth) whatever `merge_plan` produced the partition."""
+    indices without the minimum bonded self-stake at the commit deadline, skipped when drawn. unpaid_fees:
+    member indices that owe a fee and do not pay it: they add nothing to M_r and get no share of it. The
+    Shapley worth is the optimal savings game (shapley.savings_worth) whatever `merge_plan` produced the
+    partition. `seconds`: "coalitions" (the plan, dominated by forming the coalitions), "draw", "shapley"
+    and their sum "slot"."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    result = form_coalitions(market, settings.coalitions)
+    plan = plan_slot(0, SlotForecast(tuple(addresses), market), settings)
     timings["coalitions"] = time.perf_counter() - started
-    chain = chain_view(result, market)
-    metrics = market_metrics(result, market, settings.coalitions)
+    view, order = plan.view, plan.draw_order
+    metrics = market_metrics(plan.coalitions, market, settings.coalitions)
     keys = [address_key(a) for a in addresses]
 
     started = time.perf_counter()
-    order = canonical_partition(result.partition, keys)
-    weights = [sum(chain.member_scores_base[i] for i in members) for members in order]
-    stakes = stakes_base if stakes_base is not None else dict(enumerate(chain.member_scores_base))
+    weights = [sum(view.member_scores_base[i] for i in members) for members in order]
+    stakes = stakes_base if stakes_base is not None else dict(enumerate(view.member_scores_base))
     miner = resolve_miner(
-        seed, weights, order, chain.member_scores_base, keys, failing_validators, stakes, settings.slash_bps,
+        seed, weights, order, view.member_scores_base, keys, failing_validators, stakes, settings.slash_bps,
         unstaked_validators,
     )
     timings["draw"] = time.perf_counter() - started
 
     price_base = price_to_base_per_kwh(settings.price_upos_per_kwh)
     fees = [0 if i in unpaid_fees else fee
-            for i, fee in enumerate(mining_fees(chain.savings_base, price_base, settings.delta_bps))]
+            for i, fee in enumerate(mining_fees(view.savings_base, price_base, settings.delta_bps))]
     mining_reward = sum(fees)
     rewards = [0] * market.n
     shapley, rule = None, "none"
     started = time.perf_counter()
     if miner.winner is not None:
-        members = order[miner.winner]
-        solver = CoalitionSolver(market, settings.coalitions)
-        shapley = shapley_values(
-            members,
-            savings_worth(solver),
-            exact_max=settings.shapley_exact_max,
-            permutations=settings.shapley_permutations,
-        )
-        weights_int, rule = reward_weights(shapley.values, [chain.member_scores_base[i] for i in members],
-                                           [i not in unpaid_fees for i in members])
-        for i, share in zip(members, reward_shares(mining_reward, weights_int, rule, [keys[i] for i in members])):
-            rewards[i] = share
+        split = reward_split(plan, [addresses[i] for i in order[miner.winner]], mining_reward, settings,
+                             unpaid=[addresses[i] for i in unpaid_fees])
+        shapley, rule = split.shapley, split.weight_rule
+        for member, share in zip(split.members, split.shares):
+            rewards[plan.index_of(member)] = share
     timings["shapley"] = time.perf_counter() - started
-    lemma2 = lemma2_violations(chain.singleton_scores_base, chain.member_scores_base, fees, rewards, price_base)
+    lemma2 = lemma2_violations(view.singleton_scores_base, view.member_scores_base, fees, rewards, price_base)
     timings["slot"] = sum(timings.values())
     return SlotOutcome(
-        market, list(addresses), result, chain, metrics, seed, order, weights, miner, shapley, rule,
+        market, list(addresses), plan.coalitions, view, metrics, seed, order, weights, miner, shapley, rule,
         fees, mining_reward, rewards, lemma2, price_base, settings.delta_bps, timings,
     )
-
 
 
 @dataclass(frozen=True)
@@ -199,9 +193,6 @@ class SlotForecast:
     def __post_init__(self) -> None:
         if len(self.accounts) != self.market.n:
             raise ValueError(f"{len(self.accounts)} accounts for {self.market.n} prosumers")
-
-
-# --- the slot computed off chain --------------------------------------------------------------------------
 
 
 def trades_hash(trades: Sequence[tuple[str, str, int]]) -> bytes:
@@ -237,8 +228,8 @@ class SlotPlan:
         return trades_hash(self.trades)
 
     def index_of(self, account: str) -> int:
-        """The prosumer index of `account` (ValueError if it is not in this slot)."""
-        return self.accounts.index(Web3.to_checksum_address(account))
+        """The prosumer index of `account`, in any spelling (ValueError if it is not in this slot)."""
+        return [address_key(a) for a in self.accounts].index(address_key(account))
 
 
 def score_entries(view: ChainView, draw_order: Sequence[Sequence[int]], accounts: Sequence[str]) -> list[tuple[str, int, int, int]]:
@@ -283,7 +274,7 @@ class RewardSplit:
 def reward_split(plan: SlotPlan, members: Sequence[str], mining_reward_base: int,
                  settings: SlotSettings = SlotSettings(), unpaid: Collection[str] = ()) -> RewardSplit:
     """Splits `mining_reward_base` among `members` (the winning coalition's accounts) by the Shapley value of
-    the savings game, exactly as run_slot: exact up to `settings.shapley_exact_max` members, seeded Monte
+    the savings game: exact up to `settings.shapley_exact_max` members, seeded Monte
     Carlo above; the largest remainder rule makes the shares sum to M_r exactly. Members in `unpaid` owed a
     mining fee and did not pay it: they get weight 0."""
     ordered = sorted((Web3.to_checksum_address(m) for m in members), key=address_key)
