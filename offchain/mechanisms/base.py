@@ -8,6 +8,7 @@ descriptor names its contract group (terms and deploy steps), its workers and it
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,12 +19,18 @@ from offchain.workers.registry import WorkerSpec
 
 @dataclass(frozen=True)
 class Reproduction:
-    """``kwx reproduce NAME``: `command` is a typer command function (its parameters are the options; its
-    docstring the help). It should import heavy modules inside its body: the command list is built on
-    every ``kwx reproduce``."""
+    """``kwx reproduce NAME``: `command` names a typer command function as "package.module:function" (its
+    parameters are the options, its docstring the help). It is named, not imported, so that a mechanism's
+    descriptor never imports its own reproduction code (which imports the mechanism list back); the CLI
+    loads it when ``kwx reproduce`` runs."""
 
     name: str
-    command: Callable[..., None]
+    command: str
+
+    def load(self) -> Callable[..., None]:
+        """The command function."""
+        module, _, function = self.command.partition(":")
+        return getattr(importlib.import_module(module), function)
 
 
 @dataclass(frozen=True)
