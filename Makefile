@@ -23,10 +23,10 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[ml]"
 	@touch $@
 
-# `npm install` honours package-lock.json exactly; `npm ci` refuses this lock because the registry
-# these machines reach lacks Anvil's non-Linux-x64 builds (docs/toolchain.md).
+# `npm ci` installs exactly what package-lock.json records and never rewrites it (`npm install` may add
+# other platforms' optional Anvil packages to the lock, so every deployment would record a -dirty commit).
 node_modules/.installed: package.json package-lock.json
-	npm install --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # Makes `source .venv/bin/activate && brownie test` work in a new shell: anvil and the solc shim on
