@@ -284,6 +284,19 @@ ForecasterFactory = Callable[[str, Sequence[str], Mapping[str, pd.DataFrame]], "
 CONSUMPTION, PRODUCTION = "consumption_kwh", "production_kwh"
 
 
+def day_window(data: MicrogridData, window: tuple[int, int] | None, rules: MarketRules = MarketRules(),
+               ) -> tuple[tuple[str, ...], np.ndarray, tuple[int, int]]:
+    """(agents, net_wh[agent, step] of the window, (first period, count)) of `data`'s day; `window` None is the
+    whole day. ValueError if the window does not lie inside the day."""
+    agents, consumption, production = frames_to_wh(data.frames)
+    net = production - consumption
+    k = rules.steps_per_period
+    first, count = window or (0, net.shape[1] // k)
+    if first < 0 or count < 1 or (first + count) * k > net.shape[1]:
+        raise ValueError(f"window {window} outside the day's {net.shape[1] // k} periods")
+    return agents, net[:, first * k : (first + count) * k], (first, count)
+
+
 def perfect_bids(net_wh: np.ndarray, steps_per_period: int = STEPS_PER_PERIOD) -> np.ndarray:
     """The perfect forecaster: each agent bids its true net energy of each period, exactly
     (bids_wh[agent, period] = sum of net_wh over the period's steps)."""
@@ -601,13 +614,7 @@ def reproduce(
     if unknown or not modes or not methods:
         raise ValueError(f"unknown or empty forecast modes / methods: {sorted(unknown)}")
     data = data or synthetic_microgrid()
-    agents, consumption, production = frames_to_wh(data.frames)
-    net = production - consumption
-    k = rules.steps_per_period
-    first, count = window or (0, net.shape[1] // k)
-    if first < 0 or count < 1 or (first + count) * k > net.shape[1]:
-        raise ValueError(f"window {window} outside the day's {net.shape[1] // k} periods")
-    net = net[:, first * k : (first + count) * k]
+    agents, net, (first, count) = day_window(data, window, rules)
     plan = [(mode, n, m) for mode in modes for n in evs for m in (methods if n else methods[:1])]
     runs: dict[tuple[str, str, str], RunResult] = {}
     with progress_bar(progress) as bars:
