@@ -35,7 +35,7 @@ class _ReproduceGroup(TyperGroup):
 
         for name, reproduction in sorted(reproductions(self.mechanisms or MECHANISMS).items()):
             single = typer.Typer()
-            single.command(name)(reproduction.command)
+            single.command(name)(reproduction.load())
             self.add_command(typer.main.get_command(single), name)
 
     def list_commands(self, ctx: typer.Context) -> list[str]:

@@ -8,6 +8,7 @@ descriptor names its contract group (terms and deploy steps), its workers and it
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,12 +19,19 @@ from offchain.workers.registry import WorkerSpec
 
 @dataclass(frozen=True)
 class Reproduction:
-    """``kwx reproduce NAME``: `command` is a typer command function (its parameters are the options; its
-    docstring the help). It should import heavy modules inside its body: the command list is built on
-    every ``kwx reproduce``."""
+    """``kwx reproduce NAME``: `command` names a typer command function as ``"package.module:function"`` (its
+    parameters are the options; its docstring the help), which :meth:`load` imports when ``kwx reproduce`` is
+    used. The descriptor names it instead of importing it because a command runs its mechanism's chain run,
+    which deploys the whole suite (offchain.mechanisms.SUITE): importing the command here would make the
+    registry import itself. The command should import heavy modules inside its body."""
 
     name: str
-    command: Callable[..., None]
+    command: str
+
+    def load(self) -> Callable[..., None]:
+        """The command function."""
+        module, _, function = self.command.partition(":")
+        return getattr(importlib.import_module(module), function)
 
 
 @dataclass(frozen=True)

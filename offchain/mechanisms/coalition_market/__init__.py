@@ -6,7 +6,6 @@ docs/consensus-contracts.md."""
 from offchain.mechanisms.base import Mechanism, Reproduction
 from offchain.mechanisms.consensus import ConsensusTerms, consensus_steps
 
-from .command import reproduce_seed001_coalitions
 from .workers import STAGES
 
 MECHANISM = Mechanism(
@@ -15,5 +14,5 @@ MECHANISM = Mechanism(
     terms=ConsensusTerms(),
     deploy_steps=consensus_steps,
     workers=STAGES,
-    reproductions=(Reproduction("seed001-coalitions", reproduce_seed001_coalitions),),
+    reproductions=(Reproduction("seed001-coalitions", f"{__name__}.command:reproduce_seed001_coalitions"),),
 )

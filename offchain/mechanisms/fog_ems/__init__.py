@@ -4,7 +4,6 @@ UPOS settlement, and the fog nodes' federated LSTM forecasts. docs/seed000*.md, 
 
 from offchain.mechanisms.base import Mechanism, Reproduction
 
-from .command import reproduce_seed000
 from .terms import FogEmsTerms, fog_ems_steps
 from .workers import FEDAVG_AGGREGATOR, FOG_MATCHING
 
@@ -14,5 +13,5 @@ MECHANISM = Mechanism(
     terms=FogEmsTerms(),
     deploy_steps=fog_ems_steps,
     workers=(FOG_MATCHING, FEDAVG_AGGREGATOR),
-    reproductions=(Reproduction("seed000", reproduce_seed000),),
+    reproductions=(Reproduction("seed000", f"{__name__}.command:reproduce_seed000"),),
 )
