@@ -29,6 +29,7 @@ from offchain.algorithms.coalitions import CoalitionSolver, Market
 from offchain.algorithms.shapley import savings_worth, shapley_values
 from offchain.data.seed001 import prosumer_addresses, scaling_instance
 from offchain.mechanisms.coalition_market.plan import SlotSettings, demo_seed, run_slot
+from offchain.scenarios.markdown import table
 
 TARGET_SECONDS_1000 = 60.0
 
@@ -85,27 +86,26 @@ def bench(n: int, distribution: str = "normal", seed: int = 0, settings: SlotSet
 
 
 def markdown(report: dict) -> str:
+    rows = []
+    for row in report["results"]:
+        s = row["seconds"]
+        target = "<= 60 s: " + ("met" if s["slot"] <= TARGET_SECONDS_1000 else "NOT met") if row["prosumers"] == 1000 else "report"
+        rows.append([
+            f"{row['prosumers']:,}", f"{s['slot']:.2f}", f"{s['slot_cpu']:.2f}", f"{s['coalitions']:.2f}",
+            f"{s['shapley']:.2f}", f"{s['draw']:.3f}", row["rounds"], row["merge_passes"], row["lp_solves"],
+            row["greedy_solves"], row["coalitions"], row["largest_coalition"],
+            f"{row['winner_size']} ({row['shapley']})", f"{s['shapley_largest']:.2f} ({row['shapley_largest']})",
+            f"{100 * row['saving_accounted']:.1f}%", f"{100 * row['local_share_balances']:.1f}%", target,
+        ])
     lines = [
         "# Coalition slot benchmark (seed 001, ch. 3)",
         "",
         f"Generated {report['generated']} by benchmarks/bench_coalitions.py; {report['cpu']}; "
         f"load average at start {report['load_average']} (other work shares this machine).",
         "",
-        "| prosumers | slot s (wall) | slot s (CPU) | coalitions s | Shapley s | draw s | rounds | merge passes | LPs | greedy | "
-        "coalitions | largest | winner (Shapley) | Shapley of largest, s | saving | local share | target |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for row in report["results"]:
-        s = row["seconds"]
-        target = "<= 60 s: " + ("met" if s["slot"] <= TARGET_SECONDS_1000 else "NOT met") if row["prosumers"] == 1000 else "report"
-        lines.append(
-            f"| {row['prosumers']:,} | {s['slot']:.2f} | {s['slot_cpu']:.2f} | {s['coalitions']:.2f} | {s['shapley']:.2f} | {s['draw']:.3f} | "
-            f"{row['rounds']} | {row['merge_passes']} | {row['lp_solves']} | {row['greedy_solves']} | {row['coalitions']} | "
-            f"{row['largest_coalition']} | {row['winner_size']} ({row['shapley']}) | {s['shapley_largest']:.2f} ({row['shapley_largest']}) | "
-            f"{100 * row['saving_accounted']:.1f}% | "
-            f"{100 * row['local_share_balances']:.1f}% | {target} |"
-        )
-    lines += [
+        table(["prosumers", "slot s (wall)", "slot s (CPU)", "coalitions s", "Shapley s", "draw s", "rounds",
+               "merge passes", "LPs", "greedy", "coalitions", "largest", "winner (Shapley)", "Shapley of largest, s",
+               "saving", "local share", "target"], rows),
         "",
         "Wall seconds include waiting for the shared core; CPU seconds are the process's own time. "
         "Uniform positions on the thesis' 20 x 20 km area, normal daily profiles (means 12.41 / 7.45 kWh, sd 8). "

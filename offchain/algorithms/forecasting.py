@@ -6,8 +6,8 @@ LSTM online (a few Adam steps per period) and forecasts the next period. A `FedA
 ever receives `ModelUpdate`s (a copy of the model parameters and a sample count), averages them every
 `aggregate_every` periods and publishes the global model, which every trainer then loads. Each round
 yields a `ModelRound` (version, sha256 content hash, contributors): what a model-registry contract
-records. The aggregator is a `RoundAggregator`; offchain.mechanisms.fog_ems.federated supplies one whose rounds
-go through the fedavg-aggregator worker and FogModelRegistry. `PerfectForecaster` returns the truth. Both
+records. The aggregator is a `RoundAggregator`; offchain.mechanisms.fog_ems.chain_rounds supplies one whose
+rounds go through the fedavg-aggregator worker and FogModelRegistry. `PerfectForecaster` returns the truth. Both
 implement `Forecaster`.
 
 Energy is in kWh floats throughout (the seed's own unit, see docs/forecasting.md); periods are

@@ -40,13 +40,14 @@ from offchain.chain.networks import LOCAL_ROLE_ACCOUNTS, NETWORK_NAMES, NetworkC
 from offchain.chain.nonces import NonceManager
 from offchain.chain.roles import ROLE_NAMES, role_id, role_name
 from offchain.chain.rpc import connect
-from offchain.chain.abi import ZERO_ADDRESS, ParticipantKind
+from offchain.chain.abi import MAX_UINT256, ZERO_ADDRESS, ParticipantKind
 from offchain.chain.steps import DEPLOYER, Call, ContractRef, Deploy, Grant, RoleHolder, Step, replace_group
 
 __all__ = [
     "ANVIL_TEST_MNEMONIC",
     "DEPLOYER",
     "LOCAL_ROLE_ACCOUNTS",
+    "MAX_UINT256",
     "NETWORK_NAMES",
     "ROLE_NAMES",
     "ZERO_ADDRESS",

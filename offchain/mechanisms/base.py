@@ -19,10 +19,11 @@ from offchain.workers.registry import WorkerSpec
 
 @dataclass(frozen=True)
 class Reproduction:
-    """``kwx reproduce NAME``: `command` names a typer command function as "package.module:function" (its
-    parameters are the options, its docstring the help). It is named, not imported, so that a mechanism's
-    descriptor never imports its own reproduction code (which imports the mechanism list back); the CLI
-    loads it when ``kwx reproduce`` runs."""
+    """``kwx reproduce NAME``: `command` names a typer command function as ``"package.module:function"`` (its
+    parameters are the options; its docstring the help), which :meth:`load` imports when ``kwx reproduce`` is
+    used. The descriptor names it instead of importing it because a command runs its mechanism's chain run,
+    which deploys the whole suite (offchain.mechanisms.SUITE): importing the command here would make the
+    registry import itself. The command should import heavy modules inside its body."""
 
     name: str
     command: str

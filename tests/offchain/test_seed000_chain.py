@@ -74,7 +74,7 @@ def test_worker_killed_after_sending_resumes_with_one_accepted_assignment(tmp_pa
     k = MarketRules().steps_per_period
     with open_chain_day(tmp_path, n_prosumers=len(agents), n_evs=EVS, first_period=first,
                         method="hungarian") as day:
-        matching = day.contract("PeriodMatching")
+        matching = day.chain.contract("PeriodMatching")
 
         def period_inputs(m):
             return bids[:, m], net[:, m * k : (m + 1) * k]
@@ -106,10 +106,10 @@ def test_worker_killed_after_sending_resumes_with_one_accepted_assignment(tmp_pa
             day.play_period(first + m, *period_inputs(m))
             assert day.worker.state.entry(MECHANISM, first + m).status is Status.ACCEPTED
 
-        matched = matching.events.PeriodMatched.get_logs(from_block=day.manifest.deploy_block)
+        matched = matching.events.PeriodMatched.get_logs(from_block=day.chain.manifest.deploy_block)
         assert sorted(e["args"]["period"] for e in matched) == list(range(first, first + count))
         # one submitAssignment per period from the SCORER, none sent twice
-        assert day.w3.eth.get_transaction_count(day.scorer.address) == count
+        assert day.chain.w3.eth.get_transaction_count(day.chain.scorer.address) == count
         assert all(e["args"]["method"] == 1 for e in matched)  # every period certified, none by greedy
 
 
@@ -119,9 +119,10 @@ def test_kwx_worker_fog_matching_matches_a_closed_period(tmp_path):
                         method="hungarian") as day:
         day.bid(first, bids[:, 0])
         day.close_bidding(first)
-        summary = run_worker(WORKERS["fog-matching"], rpc_url=day.anvil.rpc_url,
+        summary = run_worker(WORKERS["fog-matching"], rpc_url=day.chain.anvil.rpc_url,
                              manifest_path=tmp_path / "deployments" / "local.json",
                              state_dir=tmp_path / "workers", once=True, log_stream=io.StringIO())
         assert (summary.results, summary.accepted) == (1, 1)
-        matched = day.contract("PeriodMatching").events.PeriodMatched.get_logs(from_block=day.manifest.deploy_block)
+        matching = day.chain.contract("PeriodMatching")
+        matched = matching.events.PeriodMatched.get_logs(from_block=day.chain.manifest.deploy_block)
         assert [(e["args"]["period"], e["args"]["method"]) for e in matched] == [(first, 1)]

@@ -1,5 +1,5 @@
 """Seed 000's federated forecasts with their FedAvg rounds published on FogModelRegistry by the
-fedavg-aggregator worker (offchain.mechanisms.fog_ems.federated), on embedded Anvil chains.
+fedavg-aggregator worker (offchain.mechanisms.fog_ems.chain_rounds), on embedded Anvil chains.
 
 A fast forecaster (a 60-period buffer, batches of 32, one hour of warm-up history) keeps the LSTMs cheap;
 the rounds, the worker and the contracts are the real ones. The chain publishes one round every 30
@@ -16,7 +16,8 @@ from web3 import Web3
 from offchain.algorithms.forecasting import FederatedConfig, new_global_state
 from offchain.data.seed000 import synthetic_microgrid
 from offchain.mechanisms.fog_ems.chain_run import compare_with_model, open_chain_day, run_day_on_chain
-from offchain.mechanisms.fog_ems.federated import ChainRoundAggregator, FederatedSetup, federated_bids
+from offchain.mechanisms.fog_ems.chain_rounds import ChainRoundAggregator
+from offchain.mechanisms.fog_ems.federated import FederatedSetup, federated_bids
 
 pytestmark = pytest.mark.chain
 
@@ -52,14 +53,14 @@ def test_rounds_on_chain_are_the_in_memory_rounds(tmp_path):
     with open_chain_day(tmp_path, n_prosumers=len(data.agents), n_evs=1, first_period=through,
                         method="greedy") as day:
         addresses = {agent: client.address for agent, client in zip(data.agents, day.prosumers)}
-        with closing(ChainRoundAggregator(day, addresses, new_global_state(SETUP.config))) as fog:
+        with closing(ChainRoundAggregator(day.chain, addresses, new_global_state(SETUP.config))) as fog:
             chain_bids, chain_rounds = federated_bids(data, through, SETUP, aggregator=fog)
-        assert day.call("FogModelRegistry", "roundCount") == len(rounds) - 1 == 4
+        assert day.chain.call("FogModelRegistry", "roundCount") == len(rounds) - 1 == 4
         ascending = sorted(addresses.values(), key=lambda a: int(a, 16))
         for memory, chain in zip(rounds[1:], chain_rounds[1:], strict=True):
-            content_hash, _, aggregator, contributions = day.call("FogModelRegistry", "roundOf", memory.version)
+            content_hash, _, aggregator, contributions = day.chain.call("FogModelRegistry", "roundOf", memory.version)
             assert Web3.to_hex(content_hash) == chain.content_hash == memory.content_hash
-            assert aggregator == day.scorer.address
+            assert aggregator == day.chain.scorer.address
             assert [c[0] for c in contributions] == ascending == list(chain.contributors)
             samples = {addresses[agent]: n for agent, n in zip(memory.contributors, memory.sample_counts)}
             assert [c[1] for c in contributions] == [samples[a] for a in ascending] == list(chain.sample_counts)

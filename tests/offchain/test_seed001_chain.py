@@ -51,7 +51,8 @@ def three_slots(tmp_path_factory: pytest.TempPathFactory) -> ThreeSlots:
     work = tmp_path_factory.mktemp("seed001-chain")
     with (
         open_community(work, n=10, seed=SEED) as community,
-        CoalitionMarketWorker(community.scorer, community.manifest, community.source, work / "state") as worker,
+        CoalitionMarketWorker(community.chain.scorer, community.chain.manifest, community.source,
+                              work / "state") as worker,
     ):
         simulation = Simulation(community, worker, SlotSettings())
         simulation.play_slot(1, miss_first_draw=False)
@@ -61,7 +62,7 @@ def three_slots(tmp_path_factory: pytest.TempPathFactory) -> ThreeSlots:
 
 
 def events(community: Community, contract: str, event: str, **filters) -> list[dict]:
-    logs = getattr(community.contract(contract).events, event).get_logs(from_block=0, argument_filters=filters)
+    logs = getattr(community.chain.contract(contract).events, event).get_logs(from_block=0, argument_filters=filters)
     return [dict(log["args"]) for log in logs]
 
 
@@ -73,27 +74,28 @@ def chain_seed(community: Community, slot: int) -> bytes:
 def test_ten_prosumer_slot_on_chain_equals_run_slot(three_slots: ThreeSlots) -> None:
     c = three_slots.community
     accounts = list(c.source.accounts)
-    edc = c.operator.address
+    edc = c.chain.operator.address
     # The thesis' illustration, read here independently of the scenario's forecast feed.
     market = Market.from_frame(ten_prosumer_instance(SEED), CENTRE_KM)
     seed = chain_seed(c, 1)
-    assert bytes(c.call("MinerSelection", "roundOf", 1)[0]) == seed
+    assert bytes(c.chain.call("MinerSelection", "roundOf", 1)[0]) == seed
     outcome = run_slot(market, accounts, seed)  # everybody staked its slot-1 score: the default stakes
     view = outcome.chain
 
-    entries = {a: tuple(c.call("ProofScoreRegistry", "entryOf", 1, a)) for a in accounts}
+    entries = {a: tuple(c.chain.call("ProofScoreRegistry", "entryOf", 1, a)) for a in accounts}
     coalition_of = {i: k for k, members in enumerate(outcome.draw_order) for i in members}
     assert entries == {a: (view.singleton_scores_base[i], view.member_scores_base[i], coalition_of[i] + 1)
                        for i, a in enumerate(accounts)}
-    assert c.call("ProofScoreRegistry", "coalitionScores", 1) == outcome.draw_weights
+    assert c.chain.call("ProofScoreRegistry", "coalitionScores", 1) == outcome.draw_weights
 
     fees = {e["account"]: e["fee"] for e in events(c, "MiningRewardEscrow", "FeePaid", slot=1)}
     assert fees == {accounts[i]: f for i, f in enumerate(outcome.fees_base) if f > 0}
-    assert c.call("MiningRewardEscrow", "miningReward", 1) == outcome.mining_reward_base > 0
+    assert c.chain.call("MiningRewardEscrow", "miningReward", 1) == outcome.mining_reward_base > 0
 
     drawn = [(e["attempt"], e["coalition"], e["validator"]) for e in events(c, "MinerSelection", "MinerDrawn", slot=1)]
     assert drawn == [(0, outcome.miner.winner, accounts[outcome.miner.validator])]
-    assert tuple(c.call("MinerSelection", "finalMiner", 1)) == (outcome.miner.winner, accounts[outcome.miner.validator])
+    final_miner = (outcome.miner.winner, accounts[outcome.miner.validator])
+    assert tuple(c.chain.call("MinerSelection", "finalMiner", 1)) == final_miner
 
     shared = events(c, "MiningRewardEscrow", "RewardShared", slot=1)
     assert {e["member"]: e["share"] for e in shared} == {accounts[i]: outcome.rewards_base[i] for i in outcome.winning_members}
@@ -134,36 +136,36 @@ def test_missed_window_slashes_excludes_and_redraws(three_slots: ThreeSlots) -> 
     assert (penalty["validator"], penalty["reason"], penalty["coalition"]) == (failed, 0, first["coalition"])
 
     # The pools as the stakers had filled them by the draw (nobody was slashed before this slot).
-    drawn_at = c.contract("MinerSelection").events.MinerDrawn.get_logs(
+    drawn_at = c.chain.contract("MinerSelection").events.MinerDrawn.get_logs(
         from_block=0, argument_filters={"slot": 2})[0]["blockNumber"]
     staked = Counter()
-    for log in c.contract("Staking").events.Staked.get_logs(from_block=0, to_block=drawn_at):
+    for log in c.chain.contract("Staking").events.Staked.get_logs(from_block=0, to_block=drawn_at):
         staked[log["args"]["validator"]] += log["args"]["amount"]
     outcome = run_slot(c.source.forecast(2).market, accounts, chain_seed(c, 2), SlotSettings(),
                        {accounts.index(failed)}, {i: staked[a] for i, a in enumerate(accounts)})
     assert [(a.coalition, accounts[a.validator], a.mined) for a in outcome.miner.attempts] == [
         (first["coalition"], failed, False), (redrawn["coalition"], redrawn["validator"], True)]
     assert penalty["burned"] == outcome.miner.slashed[accounts.index(failed)] == staked[failed] * SLASH_BPS // 10_000 > 0
-    penalised_at = c.contract("MinerSelection").events.MinerPenalised.get_logs(
+    penalised_at = c.chain.contract("MinerSelection").events.MinerPenalised.get_logs(
         from_block=0, argument_filters={"slot": 2})[0]["blockNumber"]
-    left = c.contract("Staking").functions.poolStake(failed).call(block_identifier=penalised_at)
+    left = c.chain.contract("Staking").functions.poolStake(failed).call(block_identifier=penalised_at)
     assert left == staked[failed] - penalty["burned"]
     minted = sum(e["total"] for e in events(c, "EPOS", "ScoresMinted"))
-    assert c.call("EPOS", "totalSupply") == minted - penalty["burned"]
-    assert c.call("MinerSelection", "isExcluded", 2, first["coalition"])
-    assert tuple(c.call("MinerSelection", "finalMiner", 2)) == (redrawn["coalition"], redrawn["validator"])
+    assert c.chain.call("EPOS", "totalSupply") == minted - penalty["burned"]
+    assert c.chain.call("MinerSelection", "isExcluded", 2, first["coalition"])
+    assert tuple(c.chain.call("MinerSelection", "finalMiner", 2)) == (redrawn["coalition"], redrawn["validator"])
 
     # The excluded coalition is paid nothing; the redrawn one gets all of M_r by Shapley.
     shared = {e["member"]: e["share"] for e in events(c, "MiningRewardEscrow", "RewardShared", slot=2)}
     assert shared == {accounts[i]: outcome.rewards_base[i] for i in outcome.winning_members}
-    assert failed not in shared and sum(shared.values()) == c.call("MiningRewardEscrow", "miningReward", 2) > 0
+    assert failed not in shared and sum(shared.values()) == c.chain.call("MiningRewardEscrow", "miningReward", 2) > 0
 
     # Its stake can start unbonding, but stays frozen after the unbonding ends.
     slashed_validator = next(client for client in c.participants if client.address == failed)
-    leaving = c.send(slashed_validator, "Staking", "unstake", failed, 1)
-    c.advance_past(c.w3.eth.get_block(leaving["blockNumber"])["timestamp"] + c.terms.unbonding_seconds)
+    leaving = c.chain.send(slashed_validator, "Staking", "unstake", failed, 1)
+    c.chain.advance_past(c.chain.w3.eth.get_block(leaving["blockNumber"])["timestamp"] + c.terms.unbonding_seconds)
     with pytest.raises(ContractRevertError) as refused:
-        slashed_validator.estimate_gas(c.contract("Staking", slashed_validator).functions.withdraw(failed))
+        slashed_validator.estimate_gas(c.chain.contract("Staking", slashed_validator).functions.withdraw(failed))
     assert refused.value.error_name == "StakeSlashed"
     assert all(check.ok for check in three_slots.simulation.checks if check.slot == 2)
 
@@ -173,19 +175,20 @@ def test_a_member_that_does_not_pay_its_fee_gets_no_share_from_the_worker(three_
     record = three_slots.simulation.records[2]
     assert record.slot == 3 and len(record.fee_dodgers) == 1
     dodger = record.fee_dodgers[0]
-    assert c.call("MiningRewardEscrow", "feeOf", 3, dodger) > 0 == c.call("MiningRewardEscrow", "feePaid", 3, dodger)
+    owed, paid_by_dodger = (c.chain.call("MiningRewardEscrow", f, 3, dodger) for f in ("feeOf", "feePaid"))
+    assert owed > 0 == paid_by_dodger
     shared = {e["member"]: e["share"] for e in events(c, "MiningRewardEscrow", "RewardShared", slot=3)}
     assert dodger in shared and shared[dodger] == 0  # the worker gave it nothing, and the escrow accepted that
     paid = sum(e["fee"] for e in events(c, "MiningRewardEscrow", "FeePaid", slot=3))
-    assert sum(shared.values()) == c.call("MiningRewardEscrow", "miningReward", 3) == paid > 0
+    assert sum(shared.values()) == c.chain.call("MiningRewardEscrow", "miningReward", 3) == paid > 0
     assert all(check.ok for check in three_slots.simulation.checks if check.slot == 3)
 
 
 def test_registered_result_worker_supersedes_results_already_on_chain(three_slots: ThreeSlots, tmp_path) -> None:
     c = three_slots.community
-    summary = run_worker(WORKERS["coalition-result"], rpc_url=c.anvil.rpc_url,
-                         manifest_path=c.manifest_file,
-                         state_dir=tmp_path, once=True, account=c.scorer.account, log_stream=io.StringIO(),
+    summary = run_worker(WORKERS["coalition-result"], rpc_url=c.chain.anvil.rpc_url,
+                         manifest_path=c.chain.manifest_file,
+                         state_dir=tmp_path, once=True, account=c.chain.scorer.account, log_stream=io.StringIO(),
                          participants=10, seed=SEED, through_slot=3)
     assert (summary.results, summary.superseded, summary.accepted, summary.failed) == (3, 3, 0, 0)
     assert len(events(c, "ProofScoreRegistry", "ResultSubmitted")) == 3
@@ -197,17 +200,17 @@ def test_worker_crash_after_sending_the_result_restarts_without_a_second_submiss
         c.source.through_slot = 1
         state = tmp_path / "state"
         crashing = {"coalition-result": FaultInjector(crash_point, action=crash)}
-        with CoalitionMarketWorker(c.scorer, c.manifest, c.source, state, faults=crashing) as worker:
+        with CoalitionMarketWorker(c.chain.scorer, c.chain.manifest, c.source, state, faults=crashing) as worker:
             with pytest.raises(SimulatedCrash):
                 worker.run_once()
             assert worker.journal("coalition-scores", 1).status is Status.ACCEPTED
             assert worker.journal("coalition-result", 1).status is Status.SIGNED
             (sent,) = worker.workers["coalition-result"].state.submissions(POEG_MECHANISM, 1)
-        assert c.call("ProofScoreRegistry", "isAccepted", POEG_MECHANISM, 1)
+        assert c.chain.call("ProofScoreRegistry", "isAccepted", POEG_MECHANISM, 1)
 
         # A new process: a fresh client (own nonce manager) on the same state files.
-        restarted_client = ChainClient(c.w3, c.scorer.account)
-        with CoalitionMarketWorker(restarted_client, c.manifest, c.source, state) as restarted:
+        restarted_client = ChainClient(c.chain.w3, c.chain.scorer.account)
+        with CoalitionMarketWorker(restarted_client, c.chain.manifest, c.source, state) as restarted:
             summary = restarted.run_once()["coalition-result"]
             assert (summary.accepted, summary.results, summary.open) == (1, 0, 0)
             entry = restarted.journal("coalition-result", 1)
@@ -218,7 +221,8 @@ def test_worker_crash_after_sending_the_result_restarts_without_a_second_submiss
 
         assert len(events(c, "ProofScoreRegistry", "ResultSubmitted", slot=1)) == 1
         assert len(events(c, "ProofScoreRegistry", "ResultAccepted", mechanism=POEG_MECHANISM, slot=1)) == 1
-        assert c.w3.eth.get_transaction_count(c.scorer.address) == 2  # mintScores and submitResult, once each
+        # mintScores and submitResult, once each
+        assert c.chain.w3.eth.get_transaction_count(c.chain.scorer.address) == 2
 
 
 def test_run_chain_reports_the_comparison_and_gas(tmp_path) -> None:

@@ -34,12 +34,11 @@ from offchain.algorithms.forecasting import (
 from offchain.chain import ChainClient, EmbeddedAnvil, Manifest, accounts_from_mnemonic, connect, deploy_suite, get_network
 from offchain.data.seed000 import synthetic_microgrid
 from offchain.mechanisms import SUITE, WORKERS
-from offchain.workers import WorkerOptionError, parse_worker_options, run_worker
-from offchain.mechanisms.fog_ems.fedavg import MECHANISM, FedAvgLogic
+from offchain.workers import WorkerOptionError, open_worker, parse_worker_options, run_worker
+from offchain.mechanisms.fog_ems.fedavg import MECHANISM
 from offchain.mechanisms.fog_ems.model_store import UPDATE_FORMAT, ModelStore, ModelStoreError
 from offchain.workers.runtime import FaultInjector, RunSummary, Worker
 from offchain.workers.state import Status
-from offchain.workers.web3_chain import Web3ResultChain
 
 ADMIN, OPERATOR, SCORER = 0, 1, 3
 FOG_NODES = (4, 5, 6)  #: the prosumers whose fog nodes train; a node is named by its prosumer's address
@@ -112,18 +111,21 @@ class FogNode:
 
 
 class Federation:
-    """One test's FogModelRegistry, model store, worker state file, fog nodes, and the Python reference."""
+    """One test's FogModelRegistry (in `manifest` in place of the suite's), model store, worker state folder, fog
+    nodes, and the Python reference."""
 
     def __init__(self, community: Community, tmp_path: Path) -> None:
         admin = community.admin
         registry = community.manifest.address("ParticipantRegistry")
         receipt = admin.transact(admin.constructor("FogModelRegistry", registry))
         self.deploy_block = receipt["blockNumber"]
+        self.manifest = dataclasses.replace(
+            community.manifest, deploy_block=self.deploy_block,
+            contracts={**community.manifest.contracts, "FogModelRegistry": receipt["contractAddress"]})
         self.scorer = ChainClient(admin.w3, ACCOUNTS[SCORER])
         self.fog_models = self.scorer.contract("FogModelRegistry", receipt["contractAddress"])
-        self.registry = self.scorer.contract("ParticipantRegistry", registry)
         self.store = ModelStore(tmp_path / "store")
-        self.state_path = tmp_path / "fedavg-aggregator.sqlite"
+        self.state_dir = tmp_path
         initial = new_global_state(CONFIG)
         self.nodes = [FogNode(ADDRESSES[i], community.series[a], initial) for i, a in zip(FOG_NODES, AGENTS)]
         self.reference = FedAvgAggregator(initial)
@@ -133,9 +135,10 @@ class Federation:
         return [node.address for node in self.nodes]
 
     def worker(self, faults: FaultInjector | None = None, contributors: list[str] | None = None) -> Worker:
-        logic = FedAvgLogic(self.fog_models, self.registry, self.store, contributors or self.addresses)
-        return Worker(logic, Web3ResultChain(self.scorer, self.fog_models), self.state_path,
-                      start_block=self.deploy_block, faults=faults or FaultInjector())
+        """The fedavg-aggregator opened from its spec, as `kwx worker` and the chain run open it."""
+        options = {"store_dir": self.store.root, "contributors": contributors or self.addresses}
+        return open_worker(WORKERS["fedavg-aggregator"], self.scorer, self.manifest, self.state_dir, options=options,
+                           faults=faults or FaultInjector())
 
     def run(self, **kwargs) -> RunSummary:
         with self.worker(**kwargs) as worker:
@@ -306,8 +309,7 @@ def test_a_contributor_who_is_not_a_participant_is_named(fed, community):
 @pytest.mark.chain
 def test_kwx_worker_fedavg_aggregator_takes_string_options(fed, community, tmp_path):
     manifest_path = tmp_path / "deployments" / "local.json"
-    contracts = {**community.manifest.contracts, "FogModelRegistry": fed.fog_models.address}
-    dataclasses.replace(community.manifest, contracts=contracts).write(manifest_path)
+    fed.manifest.write(manifest_path)
     pairs = [f"store_dir={fed.store.root}", f"contributors={' , '.join(fed.addresses)}", "through_round=1",
              "weighting=uniform"]  # as `kwx worker fedavg-aggregator -o KEY=VALUE ...` passes them
     options = parse_worker_options(WORKERS["fedavg-aggregator"], pairs)

@@ -14,7 +14,5 @@ MECHANISM = Mechanism(
     terms=ConsensusTerms(),
     deploy_steps=consensus_steps,
     workers=STAGES,
-    reproductions=(
-        Reproduction("seed001-coalitions", "offchain.mechanisms.coalition_market.command:reproduce_seed001_coalitions"),
-    ),
+    reproductions=(Reproduction("seed001-coalitions", f"{__name__}.command:reproduce_seed001_coalitions"),),
 )

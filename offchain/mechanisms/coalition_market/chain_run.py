@@ -1,7 +1,8 @@
 """Seed 001's coalition market through the contracts (`kwx reproduce seed001-coalitions --chain`).
 
-`run_chain` starts an embedded Anvil, deploys the foundation and the consensus contracts
-(offchain.mechanisms.SUITE), registers `n` prosumers and runs `slots` one-day slots end to end:
+`run_chain` opens a chain with the scenario harness (offchain.scenarios.harness), deploys the whole suite
+with the consensus contracts under the run's terms, registers `n` prosumers and runs `slots` one-day slots
+end to end:
 
 - the SCORER is offchain.mechanisms.coalition_market.workers.CoalitionMarketWorker (EPOS scores, the slot result and,
   once the block is final, the Shapley rewards; restart-safe through the worker runtime's journal);
@@ -9,7 +10,7 @@
   pays its mining fee, commits and reveals a secret, mines when drawn, settles the committed trade list
   (the final miner does it; anyone may), and at the end withdraws its escrow balance and claims its
   staking rewards;
-- the chain clock moves with evm_increaseTime / evm_mine between the windows; in each slot of
+- the chain clock moves past each window's deadline (ScenarioChain.advance_past); in each slot of
   `missed_slots` the first drawn validator lets its mining window pass, is reported, slashed, its coalition
   excluded and a new miner drawn.
 
@@ -17,7 +18,8 @@ After every slot the chain is compared with offchain.mechanisms.coalition_market
 (the XOR of the secrets the participants revealed), failing validator and pool stakes: scores and
 partition, trade-list commitment, fees and M_r, seed, every draw and slash, the final miner, the reward
 shares, escrow balances, pool stakes and the EPOS supply; after the claims, every wallet. Gas comes from
-the receipts of every transaction, attributed to slot, function and sender. Choices: docs/seed001-chain.md.
+the harness's ledger: the receipt of every transaction, attributed to phase (deploy, setup, slot, claims),
+slot, function and sender. Choices: docs/seed001-chain.md.
 """
 
 from __future__ import annotations
@@ -29,16 +31,12 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-
-from eth_account.signers.local import LocalAccount
-from eth_utils import function_abi_to_4byte_selector
-from web3 import Web3
 
 from offchain.algorithms.miner_draw import (
     CommitDomain,
@@ -48,22 +46,11 @@ from offchain.algorithms.miner_draw import (
     keccak256,
     validator_of,
 )
-from offchain.chain import (
-    ChainClient,
-    EmbeddedAnvil,
-    Manifest,
-    connect,
-    deploy_suite,
-    get_network,
-    manifest_path,
-)
-from offchain.chain.abi import ZERO_ADDRESS
-from offchain.chain.session import SuiteSession
-from offchain.chain.steps import replace_group
+from offchain.chain import MAX_UINT256, ZERO_ADDRESS, ChainClient, Manifest, ParticipantKind, replace_group
 from offchain.mechanisms import SUITE
 from offchain.mechanisms.coalition_market.forecasts import (
+    PARTICIPANT_FIRST_INDEX,
     SeededForecasts,
-    participant_accounts,
     seeded_market,
 )
 from offchain.mechanisms.coalition_market.plan import (
@@ -75,8 +62,10 @@ from offchain.mechanisms.coalition_market.plan import (
     trades_hash,
 )
 from offchain.mechanisms.coalition_market.workers import CoalitionMarketWorker
-from offchain.mechanisms.consensus import ConsensusTerms, consensus_steps
+from offchain.mechanisms.consensus import ConsensusTerms, Penalty, SlotStatus, consensus_steps
 from offchain.progress import progress_bar
+from offchain.scenarios.harness import ScenarioChain, TxRecord, gas_by, open_scenario_chain
+from offchain.scenarios.markdown import table
 from offchain.units import (
     EPOS_BASE,
     UPOS_BASE,
@@ -93,10 +82,6 @@ PARTICIPANT_UPOS = 1_000 * UPOS_BASE  #: UPOS minted to each participant
 PARTICIPANT_DEPOSIT = 100 * UPOS_BASE  #: of which deposited in the escrow to pay for its purchases
 EDC_UPOS = 10_000 * UPOS_BASE  #: minted to the distribution centre (the OPERATOR account)
 EDC_DEPOSIT = 1_000 * UPOS_BASE  #: of which deposited to buy the prosumers' exports
-MAX_UINT = 2**256 - 1
-PROSUMER_KIND = 1  #: ParticipantRegistry.Kind.Prosumer
-PENALTIES = ("missed block", "invalid block")  #: MinerSelection.Penalty
-STATUS_MINING, STATUS_VOID = 1, 4  #: MinerSelection.Status
 #: Steps of a slot in the order they happen (docs/consensus-contracts.md §2); stake and the claims are the
 #: participants' housekeeping.
 SLOT_STEPS = (
@@ -121,6 +106,11 @@ def _epos_text(base: int) -> str:
     return f"{base / EPOS_BASE:.4f} EPOS"
 
 
+def _penalty_text(reason: int) -> str:
+    """MinerSelection.Penalty `reason` as the report says it ("missed block")."""
+    return Penalty(reason).name.replace("_", " ").lower()
+
+
 # --- records -----------------------------------------------------------------------------------------------
 
 
@@ -132,20 +122,6 @@ class Check:
     name: str
     ok: bool
     detail: str
-
-
-@dataclass(frozen=True)
-class TxRecord:
-    """One transaction's receipt: where it belongs and what it cost."""
-
-    block: int
-    tx_hash: str
-    phase: str  #: "deploy", "setup", "slot" or "claims"
-    slot: int | None
-    sender: str  #: ADMIN, OPERATOR, SCORER or participant
-    account: str  #: the sending address
-    function: str  #: "Contract.function", "deploy Contract" or "ETH transfer"
-    gas: int
 
 
 @dataclass
@@ -187,121 +163,53 @@ class ChainRun:
         return gas_report(self)
 
 
-# --- gas ledger ----------------------------------------------------------------------------------------------
-
-
-class GasLedger:
-    """Attributes every transaction to a phase and slot (marks at block boundaries) and names it from the
-    suite's ABIs (to-address and 4-byte selector)."""
-
-    def __init__(self, w3: Web3) -> None:
-        self.w3 = w3
-        self.marks: list[tuple[int, str, int | None]] = []
-
-    def mark(self, phase: str, slot: int | None = None) -> None:
-        """Transactions from the next block on belong to (`phase`, `slot`)."""
-        self.marks.append((self.w3.eth.block_number + 1, phase, slot))
-
-    def collect(self, client: ChainClient, manifest: Manifest, senders: dict[str, str]) -> list[TxRecord]:
-        names = {Web3.to_checksum_address(a): n for n, a in manifest.contracts.items()}
-        selectors = {
-            (address, bytes(function_abi_to_4byte_selector(item))): f"{name}.{item['name']}"
-            for address, name in names.items()
-            for item in client.artifact(name).abi
-            if item["type"] == "function"
-        }
-        records = []
-        for number in range(self.marks[0][0], self.w3.eth.block_number + 1):
-            phase, slot = next((p, s) for start, p, s in reversed(self.marks) if start <= number)
-            for tx in self.w3.eth.get_block(number, full_transactions=True)["transactions"]:
-                receipt = self.w3.eth.get_transaction_receipt(tx["hash"])
-                data = bytes(tx["input"])
-                if tx["to"] is None:
-                    function = f"deploy {names.get(receipt['contractAddress'], '?')}"
-                elif not data:
-                    function = "ETH transfer"
-                else:
-                    function = selectors.get((tx["to"], data[:4]), f"{tx['to']}:{data[:4].hex()}")
-                records.append(TxRecord(number, Web3.to_hex(tx["hash"]), phase, slot, senders.get(tx["from"], "other"),
-                                        tx["from"], function, receipt["gasUsed"]))
-        return records
-
-
 # --- the community on chain ----------------------------------------------------------------------------------
 
 
 @dataclass
-class Community(SuiteSession):
-    """One embedded chain with the foundation and the consensus contracts, the role clients and `n`
-    registered, funded participants (prosumer i of the forecasts trades from participants[i])."""
+class Community:
+    """The foundation and the consensus contracts under `terms` on `chain`, with `participants` registered and
+    funded (prosumer i of the forecasts trades from participants[i])."""
 
-    anvil: EmbeddedAnvil
-    w3: Web3
-    manifest: Manifest
-    manifest_file: Path  #: deployments/local.json of this chain (what `kwx worker` reads)
+    chain: ScenarioChain
     terms: ConsensusTerms
-    admin: ChainClient
-    operator: ChainClient
-    scorer: ChainClient
     participants: list[ChainClient]
     source: SeededForecasts
-    ledger: GasLedger
-    def senders(self) -> dict[str, str]:
-        labels = {c.address: "participant" for c in self.participants}
-        labels |= {self.admin.address: "ADMIN", self.operator.address: "OPERATOR", self.scorer.address: "SCORER"}
-        return labels
-
-    def close(self) -> None:
-        self.anvil.stop()
-
-
-def _send_eth(client: ChainClient, to: str, wei: int) -> None:
-    """A plain transfer from `client`'s account through its nonce manager."""
-    tx = {"to": to, "value": wei, "gas": 21_000, "chainId": client.chain_id, "nonce": client.nonces.reserve(),
-          **client.fees()}
-    client.wait(client.send_raw(client.sign(tx)))
 
 
 @contextmanager
 def open_community(work_dir: str | Path, *, n: int = 10, seed: int = 1,
                    terms: ConsensusTerms = ConsensusTerms()) -> Iterator[Community]:
-    """Starts an EmbeddedAnvil (free port), deploys SUITE with the consensus contracts under `terms` (manifest
-    under `work_dir`/deployments; Staking bound to MinerSelection by the suite), and registers, funds and approves `n`
-    participants at the positions of the seeded forecasts; stops the chain on exit."""
-    network = get_network("local")
-    with EmbeddedAnvil(chain_id=network.chain_id) as anvil:
-        w3 = connect(anvil.rpc_url, expected_chain_id=network.chain_id)
-        admin, operator, scorer = (ChainClient(w3, network.account(r)) for r in ("ADMIN", "OPERATOR", "SCORER"))
-        accounts: list[LocalAccount] = participant_accounts(n)
-        ledger = GasLedger(w3)
-        ledger.mark("deploy")
-        manifest_dir = Path(work_dir) / "deployments"
-        manifest = deploy_suite(admin, network, manifest_dir=manifest_dir, suite=replace_group(SUITE, consensus_steps(terms)))
-        source = SeededForecasts(tuple(a.address for a in accounts), seed=seed)
-        community = Community(anvil, w3, manifest, manifest_path(network, manifest_dir), terms, admin, operator, scorer,
-                              [ChainClient(w3, a) for a in accounts], source, ledger)
-        ledger.mark("setup")
+    """Opens a scenario chain (EmbeddedAnvil on a free port; manifest and worker state under `work_dir`),
+    deploys SUITE with the consensus contracts under `terms` (Staking bound to MinerSelection by the suite),
+    and registers, funds and approves `n` participants at the positions of the seeded forecasts; stops the
+    chain on exit."""
+    with open_scenario_chain(work_dir) as chain:
+        chain.deploy(replace_group(SUITE, consensus_steps(terms)))
+        participants = chain.participants(PARTICIPANT_FIRST_INDEX, n)
+        source = SeededForecasts(tuple(client.address for client in participants), seed=seed)
+        community = Community(chain, terms, participants, source)
         _register(community)
         yield community
 
 
-def _register(c: Community) -> None:
+def _register(community: Community) -> None:
     """Registers each participant at its forecast position (metres), funds it with ETH and UPOS, approves
     the consensus contracts and deposits its trading balance; the distribution centre likewise."""
-    market = seeded_market(len(c.participants), c.source.seed, 0)  # positions are the same every day
-    miners, escrow, staking = (c.manifest.address(n) for n in ("MinerSelection", "MiningRewardEscrow", "Staking"))
-    for client, (x_km, y_km) in zip(c.participants, market.xy_km):
-        _send_eth(c.admin, client.address, PARTICIPANT_ETH)
-        c.send(c.operator, "ParticipantRegistry", "register", client.address, PROSUMER_KIND,
-               round(x_km * 1000), round(y_km * 1000), 0, 0, 0)
-        c.send(c.admin, "UPOS", "mint", client.address, PARTICIPANT_UPOS)
-        c.send(client, "UPOS", "approve", miners, MAX_UINT)
-        c.send(client, "UPOS", "approve", escrow, MAX_UINT)
-        c.send(client, "EPOS", "approve", staking, MAX_UINT)
-        c.send(client, "MiningRewardEscrow", "deposit", PARTICIPANT_DEPOSIT)
-    c.send(c.admin, "UPOS", "mint", c.operator.address, EDC_UPOS)
-    c.send(c.operator, "UPOS", "approve", escrow, MAX_UINT)
-    c.send(c.operator, "MiningRewardEscrow", "deposit", EDC_DEPOSIT)
+    chain = community.chain
+    market = seeded_market(len(community.participants), community.source.seed, 0)  # positions are the same every day
+    miners, escrow, staking = (chain.manifest.address(n) for n in ("MinerSelection", "MiningRewardEscrow", "Staking"))
+    for client, (x_km, y_km) in zip(community.participants, market.xy_km):
+        chain.send_eth(client.address, PARTICIPANT_ETH)  # Anvil funded only accounts 0-9
+        chain.register(client, ParticipantKind.PROSUMER, x_m=round(x_km * 1000), y_m=round(y_km * 1000))
+        chain.send(chain.admin, "UPOS", "mint", client.address, PARTICIPANT_UPOS)
+        chain.send(client, "UPOS", "approve", miners, MAX_UINT256)
+        chain.send(client, "UPOS", "approve", escrow, MAX_UINT256)
+        chain.send(client, "EPOS", "approve", staking, MAX_UINT256)
+        chain.send(client, "MiningRewardEscrow", "deposit", PARTICIPANT_DEPOSIT)
+    chain.send(chain.admin, "UPOS", "mint", chain.operator.address, EDC_UPOS)
+    chain.send(chain.operator, "UPOS", "approve", escrow, MAX_UINT256)
+    chain.send(chain.operator, "MiningRewardEscrow", "deposit", EDC_DEPOSIT)
 
 
 # --- the simulation ------------------------------------------------------------------------------------------
@@ -312,10 +220,12 @@ class Simulation:
     balance (escrow, pools, EPOS supply, fees) and compares the chain with it."""
 
     def __init__(self, community: Community, worker: CoalitionMarketWorker, settings: SlotSettings) -> None:
-        self.c = community
+        self.community = community
+        self.chain = community.chain
+        self.participants = community.participants
         self.worker = worker
         self.settings = settings
-        self.edc = community.operator.address
+        self.edc = community.chain.operator.address
         accounts = list(community.source.accounts)
         self.by_address = {client.address: client for client in community.participants}
         self.escrow = {a: PARTICIPANT_DEPOSIT for a in accounts} | {self.edc: EDC_DEPOSIT}
@@ -334,12 +244,12 @@ class Simulation:
         (after a missed window if `miss_first_draw`), settlement, the worker's rewards; then the checks. With
         `dodge_fee`, one member of the coalition that will mine (the participants' secrets are fixed, so the
         outcome is known in advance) owes a fee and does not pay it: the escrow must give it no share."""
-        c, started = self.c, time.perf_counter()
+        chain, started = self.chain, time.perf_counter()
         if self.records:
-            c.advance_past(self._result(self.records[-1].slot)["acceptedAt"] + SLOT_SECONDS - 1)
-        c.ledger.mark("slot", slot)
-        first_block = c.w3.eth.block_number + 1
-        c.source.through_slot = slot
+            chain.advance_past(self._result(self.records[-1].slot)["acceptedAt"] + SLOT_SECONDS - 1)
+        chain.ledger.mark("slot", slot)
+        first_block = chain.w3.eth.block_number + 1
+        self.community.source.through_slot = slot
         worker_seconds = self._run_worker()
         result = self.worker.journal("coalition-result", slot)
         if result is None or result.status is not Status.ACCEPTED:
@@ -349,12 +259,12 @@ class Simulation:
 
         # The Python model: the same market and seed (every participant will reveal its secret), the
         # failing validator of its own first draw, the pool stakes it tracked itself.
-        forecast = c.source.forecast(slot)
+        forecast = self.community.source.forecast(slot)
         secrets = self._secrets(slot)
         seed = combine_reveals(secrets, "xor")
         stakes = {i: self.pools[a] for i, a in enumerate(forecast.accounts)}
         # Every pool here is a self-stake, staked before the commit deadline: eligible if it reaches the minimum.
-        unstaked = {i for i, stake in stakes.items() if stake < c.terms.min_self_stake}
+        unstaked = {i for i, stake in stakes.items() if stake < self.community.terms.min_self_stake}
 
         def model(failing: Collection[int] = (), unpaid: Collection[int] = ()) -> SlotOutcome:
             return run_slot(forecast.market, forecast.accounts, seed, self.settings, failing, stakes, unstaked, unpaid)
@@ -369,13 +279,13 @@ class Simulation:
 
         self._pay_fees(slot, skip={forecast.accounts[i] for i in dodgers})
         self._commit_reveal(slot, secrets)
-        c.send(c.participants[0], "MinerSelection", "draw", slot)
+        chain.send(self.participants[0], "MinerSelection", "draw", slot)
 
         final = self._mine(slot, miss_first_draw)
         if final is None:
             self._refund_fees(slot)
         else:
-            c.send(self.by_address[final], "MiningRewardEscrow", "settleTrades", slot, trades)
+            chain.send(self.by_address[final], "MiningRewardEscrow", "settleTrades", slot, trades)
             worker_seconds += self._run_worker()
             if outcome.fees_refunded:
                 self._refund_fees(slot)
@@ -393,70 +303,71 @@ class Simulation:
 
     def _result(self, slot: int) -> dict[str, Any]:
         fields = ("tradesHash", "acceptedAt", "participants", "coalitions", "totalScore")
-        return dict(zip(fields, self.c.call("ProofScoreRegistry", "slotResult", slot)))
+        return dict(zip(fields, self.chain.call("ProofScoreRegistry", "slotResult", slot)))
 
     def _stake_new_scores(self) -> None:
         """Every participant stakes the EPOS in its wallet on itself (the thesis stakes the proof score)."""
-        for client in self.c.participants:
-            balance = self.c.call("EPOS", "balanceOf", client.address)
+        for client in self.participants:
+            balance = self.chain.call("EPOS", "balanceOf", client.address)
             if balance > 0:
-                self.c.send(client, "Staking", "stake", client.address, balance)
+                self.chain.send(client, "Staking", "stake", client.address, balance)
                 self.pools[client.address] += balance
                 self.stakes_made[client.address] += 1
 
     def _pay_fees(self, slot: int, skip: Collection[str] = ()) -> None:
-        for client in self.c.participants:
-            fee = self.c.call("MiningRewardEscrow", "feeOf", slot, client.address)
+        for client in self.participants:
+            fee = self.chain.call("MiningRewardEscrow", "feeOf", slot, client.address)
             if fee > 0 and client.address not in skip:
-                self.c.send(client, "MiningRewardEscrow", "payFee", slot)
+                self.chain.send(client, "MiningRewardEscrow", "payFee", slot)
 
     def _secrets(self, slot: int) -> dict[str, bytes]:
         """Each participant's secret for `slot` (fixed by the run's seed, so the draw can be foreseen)."""
-        return {p.address: keccak256(f"kwx-seed001-chain:{self.c.source.seed}:{slot}:{p.address}".encode())
-                for p in self.c.participants}
+        return {p.address: keccak256(f"kwx-seed001-chain:{self.community.source.seed}:{slot}:{p.address}".encode())
+                for p in self.participants}
 
     def _commit_reveal(self, slot: int, secrets: Mapping[str, bytes]) -> None:
-        c = self.c
-        domain = CommitDomain(slot, c.manifest.address("MinerSelection"), c.w3.eth.chain_id)
-        for client in c.participants:
-            c.send(client, "MinerSelection", "commit", slot, commitment(secrets[client.address], client.address, domain))
-        c.advance_past(c.call("MinerSelection", "commitDeadline", slot))
-        for client in c.participants:
-            c.send(client, "MinerSelection", "reveal", slot, secrets[client.address])
-        c.advance_past(c.call("MinerSelection", "revealDeadline", slot))
+        chain = self.chain
+        domain = CommitDomain(slot, chain.manifest.address("MinerSelection"), chain.w3.eth.chain_id)
+        for client in self.participants:
+            sealed = commitment(secrets[client.address], client.address, domain)
+            chain.send(client, "MinerSelection", "commit", slot, sealed)
+        chain.advance_past(chain.call("MinerSelection", "commitDeadline", slot))
+        for client in self.participants:
+            chain.send(client, "MinerSelection", "reveal", slot, secrets[client.address])
+        chain.advance_past(chain.call("MinerSelection", "revealDeadline", slot))
 
     def _round(self, slot: int) -> dict[str, Any]:
         fields = ("seed", "drawHash", "blockHash", "validator", "coalition", "attempt", "commits", "deadline",
                   "minedAt", "reveals", "status")
-        return dict(zip(fields, self.c.call("MinerSelection", "roundOf", slot)))
+        return dict(zip(fields, self.chain.call("MinerSelection", "roundOf", slot)))
 
     def _mine(self, slot: int, miss_first_draw: bool) -> str | None:
         """The drawn validator mines (the first one lets its window pass if `miss_first_draw`); returns the
         final miner once its block is final, None for a void slot."""
-        c = self.c
+        chain = self.chain
         to_miss = miss_first_draw
         while True:
             round_ = self._round(slot)
-            if round_["status"] == STATUS_VOID:
+            if round_["status"] == SlotStatus.VOID:
                 return None
-            if round_["status"] != STATUS_MINING:
+            if round_["status"] != SlotStatus.MINING:
                 raise RuntimeError(f"slot {slot}: unexpected draw status {round_['status']}")
             if to_miss:
                 to_miss = False
-                c.advance_past(round_["deadline"])
-                c.send(c.participants[0], "MinerSelection", "reportMissedBlock", slot)
+                chain.advance_past(round_["deadline"])
+                chain.send(self.participants[0], "MinerSelection", "reportMissedBlock", slot)
                 continue
             block_hash = keccak256(bytes(self._result(slot)["tradesHash"]) + slot.to_bytes(32, "big"))
             validator = self.by_address[round_["validator"]]
-            c.send(validator, "MinerSelection", "mineBlock", slot, block_hash)
-            c.advance_past(self._round(slot)["minedAt"] + c.terms.challenge_seconds)
-            c.send(validator, "MinerSelection", "finalise", slot)  # anyone may; it releases the validator's pool
+            chain.send(validator, "MinerSelection", "mineBlock", slot, block_hash)
+            chain.advance_past(self._round(slot)["minedAt"] + self.community.terms.challenge_seconds)
+            chain.send(validator, "MinerSelection", "finalise", slot)  # anyone may; it releases the validator's pool
             return round_["validator"]
 
     def _refund_fees(self, slot: int) -> None:
-        for client in self.c.participants:
-            if self.c.call("MiningRewardEscrow", "feePaid", slot, client.address) > 0:
-                self.c.send(client, "MiningRewardEscrow", "refundFee", slot)
+        for client in self.participants:
+            if self.chain.call("MiningRewardEscrow", "feePaid", slot, client.address) > 0:
+                self.chain.send(client, "MiningRewardEscrow", "refundFee", slot)
 
     def _model_slot(self, outcome: SlotOutcome) -> None:
         """The slot's money and stakes as the Python model has them."""
@@ -486,7 +397,7 @@ class Simulation:
     # --- what the chain recorded -------------------------------------------------------------------------------
 
     def _events(self, contract: str, event: str, slot: int, from_block: int) -> list[dict[str, Any]]:
-        logs = getattr(self.c.contract(contract).events, event).get_logs(
+        logs = getattr(self.chain.contract(contract).events, event).get_logs(
             from_block=from_block, argument_filters={"slot": slot})
         return [dict(log["args"]) for log in logs]
 
@@ -497,14 +408,15 @@ class Simulation:
         for drawn in self._events("MinerSelection", "MinerDrawn", slot, first_block):
             penalty = penalties.get(drawn["attempt"])
             draws.append({"attempt": drawn["attempt"], "coalition": drawn["coalition"], "validator": drawn["validator"],
-                          "penalty": None if penalty is None else PENALTIES[penalty["reason"]],
+                          "penalty": None if penalty is None else _penalty_text(penalty["reason"]),
                           "burned": 0 if penalty is None else penalty["burned"]})
         for skipped in self._events("MinerSelection", "MinerSkipped", slot, first_block):
             draws.append({"attempt": skipped["attempt"], "coalition": skipped["coalition"],
                           "validator": skipped["validator"], "penalty": "skipped (below the minimum self-stake)", "burned": 0})
         draws.sort(key=lambda d: d["attempt"])
         rewards = {e["member"]: e["share"] for e in self._events("MiningRewardEscrow", "RewardShared", slot, first_block)}
-        return SlotRecord(slot, miss_first_draw, outcome, draws, self.c.call("MiningRewardEscrow", "miningReward", slot),
+        mining_reward = self.chain.call("MiningRewardEscrow", "miningReward", slot)
+        return SlotRecord(slot, miss_first_draw, outcome, draws, mining_reward,
                           rewards, wall, worker_seconds, fee_dodgers)
 
     def _check(self, slot: int | None, name: str, expected: Any, observed: Any, detail: str) -> None:
@@ -512,16 +424,17 @@ class Simulation:
         self.checks.append(Check(slot, name, ok, detail if ok else f"expected {expected!r}, chain {observed!r}"))
 
     def _check_slot(self, record: SlotRecord, first_block: int, seed: bytes) -> None:
-        c, slot, outcome = self.c, record.slot, record.outcome
+        chain, slot, outcome = self.chain, record.slot, record.outcome
         accounts, view = outcome.addresses, outcome.chain
         keys = [address_key(a) for a in accounts]
 
         entries = [(a, s, m, k + 1) for a, s, m, k in score_entries(view, outcome.draw_order, accounts)]
-        on_chain = [(a, *c.call("ProofScoreRegistry", "entryOf", slot, a)) for a, *_ in entries]
+        on_chain = [(a, *chain.call("ProofScoreRegistry", "entryOf", slot, a)) for a, *_ in entries]
         self._check(slot, "scores and partition", entries, on_chain,
                     f"{len(entries)} participants in {len(outcome.draw_order)} coalitions")
         validators = [accounts[validator_of(m, view.member_scores_base, keys)] for m in outcome.draw_order]
-        chain_coalitions = [c.call("ProofScoreRegistry", "coalitionOf", slot, k) for k in range(len(outcome.draw_order))]
+        chain_coalitions = [chain.call("ProofScoreRegistry", "coalitionOf", slot, k)
+                            for k in range(len(outcome.draw_order))]
         self._check(slot, "coalition scores and validators", list(zip(outcome.draw_weights, validators)),
                     [(score, validator) for score, _, validator in chain_coalitions],
                     f"total {_epos_text(sum(outcome.draw_weights))}")
@@ -544,21 +457,21 @@ class Simulation:
         self._check(slot, "draws, slashes and redraws", python_draws, chain_draws,
                     " -> ".join(f"coalition {k}" + (f" (failed, {_epos_text(b)} burned)" if b else "")
                                 for _, k, _, b in python_draws) or "void")
-        excluded = [k for k in range(len(outcome.draw_order)) if c.call("MinerSelection", "isExcluded", slot, k)]
+        excluded = [k for k in range(len(outcome.draw_order)) if chain.call("MinerSelection", "isExcluded", slot, k)]
         self._check(slot, "excluded coalitions", sorted(outcome.miner.excluded), excluded, f"{excluded}")
         if outcome.miner.winner is not None:
             self._check(slot, "final miner", (outcome.miner.winner, accounts[outcome.miner.validator]),
-                        tuple(c.call("MinerSelection", "finalMiner", slot)), f"coalition {outcome.miner.winner}")
+                        tuple(chain.call("MinerSelection", "finalMiner", slot)), f"coalition {outcome.miner.winner}")
         expected_rewards = {accounts[i]: outcome.rewards_base[i] for i in outcome.winning_members}
         self._check(slot, "Shapley reward shares", expected_rewards, record.rewards,
                     f"{len(expected_rewards)} members, weights {outcome.weight_rule}")
 
         self._check(slot, "escrow balances", self.escrow,
-                    {a: c.call("MiningRewardEscrow", "balanceOf", a) for a in self.escrow},
+                    {a: chain.call("MiningRewardEscrow", "balanceOf", a) for a in self.escrow},
                     f"{len(self.escrow)} accounts incl. the distribution centre")
-        self._check(slot, "pool stakes", self.pools, {a: c.call("Staking", "poolStake", a) for a in self.pools},
+        self._check(slot, "pool stakes", self.pools, {a: chain.call("Staking", "poolStake", a) for a in self.pools},
                     f"{sum(1 for v in self.pools.values() if v)} pools")
-        self._check(slot, "EPOS supply", self.epos_supply, c.call("EPOS", "totalSupply"),
+        self._check(slot, "EPOS supply", self.epos_supply, chain.call("EPOS", "totalSupply"),
                     f"{_epos_text(self.epos_supply)} minted minus burned")
         self._check(slot, "Lemma 2 (nobody below its singleton score)", [], outcome.lemma2, "0 violations")
 
@@ -567,23 +480,24 @@ class Simulation:
     def claims(self) -> None:
         """Each participant withdraws its escrow balance and claims its staking rewards; the distribution
         centre withdraws too. Checks every wallet against the model."""
-        c = self.c
-        c.ledger.mark("claims")
+        chain = self.chain
+        chain.ledger.mark("claims")
         expected, observed, claims = {}, {}, {}
-        for client in [*c.participants, c.operator]:
+        for client in [*self.participants, chain.operator]:
             account = client.address
-            wallet_before = c.call("UPOS", "balanceOf", account)
-            balance = c.call("MiningRewardEscrow", "balanceOf", account)
+            wallet_before = chain.call("UPOS", "balanceOf", account)
+            balance = chain.call("MiningRewardEscrow", "balanceOf", account)
             if balance > 0:
-                c.send(client, "MiningRewardEscrow", "withdraw", balance)
-            pending = c.call("Staking", "pendingRewards", account, account)
+                chain.send(client, "MiningRewardEscrow", "withdraw", balance)
+            pending = chain.call("Staking", "pendingRewards", account, account)
             if pending > 0:
-                c.send(client, "Staking", "claimRewards", account)
-            observed[account] = c.call("UPOS", "balanceOf", account)
+                chain.send(client, "Staking", "claimRewards", account)
+            observed[account] = chain.call("UPOS", "balanceOf", account)
             claimed = observed[account] - wallet_before - balance
             if self.pooled_rewards[account] or claimed:
                 claims[account] = (sum(self.pooled_rewards[account]), claimed, pending)
-            minted, deposited = (EDC_UPOS, EDC_DEPOSIT) if client is c.operator else (PARTICIPANT_UPOS, PARTICIPANT_DEPOSIT)
+            edc = client is chain.operator
+            minted, deposited = (EDC_UPOS, EDC_DEPOSIT) if edc else (PARTICIPANT_UPOS, PARTICIPANT_DEPOSIT)
             expected[account] = minted - deposited - self.fees.get(account, 0) + self.escrow[account] + claimed
         # Staking floors the reward per share: each reward or stake operation may leave < 1 base unit behind.
         dust_ok = all(claimed == pending and 0 <= pooled - claimed <= len(self.pooled_rewards[a]) + self.stakes_made[a]
@@ -625,8 +539,9 @@ def run_chain(
         tempfile.TemporaryDirectory(prefix="kwx-seed001-chain-") as work,
         progress_bar(progress) as bars,
         open_community(work, n=n, seed=seed, terms=terms) as community,
-        CoalitionMarketWorker(community.scorer, community.manifest, community.source, Path(work) / "worker-state",
-                              settings=settings) as worker,
+        # faults={}: no stage reads KWX_WORKER_CRASH_AT in process (see ScenarioChain.open_worker)
+        CoalitionMarketWorker(community.chain.scorer, community.chain.manifest, community.source,
+                              community.chain.work_dir, settings=settings, faults={}) as worker,
     ):
         task = bars.add_task(f"seed001 slots on chain, n = {n}", total=slots) if bars else None
         seconds["setup"] = time.perf_counter() - started
@@ -638,9 +553,9 @@ def run_chain(
         claims_started = time.perf_counter()
         simulation.claims()
         seconds["claims"] = time.perf_counter() - claims_started
-        transactions = community.ledger.collect(community.admin, community.manifest, community.senders())
+        transactions = community.chain.ledger.records()
         seconds["total"] = time.perf_counter() - started
-        run = ChainRun(n, seed, settings, terms, community.manifest, simulation.records, simulation.checks,
+        run = ChainRun(n, seed, settings, terms, community.chain.manifest, simulation.records, simulation.checks,
                        transactions, seconds)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -676,13 +591,6 @@ def _ordered(functions: Collection[str]) -> list[str]:
     return known + sorted(set(functions) - set(known))
 
 
-def _gas_by(txs: Sequence[TxRecord], key: str) -> dict[str, int]:
-    totals = Counter[str]()
-    for t in txs:
-        totals[getattr(t, key)] += t.gas
-    return dict(totals)
-
-
 def gas_report(run: ChainRun) -> dict[str, Any]:
     """Gas (receipt gasUsed) per slot — in all, per participant, per step, per sender and what each
     participant's own transactions used — per function over the slots, and the one-time phases."""
@@ -691,9 +599,9 @@ def gas_report(run: ChainRun) -> dict[str, Any]:
     per_slot = []
     for record in run.slots:
         txs = [t for t in slot_txs if t.slot == record.slot]
-        steps = _gas_by(txs, "function")
+        steps = gas_by(txs, "function")
         calls = Counter(t.function for t in txs)
-        own = _gas_by([t for t in txs if t.sender == "participant"], "account")
+        own = gas_by([t for t in txs if t.sender == "participant"], "account")
         own_gas = [own.get(a, 0) for a in participant_accounts_]
         total = sum(steps.values())
         consensus = total - sum(steps.get(f, 0) for f in HOUSEKEEPING)
@@ -709,7 +617,7 @@ def gas_report(run: ChainRun) -> dict[str, Any]:
             "consensus_gas_per_participant": consensus // run.n,
             "participant_own_gas": {"min": min(own_gas), "mean": sum(own_gas) // len(own_gas), "max": max(own_gas)},
             "steps": {f: {"transactions": calls[f], "gas": steps[f]} for f in _ordered(steps)},
-            "by_sender": dict(sorted(_gas_by(txs, "sender").items())),
+            "by_sender": dict(sorted(gas_by(txs, "sender").items())),
             "wall_seconds": round(record.wall_seconds, 3),
             "worker_seconds": round(record.worker_seconds, 3),
         })
@@ -722,7 +630,7 @@ def gas_report(run: ChainRun) -> dict[str, Any]:
     for phase in ("deploy", "setup", "claims"):
         txs = [t for t in run.transactions if t.phase == phase]
         one_time[phase] = {"transactions": len(txs), "gas": sum(t.gas for t in txs),
-                           "functions": dict(sorted(_gas_by(txs, "function").items()))}
+                           "functions": dict(sorted(gas_by(txs, "function").items()))}
     slot_gas = sum(t.gas for t in slot_txs)
     return {
         "n": run.n,
@@ -755,11 +663,6 @@ def _verdict(run: ChainRun) -> str:
                 "miner, reward shares, escrow balances, pool stakes, EPOS supply, wallets after the claims).")
     return (f"**On-chain results equal `offchain.mechanisms.coalition_market.plan.run_slot`: NO** — {len(failed)} of "
             f"{len(run.checks)} checks failed: " + "; ".join(f"slot {c.slot} {c.name}: {c.detail}" for c in failed))
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
-            *("| " + " | ".join(str(v) for v in row) + " |" for row in rows)]
 
 
 def gas_markdown(run: ChainRun, report: dict[str, Any] | None = None) -> str:
@@ -799,11 +702,11 @@ def gas_markdown(run: ChainRun, report: dict[str, Any] | None = None) -> str:
         "",
         "Gas per step (transactions in brackets); the last column is the mean per call over all slots:",
         "",
-        *_table(["step", *heads, "mean per call"], rows),
+        table(["step", *heads, "mean per call"], rows),
         "",
         "By sender (SCORER = the coalition-market worker):",
         "",
-        *_table(["sender", *heads], sender_rows),
+        table(["sender", *heads], sender_rows),
         "",
         f"Over the run: {totals['slot_transactions']} slot transactions, {totals['mean_gas_per_slot']:,} gas per "
         f"slot and {totals['mean_gas_per_participant_per_slot']:,} per participant per slot on average. "
@@ -885,9 +788,9 @@ def report_markdown(run: ChainRun) -> str:
             "",
         ]
     lines += ["## Checks against run_slot", "",
-              *_table(["slot", "check", "equal", "detail"],
-                      [[c.slot if c.slot is not None else "end", c.name, "yes" if c.ok else "**NO**", c.detail]
-                       for c in run.checks]),
+              table(["slot", "check", "equal", "detail"],
+                    [[c.slot if c.slot is not None else "end", c.name, "yes" if c.ok else "**NO**", c.detail]
+                     for c in run.checks]),
               "", gas_markdown(run).replace("# Seed 001 consensus on chain", "## Gas", 1)]
     return "\n".join(lines)
 

@@ -32,6 +32,7 @@ from offchain.data.seed001 import (
     ten_prosumer_instance,
 )
 from offchain.progress import progress_bar
+from offchain.scenarios.markdown import frame_table
 from offchain.units import EPOS_BASE, base_to_upos
 
 from .plan import SlotOutcome, SlotSettings, demo_seed, run_slot
@@ -305,18 +306,6 @@ def check_targets(summary: pd.DataFrame, runs: pd.DataFrame, draws: pd.DataFrame
     return pd.DataFrame(rows, columns=["target", "thesis", "ours", "met"])
 
 
-def _markdown(frame: pd.DataFrame, digits: int = 3) -> str:
-    def cell(v) -> str:
-        if isinstance(v, (float, np.floating)):
-            return f"{v:.{digits}f}"
-        return str(v)
-
-    header = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "|" + "---|" * len(frame.columns)
-    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *body])
-
-
 def thesis_table_3_2() -> pd.DataFrame:
     rows = []
     for itr, partition, scores, members in THESIS_TABLE_3_2:
@@ -343,7 +332,7 @@ def _slot_report(slot: SlotOutcome, title: str, details: bool = True) -> list[st
             for c, members in enumerate(slot.draw_order)
         ]
         lines += ["Stable partition in draw order (members by address, coalitions by lowest member address):", "",
-                  _markdown(pd.DataFrame(rows)), ""]
+                  frame_table(pd.DataFrame(rows), digits=3), ""]
         partition = slot.coalitions.partition
         trades = slot.coalitions.trades.assign(
             coalition=lambda f: [names(partition[c]) for c in f["coalition"]],
@@ -351,8 +340,8 @@ def _slot_report(slot: SlotOutcome, title: str, details: bool = True) -> list[st
             buyer=lambda f: [f"P{i}" for i in f["buyer"]],
         )
         residual = slot.coalitions.residual.assign(prosumer=lambda f: [f"P{i}" for i in f["prosumer"]])
-        lines += ["Intra-coalition trades (Tx_Coalition):", "", _markdown(trades), ""]
-        lines += ["Residual trades with the distribution centre (Tx_DC):", "", _markdown(residual), ""]
+        lines += ["Intra-coalition trades (Tx_Coalition):", "", frame_table(trades, digits=3), ""]
+        lines += ["Residual trades with the distribution centre (Tx_DC):", "", frame_table(residual, digits=3), ""]
     for a in slot.miner.attempts:
         if a.mined:
             verdict = "mined"
@@ -387,7 +376,8 @@ def _slot_report(slot: SlotOutcome, title: str, details: bool = True) -> list[st
             for i, phi, se in zip(slot.shapley.players, slot.shapley.values, slot.shapley.standard_errors)
         ]
         method = "exact" if slot.shapley.exact else f"Monte Carlo, {slot.shapley.permutations} permutations"
-        lines += [f"Reward split (weights: {slot.weight_rule}; Shapley {method}):", "", _markdown(pd.DataFrame(rows), 4), ""]
+        lines += [f"Reward split (weights: {slot.weight_rule}; Shapley {method}):", "",
+                  frame_table(pd.DataFrame(rows), digits=4), ""]
         lines.append(f"Shares sum to M_r exactly: {sum(slot.rewards_base) == slot.mining_reward_base}.")
     else:
         lines.append("Every coalition was excluded: M_r stays in the escrow.")
@@ -607,7 +597,7 @@ def _report(
         "",
         "## Targets",
         "",
-        _markdown(targets),
+        frame_table(targets, digits=3),
         "",
         "### How the range targets are judged",
         "",
@@ -620,18 +610,18 @@ def _report(
         "tables and plots below keep the "
         f"{repetitions} runs; verdict_runs.csv holds the extra ones. Main variant: {main_variant}.",
         "",
-        _markdown(verdicts.assign(mean=100 * verdicts["mean"], se=100 * verdicts["se"])
-                  .rename(columns={"mean": "mean %", "se": "s.e. pp"}), 2),
+        frame_table(verdicts.assign(mean=100 * verdicts["mean"], se=100 * verdicts["se"])
+                    .rename(columns={"mean": "mean %", "se": "s.e. pp"}), digits=2),
         "",
         "## Table 3.2 — proof scores per merge/split iteration (10 prosumers)",
         "",
         "Ours (seeded synthetic instance; the thesis' forecasts and positions are not published):",
         "",
-        _markdown(table.drop(columns=["step"]).assign(Itr=table["Itr"].astype(str) + " " + table["step"]), 2),
+        frame_table(table.drop(columns=["step"]).assign(Itr=table["Itr"].astype(str) + " " + table["step"]), digits=2),
         "",
         "Thesis (as printed; its rows are internally inconsistent, spec §6.2.3):",
         "",
-        _markdown(thesis_table_3_2(), 2),
+        frame_table(thesis_table_3_2(), digits=2),
         "",
         f"Thesis: 4 stable coalitions after 3 merge/split operations; ours: {len(slot10.coalitions.partition)} coalitions, "
         f"{slot10.coalitions.rounds} merge/split rounds ({slot10.coalitions.merges} merges). Thesis winner PS 7.68 "
@@ -648,13 +638,13 @@ def _report(
         "reading of the thesis' '47% of the network's energy'); local_share_surplus = peer-traded / surplus; "
         "local_share_traded = peer-traded / all kWh moved.",
         "",
-        _markdown(summary, 3),
+        frame_table(summary, digits=3),
         "",
         f"Thesis: saving 22.5% (n = 10) -> 38% (n = 50), local share ≈ 47%, runtime linear in n. Main variant: {main_variant}.",
         "",
         f"## Miner draw frequencies over {n_draws:,} draws",
         "",
-        _markdown(draws[["case", "coalition", "score", "expected", "observed", "deviation_pp"]], 4),
+        frame_table(draws[["case", "coalition", "score", "expected", "observed", "deviation_pp"]], digits=4),
         "",
         f"Figures ({main_variant}): cell means per distribution, side by side at each n, with error bars of the "
         "standard error of the mean (sd / sqrt(runs)); the thesis' points carry no split by distribution. "

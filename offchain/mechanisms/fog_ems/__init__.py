@@ -13,5 +13,5 @@ MECHANISM = Mechanism(
     terms=FogEmsTerms(),
     deploy_steps=fog_ems_steps,
     workers=(FOG_MATCHING, FEDAVG_AGGREGATOR),
-    reproductions=(Reproduction("seed000", "offchain.mechanisms.fog_ems.command:reproduce_seed000"),),
+    reproductions=(Reproduction("seed000", f"{__name__}.command:reproduce_seed000"),),
 )

@@ -1,21 +1,24 @@
 """Seed 000's day through the contracts (`kwx reproduce seed000 --chain`).
 
-`run_day_on_chain` starts an embedded Anvil, deploys the suite with EVExchange, PeriodMatching (granted
-MARKET) and FogModelRegistry under the day's terms (`seed000_terms`), registers the five prosumers and the
-shared EVs (each acting from its own key), opens the EVs' batteries and funds everyone in the exchange, then drives
-each period exactly as docs/seed000-contracts.md §2 says:
+`run_day_on_chain` opens a chain with the scenario harness (offchain.scenarios.harness), deploys the suite
+with EVExchange, PeriodMatching (granted MARKET) and FogModelRegistry under the day's terms
+(`seed000_terms`), registers the five prosumers and the shared EVs (each acting from its own key), opens
+the EVs' batteries and funds everyone in the exchange, then drives each period exactly as
+docs/seed000-contracts.md §2 says:
 
 1. bidding window: each prosumer `bidProsumer(p, forecast net)`, each EV `bidEV(p, maySell ? available : 0,
    free capacity)` from `EVExchange.headroom` — greedy in `arrival_order`, Hungarian in agent order;
 2. after bidding closes: greedy `matchGreedy(p)` (by the OPERATOR; anyone may), Hungarian the SCORER's
-   worker (offchain.mechanisms.fog_ems.workers) submits the certified assignment;
+   fog-matching worker (offchain.mechanisms.fog_ems.workers.FOG_MATCHING) submits the certified assignment;
 3. after the period: the METER's `logExchange(p, moves)` (battery.exchange_wh on the chain's batteries and
    the actual nets) and the OPERATOR's `settleGrid` of every prosumer's residual.
 
 The chain clock moves with `evm_setNextBlockTimestamp`; PeriodMatching's genesis is placed so that chain
 period p is the day's period p (steps and arrival orders carry the day's indices, as `simulate_day` with
 `first_period`). With federated forecasts the bids come from the prosumers' fog nodes, whose FedAvg rounds
-the fedavg-aggregator worker publishes on FogModelRegistry during setup (offchain.mechanisms.fog_ems.federated).
+the fedavg-aggregator worker publishes on FogModelRegistry during setup
+(offchain.mechanisms.fog_ems.chain_rounds). The harness's gas ledger has every transaction: setup (phases
+"deploy" and "setup"), each round ("fedavg round") and each period ("period").
 `compare_with_model` runs `simulate_day` on the same window and lists the differences.
 Choices: docs/seed000-chain.md.
 """
@@ -34,32 +37,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from web3 import Web3
 
 from offchain.algorithms.battery import exchange_wh
 from offchain.algorithms.forecasting import new_global_state
-from offchain.chain import (
-    ChainClient,
-    EmbeddedAnvil,
-    Manifest,
-    accounts_from_mnemonic,
-    connect,
-    deploy_suite,
-    get_network,
-)
-from offchain.chain.session import SuiteSession
-from offchain.chain.steps import replace_group
-from offchain.data.seed000 import MicrogridData, frames_to_wh, synthetic_microgrid
+from offchain.chain import MAX_UINT256, ChainClient, ParticipantKind, replace_group
+from offchain.data.seed000 import MicrogridData, synthetic_microgrid
 from offchain.mechanisms import SUITE
-from offchain.mechanisms.fog_ems.federated import (
-    ChainRoundAggregator,
-    FederatedSetup,
-    federated_bids,
-)
+from offchain.mechanisms.fog_ems.chain_rounds import ChainRoundAggregator
+from offchain.mechanisms.fog_ems.federated import FederatedSetup, federated_bids
 from offchain.mechanisms.fog_ems.model import (
     MarketRules,
     Method,
     arrival_order,
+    day_window,
     forecast_bids,
     simulate_day,
 )
@@ -69,18 +59,18 @@ from offchain.mechanisms.fog_ems.terms import (
     FogEmsTerms,
     fog_ems_steps,
 )
-from offchain.mechanisms.fog_ems.workers import FogMatchingLogic
+from offchain.mechanisms.fog_ems.workers import FOG_MATCHING
 from offchain.progress import progress_bar
+from offchain.scenarios.harness import ScenarioChain, open_scenario_chain
+from offchain.scenarios.markdown import table
 from offchain.units import UPOS_BASE, base_to_upos, payment_base
-from offchain.workers.runtime import FaultInjector, RunSummary, Worker
-from offchain.workers.web3_chain import Web3ResultChain
+from offchain.workers import FaultInjector, RunSummary, Worker
 
-PROSUMER_KIND, EV_KIND = 1, 2  #: ParticipantRegistry.Kind
 DEPOSIT = 10_000 * UPOS_BASE  #: UPOS every participant and the grid operator keep in the exchange
 LEAD_SECONDS = 3_600  #: chain time left between deployment and the first period's bidding window
 FIRST_PARTICIPANT = 10  #: test-mnemonic index of the first prosumer (0-3 hold the local roles)
-MAX_UINT = 2**256 - 1
 DAY_PERIODS = 1_440
+PERIOD_PHASE = "period"  #: the ledger phase of a period's transactions; its slot is the period
 
 
 def seed000_terms(rules: MarketRules, genesis_time: int, greedy_delay: int) -> FogEmsTerms:
@@ -95,45 +85,33 @@ def seed000_terms(rules: MarketRules, genesis_time: int, greedy_delay: int) -> F
 
 @dataclass
 class PeriodGas:
+    """One period's transactions and their gas (receipt gasUsed)."""
+
     period: int
     transactions: int
     gas: int
 
 
 @dataclass
-class ChainDay(SuiteSession):
-    """One embedded chain with the seed-000 contracts, the role clients and the registered, funded agents
-    (prosumer i trades from `prosumers[i]`, EV j from `evs[j]`); contracts, calls, sends and the clock
-    (`advance_to`, evm_setNextBlockTimestamp) come from SuiteSession. Play periods with :meth:`play_period` (or
-    its parts :meth:`bid`, :meth:`match`, :meth:`log_and_settle`)."""
+class ChainDay:
+    """The seed-000 contracts on `chain` with the registered, funded agents (prosumer i trades from
+    `prosumers[i]`, EV j from `evs[j]`). Play periods with :meth:`play_period` (or its parts :meth:`bid`,
+    :meth:`match`, :meth:`log_and_settle`); the SCORER's fog-matching worker is `worker` while it is open."""
 
-    anvil: EmbeddedAnvil
-    w3: Web3
-    manifest: Manifest
+    chain: ScenarioChain
     rules: MarketRules
     method: Method
-    admin: ChainClient
-    operator: ChainClient
-    meter: ChainClient
-    scorer: ChainClient
     prosumers: list[ChainClient]
     evs: list[ChainClient]
-    work_dir: Path
     worker: Worker | None = None
-    gas: list[PeriodGas] = field(default_factory=list)
-    setup_gas: int = 0
-    setup_transactions: int = 0
-    _last_block: int = 0
 
     # --- the SCORER's worker ---------------------------------------------------------------------------------
 
     def start_worker(self, faults: FaultInjector | None = None) -> Worker:
-        """(Re)opens the fog-matching worker on its state file in `work_dir` (a restart resumes from it)."""
+        """(Re)opens the fog-matching worker on its state file in the chain's work dir (a restart resumes
+        from it)."""
         self.stop_worker()
-        matching = self.contract("PeriodMatching", self.scorer)
-        self.worker = Worker(FogMatchingLogic(matching), Web3ResultChain(self.scorer, matching),
-                             self.work_dir / "fog-matching.sqlite", start_block=self.manifest.deploy_block,
-                             faults=faults or FaultInjector())
+        self.worker = self.chain.open_worker(FOG_MATCHING, faults=faults)
         return self.worker
 
     def stop_worker(self) -> None:
@@ -148,38 +126,41 @@ class ChainDay(SuiteSession):
 
     def bid(self, period: int, bids_wh: Sequence[int]) -> None:
         """Opens `period`'s bidding window and sends every agent's bid (`bids_wh[i]`: prosumer i's forecast)."""
-        self.advance_to(self.call("PeriodMatching", "biddingOpensAt", period))
+        chain = self.chain
+        chain.advance_to(chain.call("PeriodMatching", "biddingOpensAt", period))
         greedy = self.method == "greedy"
         n, e = len(self.prosumers), len(self.evs)
         for i in (arrival_order(self.rules.seed, period, n, 0) if greedy else np.arange(n)).tolist():
-            self.send(self.prosumers[i], "PeriodMatching", "bidProsumer", period, int(bids_wh[i]))
+            chain.send(self.prosumers[i], "PeriodMatching", "bidProsumer", period, int(bids_wh[i]))
         for j in (arrival_order(self.rules.seed, period, e, 1) if greedy else np.arange(e)).tolist():
             ev = self.evs[j].address
-            available, capacity = self.call("EVExchange", "headroom", ev)
-            may_sell = self.call("PeriodMatching", "maySell", ev, period)
-            self.send(self.evs[j], "PeriodMatching", "bidEV", period, available if may_sell else 0, capacity)
+            available, capacity = chain.call("EVExchange", "headroom", ev)
+            may_sell = chain.call("PeriodMatching", "maySell", ev, period)
+            chain.send(self.evs[j], "PeriodMatching", "bidEV", period, available if may_sell else 0, capacity)
 
     def close_bidding(self, period: int) -> None:
-        self.advance_to(self.call("PeriodMatching", "biddingClosesAt", period))
+        self.chain.advance_to(self.chain.call("PeriodMatching", "biddingClosesAt", period))
 
     def match(self, period: int) -> None:
         """Greedy: `matchGreedy` once it opens. Hungarian: the worker's certified assignment."""
+        chain = self.chain
         if self.method == "greedy":
-            self.advance_to(self.call("PeriodMatching", "greedyOpensAt", period))
-            self.send(self.operator, "PeriodMatching", "matchGreedy", period)
+            chain.advance_to(chain.call("PeriodMatching", "greedyOpensAt", period))
+            chain.send(chain.operator, "PeriodMatching", "matchGreedy", period)
         else:
             self.close_bidding(period)
             self.run_worker()
-        if not self.call("PeriodMatching", "isMatched", period):
+        if not chain.call("PeriodMatching", "isMatched", period):
             raise RuntimeError(f"period {period} is not matched")
 
     def log_and_settle(self, period: int, net_wh: np.ndarray) -> None:
         """After the period (`net_wh[agent, step]`: its actual nets): the METER logs every match's moves, the
         OPERATOR settles each prosumer's residual with the grid."""
-        self.advance_to(self.call("PeriodMatching", "biddingOpensAt", period + 1))
-        _, _, matches = self.call("EVExchange", "periodMatches", period)
+        chain = self.chain
+        chain.advance_to(chain.call("PeriodMatching", "biddingOpensAt", period + 1))
+        _, _, matches = chain.call("EVExchange", "periodMatches", period)
         index = {c.address: i for i, c in enumerate(self.prosumers)}
-        energy = {ev: self.call("EVExchange", "battery", ev)[0] for _, ev, _ in matches}
+        energy = {ev: chain.call("EVExchange", "battery", ev)[0] for _, ev, _ in matches}
         steps = net_wh.shape[1]
         traded = np.zeros_like(net_wh)
         moved = []
@@ -190,83 +171,62 @@ class ChainDay(SuiteSession):
                 energy[ev] += x
                 traded[i, s] = x
                 moved.append(x)
-        self.send(self.meter, "EVExchange", "logExchange", period, moved)
+        chain.send(chain.meter, "EVExchange", "logExchange", period, moved)
         residual = net_wh - traded
         exports = np.where(residual > 0, residual, 0).sum(axis=1)
         imports = np.where(residual < 0, -residual, 0).sum(axis=1)
-        self.send(self.operator, "EVExchange", "settleGrid", period, [c.address for c in self.prosumers],
-                  imports.tolist(), exports.tolist())
+        chain.send(chain.operator, "EVExchange", "settleGrid", period, [c.address for c in self.prosumers],
+                   imports.tolist(), exports.tolist())
 
-    def play_period(self, period: int, bids_wh: Sequence[int], net_wh: np.ndarray) -> PeriodGas:
+    def play_period(self, period: int, bids_wh: Sequence[int], net_wh: np.ndarray) -> None:
+        """Bids, match, log and grid settlement of `period`, its transactions under ledger phase "period"."""
+        self.chain.ledger.mark(PERIOD_PHASE, period)
         self.bid(period, bids_wh)
         self.match(period)
         self.log_and_settle(period, net_wh)
-        return self.record_gas(period)
 
-    def record_gas(self, period: int) -> PeriodGas:
-        """Transactions and gas of the blocks since the last record (all of them belong to `period`)."""
-        transactions, gas = self.blocks_since_last()
-        record = PeriodGas(period, transactions, gas)
-        self.gas.append(record)
-        return record
-
-    def blocks_since_last(self) -> tuple[int, int]:
-        """(transactions, gas) of the blocks mined since the last call (or the last record)."""
-        head = self.w3.eth.block_number
-        transactions = gas = 0
-        for number in range(self._last_block + 1, head + 1):
-            block = self.w3.eth.get_block(number)
-            transactions += len(block["transactions"])
-            gas += block["gasUsed"]
-        self._last_block = head
-        return transactions, gas
+    def period_gas(self) -> list[PeriodGas]:
+        """Transactions and gas of every period played, in order."""
+        return [PeriodGas(period, *totals) for period, totals in self.chain.ledger.slots(PERIOD_PHASE).items()]
 
 
 @contextmanager
 def open_chain_day(work_dir: str | Path, *, n_prosumers: int, n_evs: int, first_period: int,
                    method: Method, rules: MarketRules = MarketRules()) -> Iterator[ChainDay]:
-    """Starts an EmbeddedAnvil (free port), deploys the foundation and the seed-000 contracts with period
-    `first_period` opening LEAD_SECONDS from now, registers and funds `n_prosumers` prosumers and `n_evs`
-    EVs (batteries opened at the rules' initial energy); stops the chain on exit."""
+    """Opens a scenario chain (EmbeddedAnvil on a free port, manifest and worker state under `work_dir`),
+    deploys the suite with the seed-000 contracts with period `first_period` opening LEAD_SECONDS from now,
+    registers and funds `n_prosumers` prosumers and `n_evs` EVs (batteries opened at the rules' initial
+    energy); stops the chain on exit."""
     if method not in ("greedy", "hungarian"):
         raise ValueError(f"unknown method {method!r}")
-    network = get_network("local")
-    keys = accounts_from_mnemonic(count=FIRST_PARTICIPANT + n_prosumers + n_evs)
-    with EmbeddedAnvil(chain_id=network.chain_id, accounts=len(keys)) as anvil:
-        w3 = connect(anvil.rpc_url, expected_chain_id=network.chain_id)
-        admin, operator, meter, scorer = (ChainClient(w3, network.account(r))
-                                          for r in ("ADMIN", "OPERATOR", "METER", "SCORER"))
-        now = w3.eth.get_block("latest")["timestamp"]
-        genesis = now + LEAD_SECONDS - first_period * PERIOD_SECONDS
+    with open_scenario_chain(work_dir, accounts=FIRST_PARTICIPANT + n_prosumers + n_evs) as chain:
+        genesis = chain.now() + LEAD_SECONDS - first_period * PERIOD_SECONDS
         if genesis < 0:
             raise ValueError(f"first period {first_period} lies before the chain's epoch")
         delay = CERTIFIED_FIRST_SECONDS if method == "hungarian" else 0
-        manifest = deploy_suite(admin, network, manifest_dir=Path(work_dir) / "deployments",
-                                suite=replace_group(SUITE, fog_ems_steps(seed000_terms(rules, genesis, delay))))
-        clients = [ChainClient(w3, k) for k in keys[FIRST_PARTICIPANT:]]
-        day = ChainDay(anvil, w3, manifest, rules, method, admin, operator, meter, scorer,
-                       clients[:n_prosumers], clients[n_prosumers:], Path(work_dir))
+        chain.deploy(replace_group(SUITE, fog_ems_steps(seed000_terms(rules, genesis, delay))))
+        day = ChainDay(chain, rules, method, chain.participants(FIRST_PARTICIPANT, n_prosumers, "prosumer"),
+                       chain.participants(FIRST_PARTICIPANT + n_prosumers, n_evs, "EV"))
         try:
             _register_and_fund(day)
-            day.setup_transactions, day.setup_gas = day.blocks_since_last()
             yield day
         finally:
             day.stop_worker()
 
 
 def _register_and_fund(day: ChainDay) -> None:
-    spec = day.rules.battery
-    exchange = day.manifest.address("EVExchange")
+    chain, spec = day.chain, day.rules.battery
+    exchange = chain.manifest.address("EVExchange")
     for client in day.prosumers:
-        day.send(day.operator, "ParticipantRegistry", "register", client.address, PROSUMER_KIND, 0, 0, 0, 0, 0)
+        chain.register(client, ParticipantKind.PROSUMER)
     for client in day.evs:
-        day.send(day.operator, "ParticipantRegistry", "register", client.address, EV_KIND, 0, 0,
-                 spec.capacity_wh, spec.lower_wh, spec.upper_wh)
-        day.send(day.meter, "EVExchange", "openBattery", client.address, day.rules.initial_energy_wh)
-    for client in [*day.prosumers, *day.evs, day.operator]:
-        day.send(day.admin, "UPOS", "mint", client.address, DEPOSIT)
-        day.send(client, "UPOS", "approve", exchange, MAX_UINT)
-        day.send(client, "EVExchange", "deposit", DEPOSIT)
+        chain.register(client, ParticipantKind.EV, capacity_wh=spec.capacity_wh, soc_min_wh=spec.lower_wh,
+                       soc_max_wh=spec.upper_wh)
+        chain.send(chain.meter, "EVExchange", "openBattery", client.address, day.rules.initial_energy_wh)
+    for client in [*day.prosumers, *day.evs, chain.operator]:
+        chain.send(chain.admin, "UPOS", "mint", client.address, DEPOSIT)
+        chain.send(client, "UPOS", "approve", exchange, MAX_UINT256)
+        chain.send(client, "EVExchange", "deposit", DEPOSIT)
 
 
 # --- a day ---------------------------------------------------------------------------------------------------
@@ -343,25 +303,13 @@ def day_inputs(window: tuple[int, int] | None, forecast: str = "perfect", *, rul
     """(agents, net_wh[agent, step], bids_wh[agent, period], (first, count)) of the calibrated synthetic day
     sliced to `window` (None: the whole day), as `reproduce` slices it. "federated": the Python model's bids
     (in-memory FedAvg) under `federated` (default FederatedSetup(): those of `forecast_bids`)."""
-    data, agents, net, (first, count) = _day_window(window, rules)
+    data = synthetic_microgrid()
+    agents, net, (first, count) = day_window(data, window, rules)
     if forecast == "federated":
         bids = federated_bids(data, first + count, federated or FederatedSetup(), cache_dir=cache_dir)[0]
     else:
         bids = forecast_bids(data, forecast, cache_dir=cache_dir)
     return agents, net, bids[:, first : first + count], (first, count)
-
-
-def _day_window(window: tuple[int, int] | None, rules: MarketRules,
-                ) -> tuple[MicrogridData, tuple[str, ...], np.ndarray, tuple[int, int]]:
-    """(the day's data, agents, net_wh[agent, step] of the window, (first, count))."""
-    data = synthetic_microgrid()
-    agents, consumption, production = frames_to_wh(data.frames)
-    net = production - consumption
-    k = rules.steps_per_period
-    first, count = window or (0, net.shape[1] // k)
-    if first < 0 or count < 1 or (first + count) * k > net.shape[1]:
-        raise ValueError(f"window {window} outside the day's {net.shape[1] // k} periods")
-    return data, agents, net[:, first * k : (first + count) * k], (first, count)
 
 
 def run_day_on_chain(
@@ -389,7 +337,8 @@ def run_day_on_chain(
         raise ValueError("the chain run needs at least one shared EV (the Isolated scenario has no matcher)")
     setup = (federated or FederatedSetup()) if forecast == "federated" else None
     cache = Path(out_dir) / "cache" if out_dir is not None else None
-    data, agents, net, (first, count) = _day_window(window, rules)
+    data = synthetic_microgrid()
+    agents, net, (first, count) = day_window(data, window, rules)
     k = rules.steps_per_period
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="kwx-seed000-chain-") as work, \
@@ -400,9 +349,9 @@ def run_day_on_chain(
         else:
             bids, round_gas = _chain_federated_bids(day, data, agents, (first, count), setup)
         task = bars.add_task(f"chain {evs} EV {method}", total=count) if bars else None
-        balances = [day.call("EVExchange", "balanceOf", c.address) for c in [*day.prosumers, *day.evs]]
-        first_id = day.call("EVExchange", "lastMatchingId")
-        first_block = day.w3.eth.block_number + 1
+        balances = [day.chain.call("EVExchange", "balanceOf", c.address) for c in [*day.prosumers, *day.evs]]
+        first_id = day.chain.call("EVExchange", "lastMatchingId")
+        first_block = day.chain.w3.eth.block_number + 1
         for m in range(count):
             day.play_period(first + m, bids[:, m], net[:, m * k : (m + 1) * k])
             if bars:
@@ -421,10 +370,10 @@ def _chain_federated_bids(day: ChainDay, data: MicrogridData, agents: Sequence[s
     fedavg-aggregator worker publishes on `day`'s FogModelRegistry; all before the window's first period."""
     first, count = window
     addresses = {agent: client.address for agent, client in zip(agents, day.prosumers)}
-    with closing(ChainRoundAggregator(day, addresses, new_global_state(setup.config), setup.config.weighting)) as fog:
+    initial = new_global_state(setup.config)
+    with closing(ChainRoundAggregator(day.chain, addresses, initial, setup.config.weighting)) as fog:
         bids = federated_bids(data, first + count, setup, aggregator=fog)[0][:, first:]
-    opens = day.call("PeriodMatching", "biddingOpensAt", first)
-    if day.now() >= opens:
+    if day.chain.now() >= day.chain.call("PeriodMatching", "biddingOpensAt", first):
         raise RuntimeError(f"the federated rounds ran past period {first}'s bidding window; "
                            f"LEAD_SECONDS ({LEAD_SECONDS}) is too short for this window")
     return bids, fog.gas
@@ -432,8 +381,8 @@ def _chain_federated_bids(day: ChainDay, data: MicrogridData, agents: Sequence[s
 
 def _collect(day: ChainDay, agents: tuple[str, ...], balances: list[int], first_id: int, first_block: int,
              window: tuple[int, int], forecast: str, wall_seconds: float) -> ChainDayResult:
-    tariffs = day.rules.tariffs
-    exchange = day.contract("EVExchange")
+    chain, tariffs = day.chain, day.rules.tariffs
+    exchange = chain.contract("EVExchange")
     names = {c.address: a for c, a in zip(day.prosumers, agents)}
     ev_names = {c.address: f"EV{j + 1}" for j, c in enumerate(day.evs)}
     logs = exchange.events.EnergyExchanged.get_logs(from_block=first_block)
@@ -453,18 +402,20 @@ def _collect(day: ChainDay, agents: tuple[str, ...], balances: list[int], first_
         rows.append((a["step"], energy, a["availableWh"], a["capacityWh"], a["matchingId"] - first_id,
                      names[a["prosumer"]], ev_names[a["ev"]]))
     bids: list[list[int]] = [[] for _ in agents]
-    for log in day.contract("PeriodMatching").events.ProsumerBidPlaced.get_logs(from_block=first_block):
+    for log in chain.contract("PeriodMatching").events.ProsumerBidPlaced.get_logs(from_block=first_block):
         bids[agents.index(names[log["args"]["prosumer"]])].append(log["args"]["netWh"])
-    after = [day.call("EVExchange", "balanceOf", c.address) for c in [*day.prosumers, *day.evs]]
+    after = [chain.call("EVExchange", "balanceOf", c.address) for c in [*day.prosumers, *day.evs]]
     change = [x - y for x, y in zip(after, balances)]
-    batteries = [tuple(day.call("EVExchange", "battery", c.address)[:3]) for c in day.evs]
+    batteries = [tuple(chain.call("EVExchange", "battery", c.address)[:3]) for c in day.evs]
+    periods = day.period_gas()
+    setup = chain.ledger.total("deploy", "setup")
     return ChainDayResult(
         method=day.method, forecast=forecast, window=window, agents=agents, n_evs=len(day.evs),
         sold_to_ev_wh=sold, bought_from_ev_wh=bought, prosumer_gain_base=gain, balance_change_base=change[:n],
         ev_cash_base=change[n:], ev_battery=batteries,  # type: ignore[arg-type]
-        matches=day.call("EVExchange", "lastMatchingId") - first_id, exchange=rows, bids_wh=bids,
-        transactions=sum(g.transactions for g in day.gas), total_gas=sum(g.gas for g in day.gas),
-        period_gas=list(day.gas), setup_transactions=day.setup_transactions, setup_gas=day.setup_gas,
+        matches=chain.call("EVExchange", "lastMatchingId") - first_id, exchange=rows, bids_wh=bids,
+        transactions=sum(g.transactions for g in periods), total_gas=sum(g.gas for g in periods),
+        period_gas=periods, setup_transactions=setup.transactions, setup_gas=setup.gas,
         wall_seconds=wall_seconds,
     )
 
@@ -540,6 +491,19 @@ def write_summary(runs: Sequence[tuple[ChainDayResult, dict[str, Any] | None]], 
         ],
     }
     (out_dir / "seed000_chain.json").write_text(json.dumps(report, indent=2) + "\n")
+    measured, extrapolated, agents = [], [], []
+    for r, c in runs:
+        summary, day = r.summary(), extrapolate_day(r)
+        gas, run = summary["gas_per_period"], f"{r.n_evs} EV {r.method}"
+        same = "—" if c is None else ("yes" if c["identical"] else f"NO ({len(c['differences'])} figures)")
+        measured.append([f"{run}, {r.forecast}", f"{r.window[0]}..{r.window[0] + r.window[1] - 1}",
+                         f"{r.transactions:,}", f"{r.total_gas:,}",
+                         f"{gas['mean']:,.0f} ({gas['min']:,} .. {gas['max']:,})", f"{r.wall_seconds:.1f} s",
+                         r.matches, same])
+        extrapolated.append([run, f"≈ {day['transactions']:,}", f"≈ {day['total_gas']:,}",
+                             f"≈ {day['wall_seconds']:,} s"])
+        agents += [[run, a, f"{v['traded_kwh']:.3f}", f"{v['sold_to_ev_kwh']:.3f}", f"{v['bought_from_ev_kwh']:.3f}",
+                    f"{v['gain_upos']:.4f}"] for a, v in summary["agents"].items()]
     lines = [
         "# Seed 000 — the day through the contracts (embedded Anvil)",
         "",
@@ -550,18 +514,8 @@ def write_summary(runs: Sequence[tuple[ChainDayResult, dict[str, Any] | None]], 
         "gasUsed of every transaction of the periods; setup (deployment, registration, funding) is separate. "
         "Wall time includes the worker and Python-side reads (Anvil automine, one core of this machine).",
         "",
-        "| run | periods | transactions | total gas | gas / period (min .. max) | wall time | matches "
-        "| = simulate_day |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r, c in runs:
-        gas = r.summary()["gas_per_period"]
-        same = "—" if c is None else ("yes" if c["identical"] else f"NO ({len(c['differences'])} figures)")
-        lines.append(
-            f"| {r.n_evs} EV {r.method}, {r.forecast} | {r.window[0]}..{r.window[0] + r.window[1] - 1} | "
-            f"{r.transactions:,} | {r.total_gas:,} | {gas['mean']:,.0f} ({gas['min']:,} .. {gas['max']:,}) | "
-            f"{r.wall_seconds:.1f} s | {r.matches} | {same} |")
-    lines += [
+        table(["run", "periods", "transactions", "total gas", "gas / period (min .. max)", "wall time", "matches",
+               "= simulate_day"], measured),
         "",
         f"## Extrapolation to a 24-h day ({DAY_PERIODS} periods) — NOT measured",
         "",
@@ -570,10 +524,7 @@ def write_summary(runs: Sequence[tuple[ChainDayResult, dict[str, Any] | None]], 
         "gas per period depends on how many pairs move energy and in how many steps, so a window of active "
         "midday trading overstates the night and the figure leans high.",
         "",
-        "| run | transactions | total gas | wall time |",
-        "|---|---|---|---|",
-        *(f"| {r.n_evs} EV {r.method} | ≈ {e['transactions']:,} | ≈ {e['total_gas']:,} "
-          f"| ≈ {e['wall_seconds']:,} s |" for r, e in ((r, extrapolate_day(r)) for r, _ in runs)),
+        table(["run", "transactions", "total gas", "wall time"], extrapolated),
         "",
         "## Setup (once per chain)",
         "",
@@ -583,11 +534,7 @@ def write_summary(runs: Sequence[tuple[ChainDayResult, dict[str, Any] | None]], 
         "",
         "## Energy and money per agent (measured window)",
         "",
-        "| run | agent | traded kWh | sold to EV kWh | bought from EV kWh | gain over grid UPOS |",
-        "|---|---|---|---|---|---|",
-        *(f"| {r.n_evs} EV {r.method} | {a} | {v['traded_kwh']:.3f} | {v['sold_to_ev_kwh']:.3f} | "
-          f"{v['bought_from_ev_kwh']:.3f} | {v['gain_upos']:.4f} |"
-          for r, _ in runs for a, v in r.summary()["agents"].items()),
+        table(["run", "agent", "traded kWh", "sold to EV kWh", "bought from EV kWh", "gain over grid UPOS"], agents),
     ]
     (out_dir / "seed000_chain.md").write_text("\n".join(lines) + "\n")
 

@@ -1,46 +1,24 @@
-"""Seed 000's federated forecasts with their FedAvg rounds published through the chain.
+"""Seed 000's federated forecasts as bids: how a run's forecaster is set up (`FederatedSetup`) and the bids it
+makes (`federated_bids`).
 
 The fog nodes (one `forecasting.LocalTrainer` per prosumer) train exactly as in the Python model; only the
-round aggregator changes. `ChainRoundAggregator` is a `forecasting.RoundAggregator` over a `ChainDay`: per
-round every fog node puts its update into the model store (its prosumer's address as contributor, the
-global model it trained from as base), the fedavg-aggregator worker (offchain.mechanisms.fog_ems.fedavg, the SCORER)
-runs once in process and publishes the round on FogModelRegistry, and the nodes pull the new global model
-back through `latest()` -> content hash -> `ModelStore.load_global` (which checks the parameters against
-the hash). The worker averages with `forecasting.fedavg` like the in-memory `FedAvgAggregator`, so both
-publish the same models and the day gets the same bids.
-
-`federated_bids` drives either aggregator over the same data: the warm-up history, then the day's
-periods up to the end of a window. Choices: docs/seed000-chain.md §6.
+round aggregator differs between runs: the in-memory `forecasting.FedAvgAggregator`, or
+offchain.mechanisms.fog_ems.chain_rounds.ChainRoundAggregator, whose rounds the fedavg-aggregator worker
+publishes on FogModelRegistry. `federated_bids` drives either over the same data: the warm-up history, then
+the day's periods up to the end of a window. Choices: docs/seed000-chain.md §6.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from web3 import Web3
 
 from offchain.algorithms import forecasting
-from offchain.algorithms.forecasting import (
-    FederatedConfig,
-    ModelRound,
-    ModelUpdate,
-    RoundAggregator,
-    state_hash,
-)
+from offchain.algorithms.forecasting import FederatedConfig, ModelRound, RoundAggregator
 from offchain.data.seed000 import MicrogridData
-from offchain.mechanisms.fog_ems.fedavg import FedAvgLogic
 from offchain.mechanisms.fog_ems.model import bids_from_forecasts
-from offchain.mechanisms.fog_ems.model_store import ModelStore
-from offchain.workers.runtime import Worker
-from offchain.workers.web3_chain import Web3ResultChain
-
-if TYPE_CHECKING:
-    from offchain.mechanisms.fog_ems.chain_run import ChainDay
 
 
 @dataclass(frozen=True)
@@ -76,59 +54,3 @@ def federated_bids(data: MicrogridData, through_period: int, setup: FederatedSet
     predictions = forecasting.forecast_day(frames, "federated", setup.config, history=history,
                                            cache_dir=cache_dir, aggregator=aggregator)
     return bids_from_forecasts(predictions, data.agents), predictions.attrs["model_rounds"]
-
-
-class ChainRoundAggregator:
-    """A `forecasting.RoundAggregator` whose rounds FogModelRegistry records, published by the fedavg-aggregator
-    worker of `day` (SCORER client, state file and model store in `day.work_dir`).
-
-    `addresses[agent]`: the participant address of the prosumer whose fog node trains `agent`'s model; every
-    round needs an update from each of them (the worker waits for all). `initial_state` and `weighting` must
-    be the forecaster's (`forecasting.new_global_state(cfg)`, `cfg.weighting`). `rounds` holds the rounds as
-    the contract records them (contributors are addresses, ascending); `gas[i]` is the gas of `rounds[i + 1]`'s
-    publication. Call :meth:`close` when done.
-    """
-
-    def __init__(self, day: ChainDay, addresses: Mapping[str, str], initial_state: Mapping[str, torch.Tensor],
-                 weighting: str = "samples") -> None:
-        self._day = day
-        self._addresses = dict(addresses)
-        self.store = ModelStore(day.work_dir / "model-store")
-        fog_models = day.contract("FogModelRegistry", day.scorer)
-        logic = FedAvgLogic(fog_models, day.contract("ParticipantRegistry", day.scorer), self.store,
-                            list(self._addresses.values()), weighting=weighting)
-        self._worker = Worker(logic, Web3ResultChain(day.scorer, fog_models), day.work_dir / "fedavg-aggregator.sqlite",
-                              start_block=day.manifest.deploy_block)
-        self._state = {name: tensor.detach().clone() for name, tensor in initial_state.items()}
-        # Version 0 is the initial model, never published: the first round's updates name it as their base.
-        self.rounds: list[ModelRound] = [ModelRound(0, state_hash(self._state), (), (), None)]
-        self.gas: list[int] = []
-
-    def global_state(self) -> dict[str, torch.Tensor]:
-        return {name: tensor.clone() for name, tensor in self._state.items()}
-
-    def aggregate(self, updates: Sequence[ModelUpdate], period: int | None = None) -> ModelRound:
-        """Stores the updates, runs the worker once (it publishes the round) and pulls the published model."""
-        missing = sorted(set(self._addresses) - {u.contributor for u in updates})
-        if missing:
-            raise forecasting.ForecastError(
-                f"the fedavg-aggregator worker waits for every fog node; no update from {missing}")
-        version, base = self.rounds[-1].version + 1, self.rounds[-1].content_hash
-        for update in updates:
-            self.store.put_update(version, ModelUpdate(self._addresses[update.contributor], update.n_samples,
-                                                       update.state), base)
-        summary = self._worker.run_once()
-        published, latest, content_hash = self._day.call("FogModelRegistry", "latest")
-        if summary.accepted != 1 or not published or latest != version:
-            raise RuntimeError(f"round {version} was not published (worker run: {summary})")
-        content_hash = Web3.to_hex(content_hash)
-        self._state = self.store.load_global(content_hash)
-        _, _, _, contributions = self._day.call("FogModelRegistry", "roundOf", version)
-        record = ModelRound(version, content_hash, tuple(c[0] for c in contributions),
-                            tuple(c[1] for c in contributions), period)
-        self.rounds.append(record)
-        self.gas.append(self._day.blocks_since_last()[1])
-        return record
-
-    def close(self) -> None:
-        self._worker.close()

@@ -34,6 +34,7 @@ from offchain.data.seed000 import (
     synthetic_microgrid,
 )
 from offchain.progress import progress_bar
+from offchain.scenarios.markdown import frame_table
 from offchain.units import base_to_upos, kwh_to_wh, wh_to_kwh
 
 if TYPE_CHECKING:  # forecasting needs torch (the optional "ml" extra); only federated runs import it
@@ -284,6 +285,19 @@ ForecasterFactory = Callable[[str, Sequence[str], Mapping[str, pd.DataFrame]], "
 CONSUMPTION, PRODUCTION = "consumption_kwh", "production_kwh"
 
 
+def day_window(data: MicrogridData, window: tuple[int, int] | None, rules: MarketRules = MarketRules(),
+               ) -> tuple[tuple[str, ...], np.ndarray, tuple[int, int]]:
+    """(agents, net_wh[agent, step] of the window, (first period, count)) of `data`'s day; `window` None is the
+    whole day. ValueError if the window does not lie inside the day."""
+    agents, consumption, production = frames_to_wh(data.frames)
+    net = production - consumption
+    k = rules.steps_per_period
+    first, count = window or (0, net.shape[1] // k)
+    if first < 0 or count < 1 or (first + count) * k > net.shape[1]:
+        raise ValueError(f"window {window} outside the day's {net.shape[1] // k} periods")
+    return agents, net[:, first * k : (first + count) * k], (first, count)
+
+
 def perfect_bids(net_wh: np.ndarray, steps_per_period: int = STEPS_PER_PERIOD) -> np.ndarray:
     """The perfect forecaster: each agent bids its true net energy of each period, exactly
     (bids_wh[agent, period] = sum of net_wh over the period's steps)."""
@@ -481,20 +495,6 @@ def check_targets(
 # Output files
 
 
-def _markdown(frame: pd.DataFrame, digits: int = 2) -> str:
-    """A GitHub Markdown table (pandas' to_markdown needs tabulate, which is not a dependency)."""
-
-    def cell(value: object) -> str:
-        if isinstance(value, float):
-            return "—" if math.isnan(value) else f"{value:,.{digits}f}"
-        return str(value).replace("|", "\\|")
-
-    header = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *body])
-
-
 def _plot_energy(energy: pd.DataFrame, agents: Sequence[str], path: Path) -> None:
     import matplotlib
 
@@ -601,13 +601,7 @@ def reproduce(
     if unknown or not modes or not methods:
         raise ValueError(f"unknown or empty forecast modes / methods: {sorted(unknown)}")
     data = data or synthetic_microgrid()
-    agents, consumption, production = frames_to_wh(data.frames)
-    net = production - consumption
-    k = rules.steps_per_period
-    first, count = window or (0, net.shape[1] // k)
-    if first < 0 or count < 1 or (first + count) * k > net.shape[1]:
-        raise ValueError(f"window {window} outside the day's {net.shape[1] // k} periods")
-    net = net[:, first * k : (first + count) * k]
+    agents, net, (first, count) = day_window(data, window, rules)
     plan = [(mode, n, m) for mode in modes for n in evs for m in (methods if n else methods[:1])]
     runs: dict[tuple[str, str, str], RunResult] = {}
     with progress_bar(progress) as bars:
@@ -679,18 +673,20 @@ def _report(tables: Mapping[str, pd.DataFrame], runs: Mapping[tuple[str, str, st
         "# Seed 000 reproduction (Mullaney et al., arXiv:2312.00587)",
         f"Energies in the paper's unit kWh* (docs/seed000.md). Tables use {main} forecasts unless stated. "
         f"{len(runs)} runs; {certificates} Hungarian assignments proved optimal by a verified dual certificate.",
-        "## Targets\n" + _markdown(tables["targets"]),
-        "## Table I — Isolated (one dedicated EV per prosumer)\n" + _markdown(tables["table1"]),
-        "## Fig. 6 — energy traded within the EMS (kWh*)\n" + _markdown(tables["fig6_energy"]),
+        "## Targets\n" + frame_table(tables["targets"], thousands=True),
+        "## Table I — Isolated (one dedicated EV per prosumer)\n" + frame_table(tables["table1"], thousands=True),
+        "## Fig. 6 — energy traded within the EMS (kWh*)\n" + frame_table(tables["fig6_energy"], thousands=True),
         "### \"Aggregate %\" between consecutive scenarios (both readings; paper: 1 EV 497.78 %, 1→2 +657 %, 4→5 +665 %)\n"
-        + _markdown(tables["aggregate"]),
+        + frame_table(tables["aggregate"], thousands=True),
     ]
     if not tables["table2"].empty:
-        sections.append("## Table II — Hungarian vs greedy, % more energy traded (paper beside)\n" + _markdown(tables["table2"], 1))
+        sections.append("## Table II — Hungarian vs greedy, % more energy traded (paper beside)\n"
+                        + frame_table(tables["table2"], digits=1, thousands=True))
     if not tables["table3"].empty:
-        sections.append("## Table III — federated vs perfect forecasts, % change of energy traded\n" + _markdown(tables["table3"], 2))
+        sections.append("## Table III — federated vs perfect forecasts, % change of energy traded\n"
+                        + frame_table(tables["table3"], digits=2, thousands=True))
     sections.append("## Fig. 7 — money (£ = UPOS) vs grid-only trading; EV average realised profit and cash flow\n"
-                    + _markdown(tables["fig7_money"], 2))
+                    + frame_table(tables["fig7_money"], digits=2, thousands=True))
     sections.append("Paper (Fig. 7 text): " + "; ".join(f"{k}: {v}" for k, v in PAPER_FIG7_TEXT.items()))
-    sections.append("## Data calibration\n" + _markdown(tables["calibration"], 3))
+    sections.append("## Data calibration\n" + frame_table(tables["calibration"], digits=3, thousands=True))
     return "\n\n".join(sections) + "\n"
