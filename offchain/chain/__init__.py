@@ -36,7 +36,7 @@ from offchain.chain.errors import (
     TransactionTimeoutError,
     UnknownNetworkError,
 )
-from offchain.chain.networks import LOCAL_ROLE_ACCOUNTS, NETWORK_NAMES, NetworkConfig, get_network
+from offchain.chain.networks import FIRST_PARTICIPANT_INDEX, LOCAL_ROLE_ACCOUNTS, NETWORK_NAMES, NetworkConfig, get_network
 from offchain.chain.nonces import NonceManager
 from offchain.chain.roles import ROLE_NAMES, role_id, role_name
 from offchain.chain.rpc import connect
@@ -46,6 +46,7 @@ from offchain.chain.steps import DEPLOYER, Call, ContractRef, Deploy, Grant, Rol
 __all__ = [
     "ANVIL_TEST_MNEMONIC",
     "DEPLOYER",
+    "FIRST_PARTICIPANT_INDEX",
     "LOCAL_ROLE_ACCOUNTS",
     "MAX_UINT256",
     "NETWORK_NAMES",

@@ -20,6 +20,9 @@ from offchain.chain.rpc import connect
 
 #: Which account of the test mnemonic holds which registry role on a local network.
 LOCAL_ROLE_ACCOUNTS: Mapping[str, int] = MappingProxyType({"ADMIN": 0, "OPERATOR": 1, "METER": 2, "SCORER": 3})
+#: Test-mnemonic index of the first participant a local scenario or rehearsal uses (0-3 act as the roles,
+#: 4-9 are the contract tests' accounts).
+FIRST_PARTICIPANT_INDEX = 10
 
 
 @dataclass(frozen=True)

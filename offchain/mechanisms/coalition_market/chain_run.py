@@ -46,10 +46,9 @@ from offchain.algorithms.miner_draw import (
     keccak256,
     validator_of,
 )
-from offchain.chain import MAX_UINT256, ZERO_ADDRESS, ChainClient, Manifest, ParticipantKind, replace_group
+from offchain.chain import FIRST_PARTICIPANT_INDEX, MAX_UINT256, ZERO_ADDRESS, ChainClient, Manifest, ParticipantKind, replace_group
 from offchain.mechanisms import SUITE
 from offchain.mechanisms.coalition_market.forecasts import (
-    PARTICIPANT_FIRST_INDEX,
     SeededForecasts,
     seeded_market,
 )
@@ -186,7 +185,7 @@ def open_community(work_dir: str | Path, *, n: int = 10, seed: int = 1,
     chain on exit."""
     with open_scenario_chain(work_dir) as chain:
         chain.deploy(replace_group(SUITE, consensus_steps(terms)))
-        participants = chain.participants(PARTICIPANT_FIRST_INDEX, n)
+        participants = chain.participants(FIRST_PARTICIPANT_INDEX, n)
         source = SeededForecasts(tuple(client.address for client in participants), seed=seed)
         community = Community(chain, terms, participants, source)
         _register(community)

@@ -11,7 +11,7 @@ import numpy as np
 from eth_account.signers.local import LocalAccount
 
 from offchain.algorithms.coalitions import Market
-from offchain.chain import ANVIL_TEST_MNEMONIC, account_from_mnemonic
+from offchain.chain import ANVIL_TEST_MNEMONIC, FIRST_PARTICIPANT_INDEX, account_from_mnemonic
 from offchain.data.seed001 import (
     MEAN_CONSUMPTION_KWH,
     MEAN_GENERATION_KWH,
@@ -23,8 +23,6 @@ from offchain.data.seed001 import (
 
 from .plan import SlotForecast
 
-#: Test-mnemonic index of the first rehearsal participant (0-3 hold the local roles, 4-9 the tests' accounts).
-PARTICIPANT_FIRST_INDEX = 10
 
 
 class ForecastSource(Protocol):
@@ -52,8 +50,8 @@ def seeded_market(n: int, seed: int, day: int) -> Market:
 
 
 def participant_accounts(n: int, mnemonic: str = ANVIL_TEST_MNEMONIC) -> list[LocalAccount]:
-    """The `n` rehearsal participants: accounts PARTICIPANT_FIRST_INDEX.. of the test mnemonic."""
-    return [account_from_mnemonic(mnemonic, PARTICIPANT_FIRST_INDEX + i) for i in range(n)]
+    """The `n` rehearsal participants: accounts FIRST_PARTICIPANT_INDEX.. of the test mnemonic."""
+    return [account_from_mnemonic(mnemonic, FIRST_PARTICIPANT_INDEX + i) for i in range(n)]
 
 
 @dataclass

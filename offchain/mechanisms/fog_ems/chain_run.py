@@ -40,7 +40,7 @@ import numpy as np
 
 from offchain.algorithms.battery import exchange_wh
 from offchain.algorithms.forecasting import new_global_state
-from offchain.chain import MAX_UINT256, ChainClient, ParticipantKind, replace_group
+from offchain.chain import FIRST_PARTICIPANT_INDEX, MAX_UINT256, ChainClient, ParticipantKind, replace_group
 from offchain.data.seed000 import MicrogridData, synthetic_microgrid
 from offchain.mechanisms import SUITE
 from offchain.mechanisms.fog_ems.chain_rounds import ChainRoundAggregator
@@ -68,7 +68,6 @@ from offchain.workers import FaultInjector, RunSummary, Worker
 
 DEPOSIT = 10_000 * UPOS_BASE  #: UPOS every participant and the grid operator keep in the exchange
 LEAD_SECONDS = 3_600  #: chain time left between deployment and the first period's bidding window
-FIRST_PARTICIPANT = 10  #: test-mnemonic index of the first prosumer (0-3 hold the local roles)
 DAY_PERIODS = 1_440
 PERIOD_PHASE = "period"  #: the ledger phase of a period's transactions; its slot is the period
 
@@ -199,14 +198,14 @@ def open_chain_day(work_dir: str | Path, *, n_prosumers: int, n_evs: int, first_
     energy); stops the chain on exit."""
     if method not in ("greedy", "hungarian"):
         raise ValueError(f"unknown method {method!r}")
-    with open_scenario_chain(work_dir, accounts=FIRST_PARTICIPANT + n_prosumers + n_evs) as chain:
+    with open_scenario_chain(work_dir, accounts=FIRST_PARTICIPANT_INDEX + n_prosumers + n_evs) as chain:
         genesis = chain.now() + LEAD_SECONDS - first_period * PERIOD_SECONDS
         if genesis < 0:
             raise ValueError(f"first period {first_period} lies before the chain's epoch")
         delay = CERTIFIED_FIRST_SECONDS if method == "hungarian" else 0
         chain.deploy(replace_group(SUITE, fog_ems_steps(seed000_terms(rules, genesis, delay))))
-        day = ChainDay(chain, rules, method, chain.participants(FIRST_PARTICIPANT, n_prosumers, "prosumer"),
-                       chain.participants(FIRST_PARTICIPANT + n_prosumers, n_evs, "EV"))
+        day = ChainDay(chain, rules, method, chain.participants(FIRST_PARTICIPANT_INDEX, n_prosumers, "prosumer"),
+                       chain.participants(FIRST_PARTICIPANT_INDEX + n_prosumers, n_evs, "EV"))
         try:
             _register_and_fund(day)
             yield day
