@@ -36,7 +36,7 @@ from offchain.market.errors import (
     PriceOutOfRange,
     QuantityTooLarge,
     UnknownOrder,
-    ZeroQuantity,
+    ZeroAmount,
 )
 from offchain.market.levels import BookSide
 from offchain.units import WH_PER_KWH, payment_base
@@ -253,24 +253,24 @@ class EnergyOrderBookModel:
         """Moves `amount` UPOS base units from the sender's wallet into its free balance."""
         self.access.require_trader(sender)
         if amount == 0:
-            raise ZeroQuantity()
+            raise ZeroAmount()
         self._state.upos_free[sender] += amount
-        self._emit(ev.UposDeposited(sender, amount))
+        self._emit(ev.Deposited(sender, amount))
 
     @_atomic
     def withdraw_upos(self, sender: Address, amount: int) -> None:
         """Moves `amount` free UPOS base units back to the sender's wallet."""
         if amount == 0:
-            raise ZeroQuantity()
+            raise ZeroAmount()
         self._debit_upos(sender, amount)
-        self._emit(ev.UposWithdrawn(sender, amount))
+        self._emit(ev.Withdrawn(sender, amount))
 
     @_atomic
     def deposit_energy(self, sender: Address, period: int, wh: int) -> None:
         """Moves `wh` energy credits of `period` from the sender's wallet into its free balance."""
         self.access.require_trader(sender)
         if wh == 0:
-            raise ZeroQuantity()
+            raise ZeroAmount()
         self._state.energy_free[sender, period] += wh
         self._emit(ev.EnergyDeposited(sender, period, wh))
 
@@ -278,7 +278,7 @@ class EnergyOrderBookModel:
     def withdraw_energy(self, sender: Address, period: int, wh: int) -> None:
         """Moves `wh` free energy credits of `period` back to the sender's wallet."""
         if wh == 0:
-            raise ZeroQuantity()
+            raise ZeroAmount()
         self._debit_energy(sender, period, wh)
         self.access.require_credit_recipient(sender)
         self._emit(ev.EnergyWithdrawn(sender, period, wh))
@@ -302,7 +302,7 @@ class EnergyOrderBookModel:
         matches it against the book and rests what is left. Returns the new order id."""
         self.access.require_trader(sender)
         if quantity_wh == 0:
-            raise ZeroQuantity()
+            raise ZeroAmount()
         if quantity_wh > MAX_QUANTITY_WH:
             raise QuantityTooLarge(quantity_wh, MAX_QUANTITY_WH)
         self._require_valid_price(price)
@@ -487,13 +487,13 @@ class EnergyOrderBookModel:
     def _debit_upos(self, account: Address, amount: int) -> None:
         available = self._state.upos_free[account]
         if available < amount:
-            raise InsufficientBalance(available, amount)
+            raise InsufficientBalance(account, available, amount)
         self._state.upos_free[account] = available - amount
 
     def _debit_energy(self, account: Address, period: int, wh: int) -> None:
         available = self._state.energy_free[account, period]
         if available < wh:
-            raise InsufficientBalance(available, wh)
+            raise InsufficientBalance(account, available, wh)
         self._state.energy_free[account, period] = available - wh
 
     def _match(self, taker: Order) -> None:

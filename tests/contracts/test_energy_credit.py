@@ -95,7 +95,7 @@ def test_other_period_and_other_prosumer_can_be_attested(credit, meter, prosumer
 
 
 def test_zero_energy_attestation_rejected(credit, meter, prosumers):
-    with brownie.reverts(custom_error("ZeroEnergy()")):
+    with brownie.reverts(custom_error("ZeroAmount()")):
         credit.attestSurplus(prosumers[0], PERIOD, 0, {"from": meter})
     assert credit.attested(prosumers[0], PERIOD) == 0
 
@@ -220,7 +220,7 @@ def test_holder_cannot_burn_own_credits(credit, attested):
 
 
 def test_zero_energy_burn_rejected(credit, meter, attested):
-    with brownie.reverts(custom_error("ZeroEnergy()")):
+    with brownie.reverts(custom_error("ZeroAmount()")):
         credit.burnDelivered(attested, PERIOD, 0, {"from": meter})
     assert credit.balanceOf(attested, PERIOD) == SURPLUS_WH
 

@@ -136,7 +136,7 @@ def test_register_deactivated_participant_again_rejected(registry, operator, pro
 
 
 def test_register_zero_address_rejected(registry, operator):
-    with brownie.reverts(custom_error("ZeroAddressParticipant()")):
+    with brownie.reverts(custom_error("ZeroAddress()")):
         registry.register(ZERO_ADDRESS, PROSUMER, 0, 0, 0, 0, 0, {"from": operator})
     assert record(registry, ZERO_ADDRESS)[0] == KIND_NONE
     assert registry.activeCount() == COMMUNITY_SIZE

@@ -106,7 +106,7 @@ def test_new_admin_can_mint(upos, registry, admin, operator, prosumers):
 
 
 def test_zero_registry_rejected(UPOS, admin):
-    with brownie.reverts(custom_error("ZeroRegistry()")):
+    with brownie.reverts(custom_error("ZeroAddress()")):
         UPOS.deploy("0x" + "00" * 20, {"from": admin})
 
 

@@ -330,5 +330,5 @@ def test_constructor_rejects_a_full_slash_missing_tokens_and_no_minimum(Staking,
         with brownie.reverts(custom_error("ZeroAddress()")):
             Staking.deploy(registry, *tokens, SLASH_BPS, SLASH_FREEZE_SECONDS, UNBONDING_SECONDS, MIN_SELF_STAKE,
                            {"from": admin})
-    with brownie.reverts(custom_error("ZeroMinSelfStake()")):
+    with brownie.reverts(custom_error("ZeroAmount()")):
         Staking.deploy(registry, epos, upos, SLASH_BPS, SLASH_FREEZE_SECONDS, UNBONDING_SECONDS, 0, {"from": admin})

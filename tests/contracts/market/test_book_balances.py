@@ -5,7 +5,7 @@ import brownie
 import pytest
 from book_support import CREDIT_WH, UPOS_DEPOSIT, custom_error, payment, price
 
-INSUFFICIENT = "InsufficientBalance(uint256,uint256)"
+INSUFFICIENT = "InsufficientBalance(address,uint256,uint256)"
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def test_deposit_upos(book, upos, traders, evs):
     assert book.uposFree(evs[0]) == UPOS_DEPOSIT + 5 * 10**18
     assert upos.balanceOf(evs[0]) == before_wallet - 5 * 10**18
     assert upos.balanceOf(book) == before_book + 5 * 10**18
-    event = tx.events["UposDeposited"]
+    event = tx.events["Deposited"]
     assert (event["account"], event["amount"]) == (evs[0].address, 5 * 10**18)
 
 
@@ -33,7 +33,7 @@ def test_withdraw_upos(book, upos, traders, evs):
 
     assert book.uposFree(evs[0]) == 0
     assert upos.balanceOf(evs[0]) == before_wallet + UPOS_DEPOSIT
-    event = tx.events["UposWithdrawn"]
+    event = tx.events["Withdrawn"]
     assert (event["account"], event["amount"]) == (evs[0].address, UPOS_DEPOSIT)
 
 
@@ -69,7 +69,7 @@ def test_zero_amounts_rejected(book, traders, prosumers, period):
         (book.depositEnergy, (period, 0)),
         (book.withdrawEnergy, (period, 0)),
     ):
-        with brownie.reverts(custom_error("ZeroQuantity()")):
+        with brownie.reverts(custom_error("ZeroAmount()")):
             call(*args, {"from": prosumers[0]})
 
 
@@ -78,7 +78,7 @@ def test_withdraw_more_than_free_upos(book, traders, evs, period):
     free = UPOS_DEPOSIT - payment(10_000, price(200))
     assert book.uposFree(evs[0]) == free
 
-    with brownie.reverts(custom_error(INSUFFICIENT, free, free + 1)):
+    with brownie.reverts(custom_error(INSUFFICIENT, evs[0], free, free + 1)):
         book.withdrawUpos(free + 1, {"from": evs[0]})
     assert book.uposFree(evs[0]) == free
 
@@ -108,7 +108,7 @@ def test_energy_balances_are_per_period(book, traders, prosumers, period):
 def test_withdraw_more_than_free_energy(book, traders, prosumers, period):
     book.placeOrder(period, False, price(200), 40_000, 0, {"from": prosumers[0]})
     free = CREDIT_WH - 40_000
-    with brownie.reverts(custom_error(INSUFFICIENT, free, free + 1)):
+    with brownie.reverts(custom_error(INSUFFICIENT, prosumers[0], free, free + 1)):
         book.withdrawEnergy(period, free + 1, {"from": prosumers[0]})
 
 

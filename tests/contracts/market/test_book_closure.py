@@ -20,7 +20,7 @@ from book_support import (
     sell,
 )
 
-INSUFFICIENT = "InsufficientBalance(uint256,uint256)"
+INSUFFICIENT = "InsufficientBalance(address,uint256,uint256)"
 EXPORT_MILLI = 50  # the export tariff of book_support, in thousandths of a UPOS per kWh
 
 
@@ -176,7 +176,7 @@ def test_operator_must_afford_the_asks(book, operator, closed):
     book.withdrawUpos(book.uposFree(operator), {"from": operator})
     needed = payment(1_500, EXPORT_PRICE)
 
-    with brownie.reverts(custom_error(INSUFFICIENT, 0, needed)):
+    with brownie.reverts(custom_error(INSUFFICIENT, operator, 0, needed)):
         book.gridFill([closed["ask_at_export"], closed["bid_above_import"]], {"from": operator})
     assert order_view(book, closed["bid_above_import"])["status"] == STATUS["Open"]  # all or none
 

@@ -97,7 +97,7 @@ class BookMachine:
             available, needed = self.book.energyFree(trader, period), quantity
         args = (period, is_buy, limit, quantity, display, {"from": trader})
         if available < needed:
-            with brownie.reverts(custom_error("InsufficientBalance(uint256,uint256)", available, needed)):
+            with brownie.reverts(custom_error("InsufficientBalance(address,uint256,uint256)", trader, available, needed)):
                 self.book.placeOrder(*args)
             return
         tx = self.book.placeOrder(*args)
@@ -129,7 +129,7 @@ class BookMachine:
         cost = payment(order["remainingWh"], price(EXPORT_MILLI))
         operator_free = self.book.uposFree(self.operator)
         if not order["isBuy"] and order["price"] <= price(EXPORT_MILLI) and operator_free < cost:
-            with brownie.reverts(custom_error("InsufficientBalance(uint256,uint256)", operator_free, cost)):
+            with brownie.reverts(custom_error("InsufficientBalance(address,uint256,uint256)", self.operator, operator_free, cost)):
                 self.book.gridFill([order_id], {"from": self.operator})
             return
         tx = self.book.gridFill([order_id], {"from": self.operator})

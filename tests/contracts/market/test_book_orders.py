@@ -22,7 +22,7 @@ from book_support import (
     trades,
 )
 
-INSUFFICIENT = "InsufficientBalance(uint256,uint256)"
+INSUFFICIENT = "InsufficientBalance(address,uint256,uint256)"
 
 
 def book_state(book, accounts, period):
@@ -42,7 +42,7 @@ def book_state(book, accounts, period):
 @pytest.mark.parametrize(
     "is_buy,order_price,quantity,display,error,values",
     [
-        (True, price(200), 0, 0, "ZeroQuantity()", ()),
+        (True, price(200), 0, 0, "ZeroAmount()", ()),
         (False, price(200), 2**48, 0, "QuantityTooLarge(uint256,uint256)", (2**48, 2**48 - 1)),
         (True, price(200) + 500, 1_000, 0, "PriceOffGrid(uint256)", (price(200) + 500,)),
         (False, 0, 1_000, 0, "PriceOutOfRange(uint256)", (0,)),
@@ -81,9 +81,9 @@ def test_rejects_unregistered_and_inactive(book, registry, traders, operator, ev
 
 def test_rejects_uncovered_orders(book, traders, evs, period):
     needed = payment(CREDIT_WH * 100, price(200))
-    with brownie.reverts(custom_error(INSUFFICIENT, UPOS_DEPOSIT, needed)):
+    with brownie.reverts(custom_error(INSUFFICIENT, evs[0], UPOS_DEPOSIT, needed)):
         buy(book, evs[0], period, 200, CREDIT_WH * 100)
-    with brownie.reverts(custom_error(INSUFFICIENT, 0, 1)):
+    with brownie.reverts(custom_error(INSUFFICIENT, evs[0], 0, 1)):
         sell(book, evs[0], period, 200, 1)  # an EV holds no credits
 
 

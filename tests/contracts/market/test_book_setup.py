@@ -111,12 +111,12 @@ def test_rejects_genesis_before_gate_lead(EnergyOrderBook, registry, upos, credi
 
 
 def test_rejects_zero_token(EnergyOrderBook, registry, upos, admin, genesis):
-    with brownie.reverts(custom_error("ZeroTokenAddress()")):
+    with brownie.reverts(custom_error("ZeroAddress()")):
         EnergyOrderBook.deploy(registry, upos, ZERO_ADDRESS, book_params(genesis), {"from": admin})
 
 
 def test_rejects_zero_registry(EnergyOrderBook, upos, credit, admin, genesis):
-    with brownie.reverts(custom_error("ZeroRegistry()")):
+    with brownie.reverts(custom_error("ZeroAddress()")):
         EnergyOrderBook.deploy(ZERO_ADDRESS, upos, credit, book_params(genesis), {"from": admin})
 
 

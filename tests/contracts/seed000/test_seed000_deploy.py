@@ -43,9 +43,9 @@ def test_matching_rejects_bad_timing(PeriodMatching, registry, exchange, admin, 
 
 
 def test_matching_rejects_zero_addresses(PeriodMatching, registry, admin):
-    with brownie.reverts(custom_error("ZeroExchange()")):
+    with brownie.reverts(custom_error("ZeroAddress()")):
         PeriodMatching.deploy(registry, ZERO_ADDRESS, matching_config(), {"from": admin})
-    with brownie.reverts(custom_error("ZeroRegistry()")):
+    with brownie.reverts(custom_error("ZeroAddress()")):
         PeriodMatching.deploy(ZERO_ADDRESS, registry, matching_config(), {"from": admin})
 
 
@@ -58,7 +58,7 @@ def test_no_period_before_genesis(PeriodMatching, registry, exchange, admin):
 
 
 def test_exchange_rejects_bad_parameters(EVExchange, registry, upos, admin):
-    with brownie.reverts(custom_error("ZeroTokenAddress()")):
+    with brownie.reverts(custom_error("ZeroAddress()")):
         EVExchange.deploy(registry, ZERO_ADDRESS, STEPS_PER_PERIOD, tariffs_tuple(), {"from": admin})
     with brownie.reverts(custom_error("ZeroStepsPerPeriod()")):
         EVExchange.deploy(registry, upos, 0, tariffs_tuple(), {"from": admin})
