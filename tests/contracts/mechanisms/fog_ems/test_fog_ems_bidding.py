@@ -5,7 +5,7 @@ offchain.algorithms.matching.benefit_matrix."""
 import brownie
 import numpy as np
 import pytest
-from seed000_support import (
+from fog_ems_support import (
     BASE_SPEC,
     close_bidding,
     custom_error,

@@ -1,8 +1,8 @@
-"""Constructor checks of the seed-000 contracts and their wiring."""
+"""Constructor checks of the fog EMS contracts and their wiring."""
 
 import brownie
 import pytest
-from seed000_support import (
+from fog_ems_support import (
     BIDDING_SECONDS,
     PERIOD_SECONDS,
     STEPS_PER_PERIOD,

@@ -7,7 +7,7 @@ import brownie
 import pytest
 import torch
 from brownie import web3
-from seed000_support import ALREADY_ACCEPTED, UNAUTHORIZED, custom_error, role
+from fog_ems_support import ALREADY_ACCEPTED, UNAUTHORIZED, custom_error, role
 
 from offchain.algorithms.forecasting import FedAvgAggregator, ModelUpdate, state_hash
 

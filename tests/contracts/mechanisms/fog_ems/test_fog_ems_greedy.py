@@ -5,7 +5,7 @@ once per period, by anyone, from the close of bidding plus the configured delay.
 import brownie
 import numpy as np
 import pytest
-from seed000_support import (
+from fog_ems_support import (
     ALREADY_ACCEPTED,
     GREEDY,
     close_bidding,

@@ -1,4 +1,4 @@
-"""Constants and helpers shared by the seed-000 contract tests (PeriodMatching, EVExchange,
+"""Constants and helpers shared by the fog EMS contract tests (seed 000: PeriodMatching, EVExchange,
 FogModelRegistry), imported by this unique module name (every test folder has a conftest.py of its own);
 `role`, `custom_error` and the participant kinds come from tests/contracts/contract_helpers.py."""
 

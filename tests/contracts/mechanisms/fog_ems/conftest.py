@@ -1,4 +1,4 @@
-"""Fixtures of the seed-000 contract tests, on the shared foundation (tests/contracts/conftest.py):
+"""Fixtures of the fog EMS contract tests (seed 000), on the shared foundation (tests/contracts/conftest.py):
 an EVExchange with the paper's tariffs, a PeriodMatching holding MARKET (greedy open right after
 bidding), a FogModelRegistry; the shared EVs' batteries opened and everyone's UPOS deposited; and a
 larger crowd of agents for the matching comparisons."""
@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from seed000_support import (
+from fog_ems_support import (
     BASE_SPEC,
     PROSUMER,
     SEED000_SPEC,

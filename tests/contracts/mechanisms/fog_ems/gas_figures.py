@@ -1,8 +1,8 @@
-"""Gas of the seed-000 contracts per period (not a test: prints figures).
+"""Gas of the fog EMS contracts (seed 000) per period (not a test: prints figures).
 
-    python tests/contracts/seed000/gas_figures.py [--network dev-h7] [--json out.json]
+    python tests/contracts/mechanisms/fog_ems/gas_figures.py [--network dev-h7] [--json out.json]
 
-Deploys a fresh foundation and the seed-000 contracts on the given brownie network, registers
+Deploys a fresh foundation and the fog EMS contracts on the given brownie network, registers
 prosumers and EVs (the paper's battery window, random opening energy, every EV verified by one warm-up
 bid period) and runs periods of P prosumers x E EVs with random bids, each matched greedily and, in a
 separate period with the same bids, by a Hungarian assignment with its dual certificate. Figures are
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 SHAPES = ((5, 1), (5, 2), (5, 5), (50, 20))  # (prosumers, EVs): the paper's 1, 2, 5 shared EVs and a larger grid
 PERIOD_SECONDS, BIDDING_SECONDS = 3_600, 1_800  # long windows: wall time of the bids never matters
 DEPOSIT = 10**24
@@ -45,7 +45,7 @@ def main() -> None:
     CONFIG.argv["silent"] = True
     import sys
 
-    sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1])]  # seed000_support, contract_helpers
+    sys.path[:0] = [str(Path(__file__).parents[2])]  # contract_helpers
     from contract_helpers import wait_for_receipts_before_confirming
 
     wait_for_receipts_before_confirming()

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import brownie
 import numpy as np
 import pytest
-from seed000_support import (
+from fog_ems_support import (
     ALREADY_ACCEPTED,
     BASE_SPEC,
     DEPOSIT,

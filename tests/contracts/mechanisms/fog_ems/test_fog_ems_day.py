@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from seed000_support import (
+from fog_ems_support import (
     PROSUMER,
     SEED000_SPEC,
     STEPS_PER_PERIOD,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import brownie
 import numpy as np
 import pytest
-from seed000_support import (
+from fog_ems_support import (
     ALREADY_ACCEPTED,
     CERTIFIED,
     UNAUTHORIZED,
