@@ -3,9 +3,11 @@ refusal of credits sent around depositEnergy."""
 
 import brownie
 import pytest
-from book_support import CREDIT_WH, UPOS_DEPOSIT, custom_error, payment, price
+from contract_helpers import INSUFFICIENT_BALANCE, custom_error
+from book_support import CREDIT_WH, UPOS_DEPOSIT, price
 
-INSUFFICIENT = "InsufficientBalance(address,uint256,uint256)"
+from offchain.units import payment_base
+
 
 
 @pytest.fixture(scope="module")
@@ -75,10 +77,10 @@ def test_zero_amounts_rejected(book, traders, prosumers, period):
 
 def test_withdraw_more_than_free_upos(book, traders, evs, period):
     book.placeOrder(period, True, price(200), 10_000, 0, {"from": evs[0]})  # locks 2 UPOS
-    free = UPOS_DEPOSIT - payment(10_000, price(200))
+    free = UPOS_DEPOSIT - payment_base(10_000, price(200))
     assert book.uposFree(evs[0]) == free
 
-    with brownie.reverts(custom_error(INSUFFICIENT, evs[0], free, free + 1)):
+    with brownie.reverts(custom_error(INSUFFICIENT_BALANCE, evs[0], free, free + 1)):
         book.withdrawUpos(free + 1, {"from": evs[0]})
     assert book.uposFree(evs[0]) == free
 
@@ -108,7 +110,7 @@ def test_energy_balances_are_per_period(book, traders, prosumers, period):
 def test_withdraw_more_than_free_energy(book, traders, prosumers, period):
     book.placeOrder(period, False, price(200), 40_000, 0, {"from": prosumers[0]})
     free = CREDIT_WH - 40_000
-    with brownie.reverts(custom_error(INSUFFICIENT, prosumers[0], free, free + 1)):
+    with brownie.reverts(custom_error(INSUFFICIENT_BALANCE, prosumers[0], free, free + 1)):
         book.withdrawEnergy(period, free + 1, {"from": prosumers[0]})
 
 

@@ -2,18 +2,19 @@
 
 import brownie
 import pytest
+from contract_helpers import INVALID_TIMING, custom_error
 from fog_ems_support import (
     BIDDING_SECONDS,
     PERIOD_SECONDS,
     STEPS_PER_PERIOD,
-    custom_error,
     latest_time,
     matching_config,
     tariffs_tuple,
 )
 
-ZERO_ADDRESS = "0x" + "00" * 20
-INVALID_TIMING = "InvalidTiming(uint256,uint256,uint256,uint256)"
+from offchain.chain.abi import ZERO_ADDRESS
+from offchain.chain.roles import role_id
+
 
 
 def test_wiring(matching, exchange, fog_models, registry, upos):
@@ -24,7 +25,7 @@ def test_wiring(matching, exchange, fog_models, registry, upos):
     assert (matching.greedyDelaySeconds(), matching.minBidPeriods(), matching.requireStore()) == (0, 1, False)
     assert (exchange.upos(), exchange.registry(), exchange.stepsPerPeriod()) == (upos, registry, STEPS_PER_PERIOD)
     assert fog_models.registry() == registry
-    assert registry.hasRole(brownie.web3.keccak(text="MARKET_ROLE"), matching)
+    assert registry.hasRole(role_id("MARKET"), matching)
 
 
 @pytest.mark.parametrize(
