@@ -27,7 +27,7 @@ interface IEnergyOrderBook is IUposLedger {
     /// @notice Constructor parameters. Prices in UPOS base units per kWh, times in seconds.
     /// @param tickSize Price grid step, a positive multiple of 1000.
     /// @param minPrice Lowest admitted price, a multiple of tickSize, at least tickSize.
-    /// @param maxPrice Highest admitted price, a multiple of tickSize, below 2^128; at most 65,536 grid
+    /// @param maxPrice Highest admitted price, a multiple of tickSize, below 2^128; at most 16,384 grid
     /// prices from minPrice to maxPrice.
     /// @param genesisTime Start of period 0 (not in the future, at least gateLeadSeconds).
     /// @param periodSeconds Length of a delivery period.

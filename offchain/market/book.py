@@ -57,8 +57,12 @@ class OrderStatus(IntEnum):
 
 MAX_QUANTITY_WH = 2**48 - 1
 """The largest order quantity (Wh) the contract stores (EnergyOrderBook.MAX_QUANTITY_WH)."""
-MAX_PRICE_LEVELS = 2**16
-"""The contract's tick bitmap holds at most this many grid prices per side."""
+MAX_PRICE_LEVELS = 128 * 128
+"""The contract's tick bitmap holds at most this many grid prices per side (TickBitmap.MAX_TICKS)."""
+MAX_PRICE = 2**128 - 1
+"""The highest price the contract admits (its payments cannot overflow below it)."""
+MAX_CLOCK_SECONDS = 2**64 - 1
+"""The largest genesis time and period length of a period clock (PeriodClock.MAX_SECONDS)."""
 MAX_PERIOD = 2**32 - 1
 """Periods are stored in 32 bits; any later period counts as too far ahead."""
 
@@ -89,11 +93,12 @@ class BookConfig:
             or low % tick
             or high < low
             or high % tick
+            or high > MAX_PRICE
             or (high - low) // tick >= MAX_PRICE_LEVELS
         ):
             raise ValueError(f"invalid price grid: tick {tick}, range [{low}, {high}]")
-        if self.period_seconds <= 0 or not 0 <= self.gate_lead_seconds < self.period_seconds:
-            raise ValueError("need period_seconds > 0 and 0 <= gate_lead_seconds < period_seconds")
+        if not 0 < self.period_seconds <= MAX_CLOCK_SECONDS or not 0 <= self.gate_lead_seconds < self.period_seconds:
+            raise ValueError("need 0 < period_seconds < 2**64 and 0 <= gate_lead_seconds < period_seconds")
         if self.genesis_time < self.gate_lead_seconds or self.max_periods_ahead > MAX_PERIOD:
             raise ValueError("need genesis_time >= gate_lead_seconds and max_periods_ahead < 2**32")
         for tariff in (self.import_price, self.export_price):

@@ -167,7 +167,9 @@ def test_bad_orders_get_their_error_with_values_and_change_nothing(book, args, e
         {"min_price": TICK // 2},
         {"max_price": TICK // 2},
         {"max_price": TICK + 70_000 * TICK},
+        {"max_price": TICK + 16_384 * TICK},  # 16,385 grid prices: one more than the tick bitmap holds
         {"gate_lead_seconds": PERIOD_S},
+        {"period_seconds": 2**64},  # beyond PeriodClock.MAX_SECONDS
         {"genesis_time": LEAD_S - 1},
         {"import_price": TICK + 1},
         {"export_price": 2_000 * TICK},
