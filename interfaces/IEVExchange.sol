@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IUposAccounts} from "./IUposAccounts.sol";
+
 /// @title IEVExchange
 /// @notice Seed 000 (EV fog energy management): what moves inside each prosumer <-> EV match and who
 /// pays for it. Holds every EV's battery state (energy in Wh, kept inside the window [socMin, socMax]
@@ -10,8 +12,9 @@ pragma solidity 0.8.28;
 /// grid buy) with the EV's weighted-average cost basis tracked here, the residual with the grid at
 /// grid tariffs against the system operator. Energies in Wh, prices in UPOS base units per kWh,
 /// payments `wh * price / 1000` (floored). Matches arrive from the matching contract (MARKET).
-/// The rules and their reasons: docs/seed000-contracts.md.
-interface IEVExchange {
+/// Money is kept in internal balances ({IUposAccounts}: deposit, withdraw, balanceOf). The rules and their
+/// reasons: docs/seed000-contracts.md.
+interface IEVExchange is IUposAccounts {
     /// @notice Static prices, UPOS base units per kWh, and the EV resale markup in basis points.
     /// @param gridBuyPrice P_gb: the price of energy imported from the grid.
     /// @param gridSellPrice P_gs: the price paid for energy exported to the grid.
@@ -45,8 +48,6 @@ interface IEVExchange {
 
     // ------------------------------------------------------------------------------------ errors
 
-    /// @notice Constructor: the token address is zero.
-    error ZeroTokenAddress();
     /// @notice Constructor: a period must have at least one exchange step.
     error ZeroStepsPerPeriod();
     /// @notice Prices must satisfy gridSell <= prosumerToEv <= gridBuy <= MAX_PRICE, initialStock <=
@@ -58,10 +59,6 @@ interface IEVExchange {
         uint256 evMarkupBps,
         uint256 initialStockPrice
     );
-    /// @notice `account` is not an active EV in the registry.
-    error NotAnActiveEV(address account);
-    /// @notice `account` is not an active prosumer in the registry.
-    error NotAnActiveProsumer(address account);
     /// @notice The battery of `ev` was opened before.
     error BatteryAlreadyOpen(address ev);
     /// @notice The battery of `ev` has not been opened: it cannot bid or trade yet.
@@ -81,12 +78,8 @@ interface IEVExchange {
     /// @notice `ev` would sell `wh` Wh but holds only `stockWh` Wh of tradable stock (energy below the
     /// window it was opened with has no cost basis).
     error StockExceeded(address ev, uint256 wh, uint256 stockWh);
-    /// @notice `account` holds `balance` UPOS base units here but owes `needed`.
-    error InsufficientBalance(address account, uint256 balance, uint256 needed);
     /// @notice The grid settlement arrays differ in length.
     error GridArraysMismatch(uint256 prosumers, uint256 importEntries, uint256 exportEntries);
-    /// @notice A zero deposit or withdrawal.
-    error ZeroAmount();
 
     // ------------------------------------------------------------------------------------ events
 
@@ -132,10 +125,6 @@ interface IEVExchange {
         uint256 importCost,
         uint256 exportRevenue
     );
-    /// @notice `account` deposited `amount` UPOS base units into its balance here.
-    event Deposited(address indexed account, uint256 amount);
-    /// @notice `account` withdrew `amount` UPOS base units from its balance here.
-    event Withdrawn(address indexed account, uint256 amount);
 
     // ------------------------------------------------------------------------------------ functions
 
@@ -170,15 +159,6 @@ interface IEVExchange {
 
     /// @notice Sets every price (see {Tariffs}). Only OPERATOR.
     function setTariffs(Tariffs calldata tariffs_) external;
-
-    /// @notice Adds `amount` UPOS base units (pulled with transferFrom) to the caller's balance.
-    function deposit(uint256 amount) external;
-
-    /// @notice Sends `amount` UPOS base units of the caller's balance back to it.
-    function withdraw(uint256 amount) external;
-
-    /// @notice The UPOS base units `account` holds here.
-    function balanceOf(address account) external view returns (uint256);
 
     /// @notice The prices in force.
     function tariffs() external view returns (Tariffs memory);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IUposLedger} from "./IUposLedger.sol";
+
 /// @title IEnergyOrderBook
 /// @notice A limit order book for the energy of delivery periods, one book per period. Energy in Wh,
 /// prices in UPOS base units per kWh on a tick grid, payments `quantityWh * price / 1000` UPOS base
@@ -9,8 +11,10 @@ pragma solidity 0.8.28;
 /// those balances, matches at once against the best opposite prices in price-time priority at the
 /// resting order's price, and rests with what is left. Iceberg orders show a peak-sized tranche at a
 /// time. After a period's gate closure nothing matches in its book: anyone refunds open orders, or
-/// the system operator (OPERATOR) fills them against the grid. The rules: docs/order-book.md.
-interface IEnergyOrderBook {
+/// the system operator (OPERATOR) fills them against the grid. The rules: docs/order-book.md. UPOS enters
+/// and leaves with {IUposLedger-Deposited} and {IUposLedger-Withdrawn}; the shared errors
+/// ({IKwxErrors}) cover zero amounts, short balances, zero addresses and an inadmissible timing.
+interface IEnergyOrderBook is IUposLedger {
     /// @notice An order's state. `Filled` also covers an order whose last tranche was taken.
     enum OrderStatus {
         Open,
@@ -23,7 +27,7 @@ interface IEnergyOrderBook {
     /// @notice Constructor parameters. Prices in UPOS base units per kWh, times in seconds.
     /// @param tickSize Price grid step, a positive multiple of 1000.
     /// @param minPrice Lowest admitted price, a multiple of tickSize, at least tickSize.
-    /// @param maxPrice Highest admitted price, a multiple of tickSize, below 2^128; at most 65,536 grid
+    /// @param maxPrice Highest admitted price, a multiple of tickSize, below 2^128; at most 16,384 grid
     /// prices from minPrice to maxPrice.
     /// @param genesisTime Start of period 0 (not in the future, at least gateLeadSeconds).
     /// @param periodSeconds Length of a delivery period.
@@ -46,8 +50,6 @@ interface IEnergyOrderBook {
 
     // ------------------------------------------------------------------------------------ errors
 
-    /// @notice A zero order quantity or a zero deposit / withdrawal.
-    error ZeroQuantity();
     /// @notice `quantityWh` exceeds the largest order the book stores, `maxWh`.
     error QuantityTooLarge(uint256 quantityWh, uint256 maxWh);
     /// @notice `price` is not a multiple of the tick size.
@@ -68,23 +70,13 @@ interface IEnergyOrderBook {
     error OrderNotOpen(uint256 orderId);
     /// @notice No order `orderId` was ever placed.
     error UnknownOrder(uint256 orderId);
-    /// @notice A free balance of `available` cannot cover `needed` (UPOS base units or Wh).
-    error InsufficientBalance(uint256 available, uint256 needed);
     /// @notice Energy credits arrive only through {depositEnergy}; `operator` sent them directly.
     error UnexpectedCreditTransfer(address operator);
     /// @notice Constructor: the tick size, price range or number of grid prices is not admissible.
     error InvalidPriceGrid(uint256 tickSize, uint256 minPrice, uint256 maxPrice);
-    /// @notice Constructor: the period timing is not admissible.
-    error InvalidTiming(uint256 genesisTime, uint256 periodSeconds, uint256 gateLeadSeconds, uint256 maxPeriodsAhead);
-    /// @notice Constructor: a token address is zero.
-    error ZeroTokenAddress();
 
     // ------------------------------------------------------------------------------------ events
 
-    /// @notice `account` moved `amount` UPOS base units from its wallet into its free balance.
-    event UposDeposited(address indexed account, uint256 amount);
-    /// @notice `account` moved `amount` free UPOS base units back to its wallet.
-    event UposWithdrawn(address indexed account, uint256 amount);
     /// @notice `account` moved `wh` energy credits of `period` into its free balance.
     event EnergyDeposited(address indexed account, uint256 indexed period, uint256 wh);
     /// @notice `account` moved `wh` free energy credits of `period` back to its wallet.

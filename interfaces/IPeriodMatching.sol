@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IKwxErrors} from "./IKwxErrors.sol";
+
 /// @title IPeriodMatching
 /// @notice Seed 000 (EV fog energy management): one-to-one prosumer <-> EV matching per period. In the
 /// bidding window of period p (its first `biddingSeconds`), each active prosumer bids its forecast net
@@ -10,8 +12,9 @@ pragma solidity 0.8.28;
 /// either by the on-chain greedy FIFO matcher or by an optimal (Hungarian) assignment computed off
 /// chain and proved optimal by an LP dual certificate that this contract checks against benefits it
 /// computes from the stored bids. The matches go to the exchange contract, which logs and settles the
-/// energy they move. Rules and reasons: docs/seed000-contracts.md.
-interface IPeriodMatching {
+/// energy they move. Periods count from genesisTime in periodSeconds (contracts/core/PeriodClock.sol).
+/// Rules and reasons: docs/seed000-contracts.md.
+interface IPeriodMatching is IKwxErrors {
     /// @notice How a period was matched.
     enum Method {
         Greedy,
@@ -54,21 +57,11 @@ interface IPeriodMatching {
 
     // ------------------------------------------------------------------------------------ errors
 
-    /// @notice Constructor: the exchange address is zero.
-    error ZeroExchange();
-    /// @notice Constructor: the period timing is not admissible.
-    error InvalidTiming(uint256 genesisTime, uint256 periodSeconds, uint256 biddingSeconds, uint256 greedyDelaySeconds);
-    /// @notice Period 0 starts at `genesisTime`; there is no current period before.
-    error BeforeGenesis(uint256 genesisTime);
     /// @notice A bid for `period` outside its bidding window [opensAt, closesAt) (both type(uint256).max
     /// for a period too far ahead to ever open).
     error OutsideBiddingWindow(uint256 period, uint256 opensAt, uint256 closesAt);
     /// @notice `account` already bid in `period`.
     error DuplicateBid(uint256 period, address account);
-    /// @notice `account` is not an active prosumer.
-    error NotAnActiveProsumer(address account);
-    /// @notice `account` is not an active EV.
-    error NotAnActiveEV(address account);
     /// @notice An EV bid more than its battery holds: at most `maxAvailableWh` to release (0 before its
     /// participation is verified) and `maxFreeCapacityWh` to absorb.
     error BidExceedsBattery(

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from brownie import EPOS, UPOS, ParticipantRegistry, accounts
 
+from offchain.chain.roles import role_id
+
 CONTRACT_TESTS = Path(__file__).resolve().parents[1] / "tests" / "contracts"
 sys.path[:0] = [str(CONTRACT_TESTS / "consensus"), str(CONTRACT_TESTS)]  # consensus_support, contract_helpers
 
@@ -27,7 +29,6 @@ from consensus_support import (  # noqa: E402  (after the path insert)
     deploy_suite,
     member_accounts,
     plan_slot,
-    role,
     secret_for,
     xor_seed,
 )
@@ -96,8 +97,8 @@ def report(title: str, gas: dict[str, int]) -> dict:
 def main() -> dict:
     admin, operator, scorer, treasury = accounts[:4]
     registry = ParticipantRegistry.deploy(admin, {"from": admin})
-    registry.grantRole(role("OPERATOR"), operator, {"from": admin})
-    registry.grantRole(role("SCORER"), scorer, {"from": admin})
+    registry.grantRole(role_id("OPERATOR"), operator, {"from": admin})
+    registry.grantRole(role_id("SCORER"), scorer, {"from": admin})
     upos = UPOS.deploy(registry, {"from": admin})
     epos = EPOS.deploy(registry, {"from": admin})
     suite = deploy_suite(registry, upos, epos, admin, operator, treasury)

@@ -16,15 +16,18 @@ fill, measured as its own row); the taker is a buyer with no energy of the perio
 from __future__ import annotations
 
 import json
-import time
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from brownie import EnergyCredit, EnergyOrderBook, ParticipantRegistry, UPOS, accounts, chain, web3
-from brownie.exceptions import TransactionError
-from brownie.network.transaction import TransactionReceipt
 
-PROSUMER = 1
+from offchain.chain.abi import ParticipantKind
+from offchain.chain.roles import role_id
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "contracts"))  # contract_helpers
+from contract_helpers import wait_for_receipts_before_confirming  # noqa: E402  (after the path insert)
+
 TICK = 10**15  #: 0.001 UPOS per kWh
 PRICE = 200 * TICK  #: 0.20 UPOS per kWh, where the makers rest
 FILL_WH = 1_000  #: Wh each maker offers
@@ -83,32 +86,6 @@ SCENARIOS = {
 SWEEP_L = (1, 5, 10)
 
 
-def _role(name: str) -> bytes:
-    return web3.keccak(text=f"{name}_ROLE")
-
-
-def send(method, *args, sender=None):
-    """Sends `method(*args)` (a contract method from `sender`, or an account's `transfer`) and returns
-    the mined receipt.
-
-    Anvil sometimes reports a sender's nonce as advanced before it serves the transaction as mined;
-    brownie then declares the transaction dropped. It was mined: wait for it and fetch it afresh (not
-    brownie's cached, "dropped" copy)."""
-    try:
-        return method(*args, {"from": sender}) if sender else method(*args)
-    except TransactionError as exc:
-        if "dropped" not in str(exc):
-            raise
-        txid = str(exc).split()[-1]
-        web3.eth.wait_for_transaction_receipt(txid)
-        while web3.eth.get_transaction(txid)["blockHash"] is None:
-            time.sleep(0.05)
-        receipt = TransactionReceipt(txid)
-        if receipt.status != 1:
-            raise
-        return receipt
-
-
 @dataclass
 class Market:
     """The deployed contracts and the accounts that run them."""
@@ -134,16 +111,16 @@ class Market:
         # Keys derived from a counter: reproducible addresses (each run deploys a fresh registry).
         self.traders_made += 1
         account = accounts.add(web3.keccak(text=f"kwx gas benchmark trader {self.traders_made}"))
-        send(self.admin.transfer, account, "1 ether")
-        send(self.registry.register, account, PROSUMER, 0, 0, 0, 0, 0, sender=self.operator)
-        send(self.upos.mint, account, UPOS_FUND, sender=self.admin)
-        send(self.upos.approve, self.book, 2**256 - 1, sender=account)
-        send(self.credit.setApprovalForAll, self.book, True, sender=account)
+        self.admin.transfer(account, "1 ether")
+        self.registry.register(account, ParticipantKind.PROSUMER, 0, 0, 0, 0, 0, {"from": self.operator})
+        self.upos.mint(account, UPOS_FUND, {"from": self.admin})
+        self.upos.approve(self.book, 2**256 - 1, {"from": account})
+        self.credit.setApprovalForAll(self.book, True, {"from": account})
         for period in periods:
-            send(self.credit.attestSurplus, account, period, CREDIT_WH, sender=self.meter)
-            send(self.book.depositEnergy, period, CREDIT_WH, sender=account)
+            self.credit.attestSurplus(account, period, CREDIT_WH, {"from": self.meter})
+            self.book.depositEnergy(period, CREDIT_WH, {"from": account})
         if upos_deposit:
-            send(self.book.depositUpos, upos_deposit, sender=account)
+            self.book.depositUpos(upos_deposit, {"from": account})
         return account
 
 
@@ -151,19 +128,19 @@ def deploy() -> Market:
     """Deploys registry, tokens and book from Anvil's accounts 0 (admin), 1 (operator), 2 (meter)."""
     admin, operator, meter = accounts[0], accounts[1], accounts[2]
     registry = ParticipantRegistry.deploy(admin, {"from": admin})
-    send(registry.grantRole, _role("OPERATOR"), operator, sender=admin)
-    send(registry.grantRole, _role("METER"), meter, sender=admin)
+    registry.grantRole(role_id("OPERATOR"), operator, {"from": admin})
+    registry.grantRole(role_id("METER"), meter, {"from": admin})
     upos = UPOS.deploy(registry, {"from": admin})
     credit = EnergyCredit.deploy(registry, "kwx://energy-credit/{id}", {"from": admin})
     genesis = (chain.time() // PERIOD_SECONDS - 1) * PERIOD_SECONDS
     params = (TICK, TICK, 1_000 * TICK, genesis, PERIOD_SECONDS, GATE_LEAD_SECONDS, 64, 300 * TICK, 50 * TICK)
     book = EnergyOrderBook.deploy(registry, upos, credit, params, {"from": admin})
-    send(registry.grantRole, _role("MARKET"), book, sender=admin)
+    registry.grantRole(role_id("MARKET"), book, {"from": admin})
     return Market(admin, operator, meter, registry, upos, credit, book, book.currentPeriod() + 1)
 
 
 def _sell(market: Market, maker, period: int, price: int, wh: int = FILL_WH, display: int = 0):
-    return send(market.book.placeOrder, period, False, price, wh, display, sender=maker)
+    return market.book.placeOrder(period, False, price, wh, display, {"from": maker})
 
 
 def _order_id(placed) -> int:
@@ -171,22 +148,22 @@ def _order_id(placed) -> int:
 
 
 def _buy(market: Market, taker, period: int, price: int, wh: int):
-    return send(market.book.placeOrder, period, True, price, wh, 0, sender=taker)
+    return market.book.placeOrder(period, True, price, wh, 0, {"from": taker})
 
 
 def measure_balances(market: Market) -> dict[str, int]:
     """Deposits and withdrawals: a first deposit creates the balance, a top-up adds to it."""
     period = market.fresh_period()
     account = market.trader(upos_deposit=0)
-    send(market.credit.attestSurplus, account, period, CREDIT_WH, sender=market.meter)
+    market.credit.attestSurplus(account, period, CREDIT_WH, {"from": market.meter})
     book = market.book
     return {
-        "deposit_upos_first": send(book.depositUpos, WARM_UPOS, sender=account).gas_used,
-        "deposit_upos_topup": send(book.depositUpos, WARM_UPOS, sender=account).gas_used,
-        "withdraw_upos": send(book.withdrawUpos, WARM_UPOS, sender=account).gas_used,
-        "deposit_energy_first": send(book.depositEnergy, period, FILL_WH, sender=account).gas_used,
-        "deposit_energy_topup": send(book.depositEnergy, period, FILL_WH, sender=account).gas_used,
-        "withdraw_energy": send(book.withdrawEnergy, period, FILL_WH, sender=account).gas_used,
+        "deposit_upos_first": book.depositUpos(WARM_UPOS, {"from": account}).gas_used,
+        "deposit_upos_topup": book.depositUpos(WARM_UPOS, {"from": account}).gas_used,
+        "withdraw_upos": book.withdrawUpos(WARM_UPOS, {"from": account}).gas_used,
+        "deposit_energy_first": book.depositEnergy(period, FILL_WH, {"from": account}).gas_used,
+        "deposit_energy_topup": book.depositEnergy(period, FILL_WH, {"from": account}).gas_used,
+        "withdraw_energy": book.withdrawEnergy(period, FILL_WH, {"from": account}).gas_used,
     }
 
 
@@ -206,8 +183,8 @@ def measure_orders(market: Market) -> dict[str, int]:
     figures["place_existing_level"] = _sell(market, other, period, PRICE).gas_used
     figures["place_iceberg"] = _sell(market, other, period, PRICE + 2 * TICK, 4 * FILL_WH, FILL_WH).gas_used
     first, second = _sell(market, maker, period, PRICE + 3 * TICK), _sell(market, other, period, PRICE + 3 * TICK)
-    figures["cancel_level_keeps_others"] = send(book.cancelOrder, _order_id(first), sender=maker).gas_used
-    figures["cancel_level_emptied"] = send(book.cancelOrder, _order_id(second), sender=other).gas_used
+    figures["cancel_level_keeps_others"] = book.cancelOrder(_order_id(first), {"from": maker}).gas_used
+    figures["cancel_level_emptied"] = book.cancelOrder(_order_id(second), {"from": other}).gas_used
 
     # Taking exactly one tranche of a lone iceberg: the fill, then its next tranche at the back.
     period = market.fresh_period()
@@ -280,6 +257,7 @@ def _markdown(figures: dict[str, int]) -> str:
 def main(output_dir: str = "benchmarks") -> dict[str, int]:
     """Runs every scenario on the connected network, writes gas.json and gas.md to `output_dir` and
     returns the figures (scenario -> gasUsed)."""
+    wait_for_receipts_before_confirming()
     market = deploy()
     figures: dict[str, int] = {}
     figures.update(measure_balances(market))

@@ -34,6 +34,7 @@ import {IStaking} from "../../interfaces/IStaking.sol";
 ///   reporter role) is slashed in Staking, its coalition excluded, and the draw repeats with
 ///   h_k = keccak256(abi.encodePacked(h_{k-1})) among the rest. No coalition left: the slot is void.
 /// Bias bounds and the choice of windows: docs/consensus-contracts.md.
+/// @custom:shared By several mechanisms: seed 001 ch. 3's coalition market now, ch. 4's V2V market next.
 contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using BitMaps for BitMaps.BitMap;
@@ -94,8 +95,6 @@ contract MinerSelection is IMinerSelection, RegistryGated, ReentrancyGuardTransi
     error InvalidConfiguration();
     /// @notice No result for `slot` was accepted by the ProofScoreRegistry.
     error NoResultForSlot(uint256 slot);
-    /// @notice `account` is not a scored participant of `slot`.
-    error NotASlotParticipant(uint256 slot, address account);
     /// @notice A zero commitment.
     error EmptyCommitment();
     /// @notice The commit window of `slot` closed at `deadline`.

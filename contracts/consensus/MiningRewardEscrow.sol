@@ -3,7 +3,6 @@ pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {BitMaps} from "@openzeppelin/contracts/utils/structs/BitMaps.sol";
@@ -12,6 +11,8 @@ import {ParticipantRegistry} from "../core/ParticipantRegistry.sol";
 import {RegistryGated} from "../core/RegistryGated.sol";
 import {ResultKeys} from "../core/ResultKeys.sol";
 import {Roles} from "../core/Roles.sol";
+import {UposAccounts} from "../core/UposAccounts.sol";
+import {UposLedger} from "../core/UposLedger.sol";
 import {IMinerSelection} from "../../interfaces/IMinerSelection.sol";
 import {IProofScoreRegistry} from "../../interfaces/IProofScoreRegistry.sol";
 import {IStaking} from "../../interfaces/IStaking.sol";
@@ -33,10 +34,11 @@ import {IStaking} from "../../interfaces/IStaking.sol";
 ///   distribution centre, `edc`) settles after the block is final, at the slot price (wh x price / 1000,
 ///   floor), from balances deposited here. Each trade settles once, when its buyer's balance covers it:
 ///   a buyer short of funds holds up only its own trades, which anyone may settle later.
-/// Balances are claimed with {withdraw}. A slot's price and delta are the terms set before the second in
+/// Balances ({UposAccounts}) are claimed with {withdraw}. A slot's price and delta are the terms set before the second in
 /// which its result was accepted (a checkpoint per {setTerms}), so no later change, not even one in the
 /// same block or second, reprices it.
-contract MiningRewardEscrow is RegistryGated, ResultKeys, ReentrancyGuardTransient {
+/// @custom:shared By several mechanisms: seed 001 ch. 3's coalition market now, ch. 4's V2V market next.
+contract MiningRewardEscrow is RegistryGated, ResultKeys, UposAccounts {
     using SafeERC20 for IERC20;
     using BitMaps for BitMaps.BitMap;
     using Checkpoints for Checkpoints.Trace208;
@@ -62,8 +64,6 @@ contract MiningRewardEscrow is RegistryGated, ResultKeys, ReentrancyGuardTransie
     uint256 private constant WH_PER_KWH = 1000;
     uint256 private constant DELTA_BITS = 16;
 
-    /// @notice The settlement token.
-    IERC20 public immutable upos;
     /// @notice The slot results (scores, partition, trades commitment).
     IProofScoreRegistry public immutable scores;
     /// @notice The miner draw (final miner, void slots, fee deadline).
@@ -78,8 +78,6 @@ contract MiningRewardEscrow is RegistryGated, ResultKeys, ReentrancyGuardTransie
     Checkpoints.Trace208 private _terms;
     mapping(uint256 slot => BitMaps.BitMap) private _settledTrades;
 
-    /// @notice UPOS base units `account` holds here (deposits, trade proceeds, rewards, refunds).
-    mapping(address account => uint256) public balanceOf;
     /// @notice M_r of `slot`: the fees paid for it (UPOS base units).
     mapping(uint256 slot => uint256) public miningReward;
     /// @notice Whether the fees of `slot` went back to their payers because nobody in the winning coalition
@@ -88,16 +86,8 @@ contract MiningRewardEscrow is RegistryGated, ResultKeys, ReentrancyGuardTransie
     /// @notice The fee `account` paid for `slot` (0: none).
     mapping(uint256 slot => mapping(address account => uint256)) public feePaid;
 
-    /// @notice The zero address was given where a contract or account is needed.
-    error ZeroAddress();
-    /// @notice A zero amount.
-    error ZeroAmount();
     /// @notice delta must lie in (0, 10,000] basis points.
     error InvalidDelta(uint256 deltaBps);
-    /// @notice `account` holds `available` UPOS base units here and needs `needed`.
-    error InsufficientBalance(address account, uint256 available, uint256 needed);
-    /// @notice `account` is not a scored participant of `slot`.
-    error NotASlotParticipant(uint256 slot, address account);
     /// @notice Fees of `slot` were payable until `deadline`.
     error FeeWindowClosed(uint256 slot, uint256 deadline);
     /// @notice `account` paid its fee for `slot` already.
@@ -127,10 +117,6 @@ contract MiningRewardEscrow is RegistryGated, ResultKeys, ReentrancyGuardTransie
 
     /// @notice The terms of slots whose result is accepted from now on changed.
     event TermsSet(uint256 priceBasePerKwh, uint256 deltaBps);
-    /// @notice `account` deposited `amount` UPOS base units.
-    event Deposited(address indexed account, uint256 amount);
-    /// @notice `account` withdrew `amount` UPOS base units.
-    event Withdrawn(address indexed account, uint256 amount);
     /// @notice `account` paid `fee` for `slot`.
     event FeePaid(uint256 indexed slot, address indexed account, uint256 fee);
     /// @notice Nobody in `coalition`, the winner of `slot`, may be paid (each member owed a fee and did not
@@ -169,12 +155,11 @@ contract MiningRewardEscrow is RegistryGated, ResultKeys, ReentrancyGuardTransie
         address edc_,
         uint256 priceBasePerKwh,
         uint256 deltaBps
-    ) RegistryGated(registry_) {
+    ) RegistryGated(registry_) UposLedger(upos_) {
         if (
-            address(upos_) == address(0) || address(scores_) == address(0) || address(miners_) == address(0)
-                || address(staking_) == address(0) || edc_ == address(0)
+            address(scores_) == address(0) || address(miners_) == address(0) || address(staking_) == address(0)
+                || edc_ == address(0)
         ) revert ZeroAddress();
-        upos = upos_;
         scores = scores_;
         miners = miners_;
         staking = staking_;
@@ -189,28 +174,6 @@ contract MiningRewardEscrow is RegistryGated, ResultKeys, ReentrancyGuardTransie
     /// @param deltaBps delta, basis points in (0, 10,000].
     function setTerms(uint256 priceBasePerKwh, uint256 deltaBps) external onlyRegistryRole(Roles.ADMIN) {
         _setTerms(block.timestamp, priceBasePerKwh, deltaBps);
-    }
-
-    // ----------------------------------------------------------------------------------- balances
-
-    /// @notice Deposits `amount` UPOS base units from the caller (needs an allowance), to pay for trades.
-    /// @param amount UPOS base units.
-    function deposit(uint256 amount) external nonReentrant {
-        if (amount == 0) revert ZeroAmount();
-        balanceOf[msg.sender] += amount;
-        emit Deposited(msg.sender, amount);
-        upos.safeTransferFrom(msg.sender, address(this), amount);
-    }
-
-    /// @notice Pays out `amount` UPOS base units of the caller's balance (deposits, proceeds, rewards).
-    /// @param amount UPOS base units.
-    function withdraw(uint256 amount) external nonReentrant {
-        if (amount == 0) revert ZeroAmount();
-        uint256 available = balanceOf[msg.sender];
-        if (amount > available) revert InsufficientBalance(msg.sender, available, amount);
-        balanceOf[msg.sender] = available - amount;
-        emit Withdrawn(msg.sender, amount);
-        upos.safeTransfer(msg.sender, amount);
     }
 
     // ----------------------------------------------------------------------------------- fees
@@ -240,7 +203,7 @@ contract MiningRewardEscrow is RegistryGated, ResultKeys, ReentrancyGuardTransie
         if (fee == 0) revert NoFeeToRefund(slot, msg.sender);
         feePaid[slot][msg.sender] = 0;
         miningReward[slot] -= fee;
-        balanceOf[msg.sender] += fee;
+        _update(address(0), msg.sender, fee);
         emit FeeRefunded(slot, msg.sender, fee);
     }
 
@@ -277,15 +240,14 @@ contract MiningRewardEscrow is RegistryGated, ResultKeys, ReentrancyGuardTransie
                 continue;
             }
             uint256 amount = wh * price / WH_PER_KWH;
-            uint256 available = balanceOf[buyer];
+            uint256 available = _balanceOf(buyer);
             if (available < amount) {
                 emit TradeUnpaid(slot, i, buyer, amount, available);
                 continue;
             }
             done.set(i);
             ++settled;
-            balanceOf[buyer] = available - amount;
-            balanceOf[seller] += amount;
+            _update(buyer, seller, amount);
             emit TradeSettled(slot, i, seller, buyer, wh, amount);
         }
         if (settled == 0) revert NothingToSettle(slot);
@@ -375,7 +337,7 @@ contract MiningRewardEscrow is RegistryGated, ResultKeys, ReentrancyGuardTransie
             anyPayable = anyPayable || payable_;
             bool pooled = members[i] == validator && validatorStakes;
             if (pooled) toPool = shares[i];
-            else balanceOf[members[i]] += shares[i];
+            else _update(address(0), members[i], shares[i]);
             sum += shares[i];
             emit RewardShared(slot, members[i], shares[i], pooled);
         }

@@ -17,6 +17,7 @@ import {IProofScoreRegistry} from "../../interfaces/IProofScoreRegistry.sol";
 /// once by construction, checked in one pass. Coalition scores are the exact integer sums of the member
 /// scores; the validator of each coalition (highest member score, ties to the lower address) is fixed
 /// here. See {IProofScoreRegistry}, docs/consensus-contracts.md.
+/// @custom:shared By several mechanisms: seed 001 ch. 3's coalition market now, ch. 4's V2V market next.
 contract ProofScoreRegistry is IProofScoreRegistry, RegistryGated, ResultKeys {
     /// @notice The ResultKeys mechanism id of a slot result.
     bytes32 public constant MECHANISM = keccak256("seed001.poeg");

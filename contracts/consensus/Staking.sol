@@ -30,6 +30,7 @@ import {IStaking} from "../../interfaces/IStaking.sol";
 /// burned (EPOS.burn) and the rest is frozen for slashFreezeSeconds. Staking into or withdrawing from a
 /// locked pool reverts StakeLocked, withdrawing from a frozen one StakeSlashed. Rewards are UPOS (claim
 /// pattern). This contract must hold STAKING in the registry (EPOS moves only to and from such holders).
+/// @custom:shared By several mechanisms: seed 001 ch. 3's coalition market now, ch. 4's V2V market next.
 contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using Checkpoints for Checkpoints.Trace208;
@@ -79,12 +80,6 @@ contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
     /// @notice UPOS base units accrued to `staker` and not yet claimed (positions settled so far).
     mapping(address staker => uint256) public rewardsAccrued;
 
-    /// @notice A zero amount.
-    error ZeroAmount();
-    /// @notice The zero address was given where a contract is needed.
-    error ZeroAddress();
-    /// @notice The minimum self-stake must be positive.
-    error ZeroMinSelfStake();
     /// @notice A slash fraction of `bps` basis points; it must be below 10,000.
     error SlashFractionTooHigh(uint256 bps);
     /// @notice The MinerSelection was bound before, to `current`.
@@ -151,7 +146,7 @@ contract Staking is IStaking, RegistryGated, ReentrancyGuardTransient {
         uint256 minSelfStake_
     ) RegistryGated(registry_) {
         if (address(epos_) == address(0) || address(upos_) == address(0)) revert ZeroAddress();
-        if (minSelfStake_ == 0) revert ZeroMinSelfStake();
+        if (minSelfStake_ == 0) revert ZeroAmount();
         epos = epos_;
         upos = upos_;
         slashFreezeSeconds = slashFreezeSeconds_;

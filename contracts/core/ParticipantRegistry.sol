@@ -3,12 +3,13 @@ pragma solidity 0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Roles} from "./Roles.sol";
+import {IKwxErrors} from "../../interfaces/IKwxErrors.sol";
 
 /// @title ParticipantRegistry
 /// @notice Who takes part in Kilowatt Exchange and with which rights. Holds the role grants every
 /// other contract checks, and one record per participant: kind (prosumer or EV), location in metres
 /// (used for line losses) and, for an EV, its battery capacity and state-of-charge window in Wh.
-contract ParticipantRegistry is AccessControl {
+contract ParticipantRegistry is AccessControl, IKwxErrors {
     /// @notice A participant's kind. `None` marks an address that was never registered.
     enum Kind {
         None,
@@ -36,8 +37,6 @@ contract ParticipantRegistry is AccessControl {
     error ParticipantNotRegistered(address account);
     /// @notice `account` is registered but deactivated.
     error ParticipantInactive(address account);
-    /// @notice The zero address cannot be a participant.
-    error ZeroAddressParticipant();
     /// @notice `Kind.None` is not a kind one can register as.
     error InvalidKind();
     /// @notice Battery data is inconsistent: an EV needs 0 <= socMin < socMax <= capacity, a prosumer none.
@@ -73,7 +72,7 @@ contract ParticipantRegistry is AccessControl {
         uint64 socMinWh,
         uint64 socMaxWh
     ) external onlyRole(Roles.OPERATOR) {
-        if (account == address(0)) revert ZeroAddressParticipant();
+        if (account == address(0)) revert ZeroAddress();
         if (kind == Kind.None) revert InvalidKind();
         if (_participants[account].kind != Kind.None) revert ParticipantAlreadyRegistered(account);
         _checkBattery(kind, batteryCapacityWh, socMinWh, socMaxWh);

@@ -2,15 +2,15 @@
 pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {ERC1155Holder} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Holder.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ParticipantRegistry} from "../core/ParticipantRegistry.sol";
+import {PeriodClock} from "../core/PeriodClock.sol";
 import {RegistryGated} from "../core/RegistryGated.sol";
 import {Roles} from "../core/Roles.sol";
+import {UposLedger} from "../core/UposLedger.sol";
 import {IEnergyOrderBook} from "../../interfaces/IEnergyOrderBook.sol";
 import {TickBitmap} from "./TickBitmap.sol";
 
@@ -26,18 +26,17 @@ import {TickBitmap} from "./TickBitmap.sol";
 /// only by cancel, expiry, grid fill, tranche refresh and views. Each price level is a FIFO
 /// (head/tail positions and its visible sum in one word); each period has a {TickBitmap} of the
 /// non-empty levels of both sides. An order taken completely while resting keeps status Open in its
-/// record: its queue entry is gone, which {getOrder} reports as Filled. The reentrancy guard covers the
-/// four functions that move tokens; the order functions call nothing but the registry's views.
-contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, ReentrancyGuardTransient, ERC1155Holder {
-    using SafeERC20 for IERC20;
+/// record: its queue entry is gone, which {getOrder} reports as Filled. Free UPOS is a {UposLedger} (a
+/// lock leaves it, a fill or refund comes back into it); free energy is kept here per period. The
+/// reentrancy guard covers the four functions that move tokens; the order functions call nothing but the
+/// registry's views.
+contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155Holder {
     using TickBitmap for TickBitmap.Map;
 
     /// @notice The largest order quantity (Wh) the book stores.
     uint256 public constant MAX_QUANTITY_WH = type(uint48).max;
     uint256 private constant WH_PER_KWH = 1000;
 
-    /// @notice The settlement token (ERC-20).
-    IERC20 public immutable upos;
     /// @notice The energy token (ERC-1155, id = delivery period, amounts in Wh).
     IERC1155 public immutable credit;
     /// @notice Price grid step in UPOS base units per kWh.
@@ -100,8 +99,6 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, ReentrancyGuardTran
     }
 
     /// @inheritdoc IEnergyOrderBook
-    mapping(address account => uint256 amount) public uposFree;
-    /// @inheritdoc IEnergyOrderBook
     mapping(address account => mapping(uint256 period => uint256 wh)) public energyFree;
     /// @inheritdoc IEnergyOrderBook
     mapping(address account => mapping(uint256 period => uint256 wh)) public gridSuppliedWh;
@@ -124,8 +121,9 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, ReentrancyGuardTran
     /// @param params Price grid, period timing and initial grid tariffs (see {BookParams}).
     constructor(ParticipantRegistry registry_, IERC20 upos_, IERC1155 credit_, BookParams memory params)
         RegistryGated(registry_)
+        UposLedger(upos_)
     {
-        if (address(upos_) == address(0) || address(credit_) == address(0)) revert ZeroTokenAddress();
+        if (address(credit_) == address(0)) revert ZeroAddress();
         uint256 step = params.tickSize;
         (uint256 low, uint256 high) = (params.minPrice, params.maxPrice);
         if (
@@ -135,10 +133,9 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, ReentrancyGuardTran
         (uint256 genesis, uint256 length) = (params.genesisTime, params.periodSeconds);
         uint256 lead = params.gateLeadSeconds;
         if (
-            length == 0 || lead >= length || genesis > block.timestamp || genesis < lead
+            !PeriodClock.isValid(genesis, length) || lead >= length || genesis > block.timestamp || genesis < lead
                 || params.maxPeriodsAhead > type(uint32).max
         ) revert InvalidTiming(genesis, length, lead, params.maxPeriodsAhead);
-        upos = upos_;
         credit = credit_;
         tickSize = step;
         minPrice = params.minPrice;
@@ -155,24 +152,18 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, ReentrancyGuardTran
     /// @inheritdoc IEnergyOrderBook
     function depositUpos(uint256 amount) external nonReentrant {
         _requireTrader(msg.sender);
-        if (amount == 0) revert ZeroQuantity();
-        uposFree[msg.sender] += amount;
-        emit UposDeposited(msg.sender, amount);
-        upos.safeTransferFrom(msg.sender, address(this), amount);
+        _deposit(msg.sender, amount);
     }
 
     /// @inheritdoc IEnergyOrderBook
     function withdrawUpos(uint256 amount) external nonReentrant {
-        if (amount == 0) revert ZeroQuantity();
-        _debitUpos(msg.sender, amount);
-        emit UposWithdrawn(msg.sender, amount);
-        upos.safeTransfer(msg.sender, amount);
+        _withdraw(msg.sender, amount);
     }
 
     /// @inheritdoc IEnergyOrderBook
     function depositEnergy(uint256 period, uint256 wh) external nonReentrant {
         _requireTrader(msg.sender);
-        if (wh == 0) revert ZeroQuantity();
+        if (wh == 0) revert ZeroAmount();
         energyFree[msg.sender][period] += wh;
         emit EnergyDeposited(msg.sender, period, wh);
         credit.safeTransferFrom(msg.sender, address(this), period, wh, "");
@@ -180,7 +171,7 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, ReentrancyGuardTran
 
     /// @inheritdoc IEnergyOrderBook
     function withdrawEnergy(uint256 period, uint256 wh) external nonReentrant {
-        if (wh == 0) revert ZeroQuantity();
+        if (wh == 0) revert ZeroAmount();
         _debitEnergy(msg.sender, period, wh);
         emit EnergyWithdrawn(msg.sender, period, wh);
         credit.safeTransferFrom(address(this), msg.sender, period, wh, "");
@@ -218,12 +209,12 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, ReentrancyGuardTran
         returns (uint256 orderId)
     {
         _requireTrader(msg.sender);
-        if (quantityWh == 0) revert ZeroQuantity();
+        if (quantityWh == 0) revert ZeroAmount();
         if (quantityWh > MAX_QUANTITY_WH) revert QuantityTooLarge(quantityWh, MAX_QUANTITY_WH);
         uint256 tick = _tickOf(price);
         if (displayWh > quantityWh) revert DisplayExceedsTotal(displayWh, quantityWh);
         _requireTradable(period);
-        if (isBuy) _debitUpos(msg.sender, _payment(quantityWh, price));
+        if (isBuy) _update(msg.sender, address(0), _payment(quantityWh, price));
         else _debitEnergy(msg.sender, period, quantityWh);
 
         uint256 peakWh = displayWh == quantityWh ? 0 : displayWh;
@@ -272,14 +263,13 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, ReentrancyGuardTran
             if (order.isBuy && limit >= importTariff) {
                 uint256 remainingWh = _close(orderId, order, OrderStatus.GridFilled);
                 // The buyer's lock pays the grid at the tariff; what its limit reserved beyond is freed.
-                uposFree[msg.sender] += _payment(remainingWh, importTariff);
-                uposFree[order.owner] += _payment(remainingWh, limit - importTariff);
+                _update(address(0), msg.sender, _payment(remainingWh, importTariff));
+                _update(address(0), order.owner, _payment(remainingWh, limit - importTariff));
                 gridSuppliedWh[order.owner][order.period] += remainingWh;
                 emit GridFilled(orderId, true, importTariff, remainingWh);
             } else if (!order.isBuy && limit <= exportTariff) {
                 uint256 remainingWh = _close(orderId, order, OrderStatus.GridFilled);
-                _debitUpos(msg.sender, _payment(remainingWh, exportTariff));
-                uposFree[order.owner] += _payment(remainingWh, exportTariff);
+                _update(msg.sender, order.owner, _payment(remainingWh, exportTariff));
                 energyFree[msg.sender][order.period] += remainingWh;
                 emit GridFilled(orderId, false, exportTariff, remainingWh);
             } else {
@@ -362,13 +352,18 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, ReentrancyGuardTran
     }
 
     /// @inheritdoc IEnergyOrderBook
+    function uposFree(address account) external view returns (uint256) {
+        return _balanceOf(account);
+    }
+
+    /// @inheritdoc IEnergyOrderBook
     function gateClosure(uint256 period) public view returns (uint256) {
-        return genesisTime + period * periodSeconds - gateLeadSeconds;
+        return PeriodClock.startOf(genesisTime, periodSeconds, period) - gateLeadSeconds;
     }
 
     /// @inheritdoc IEnergyOrderBook
     function currentPeriod() public view returns (uint256) {
-        return (block.timestamp - genesisTime) / periodSeconds;
+        return PeriodClock.periodAt(genesisTime, periodSeconds, block.timestamp);
     }
 
     /// @inheritdoc IEnergyOrderBook
@@ -464,7 +459,7 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, ReentrancyGuardTran
             taker.tradedWh += fillWh;
             taker.tradedUpos += value;
             if (taker.isBuy) {
-                uposFree[maker] += value;
+                _update(address(0), maker, value);
                 emit Trade(taker.period, makerOrderId, taker.orderId, taker.owner, maker, price, fillWh);
             } else {
                 energyFree[maker][taker.period] += fillWh;
@@ -480,9 +475,9 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, ReentrancyGuardTran
         if (taker.isBuy) {
             energyFree[taker.owner][taker.period] += taker.tradedWh;
             uint256 improvement = _payment(taker.tradedWh, taker.price) - taker.tradedUpos;
-            if (improvement != 0) uposFree[taker.owner] += improvement;
+            if (improvement != 0) _update(address(0), taker.owner, improvement);
         } else {
-            uposFree[taker.owner] += taker.tradedUpos;
+            _update(address(0), taker.owner, taker.tradedUpos);
         }
     }
 
@@ -537,7 +532,7 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, ReentrancyGuardTran
 
     /// @dev Returns an order's whole remaining lock to its owner's free balance.
     function _refund(Order memory order, uint256 remainingWh) private {
-        if (order.isBuy) uposFree[order.owner] += _payment(remainingWh, _priceOf(order.tick));
+        if (order.isBuy) _update(address(0), order.owner, _payment(remainingWh, _priceOf(order.tick)));
         else energyFree[order.owner][order.period] += remainingWh;
     }
 
@@ -549,19 +544,10 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, ReentrancyGuardTran
         emit GridTariffsSet(importPrice_, exportPrice_);
     }
 
-    /// @dev Takes `amount` from a free UPOS balance or reverts {InsufficientBalance}.
-    function _debitUpos(address account, uint256 amount) private {
-        uint256 available = uposFree[account];
-        if (available < amount) revert InsufficientBalance(available, amount);
-        unchecked {
-            uposFree[account] = available - amount;
-        }
-    }
-
     /// @dev Takes `wh` from a free energy balance of `period` or reverts {InsufficientBalance}.
     function _debitEnergy(address account, uint256 period, uint256 wh) private {
         uint256 available = energyFree[account][period];
-        if (available < wh) revert InsufficientBalance(available, wh);
+        if (available < wh) revert InsufficientBalance(account, available, wh);
         unchecked {
             energyFree[account][period] = available - wh;
         }

@@ -19,10 +19,6 @@ contract EnergyCredit is ERC1155, RegistryGated {
 
     /// @notice The surplus of `prosumer` for `period` has already been attested.
     error SurplusAlreadyAttested(address prosumer, uint256 period);
-    /// @notice An attestation or burn of zero Wh.
-    error ZeroEnergy();
-    /// @notice Only an active prosumer can receive attested surplus.
-    error NotAnActiveProsumer(address account);
     /// @notice Credits can go only to active participants, MARKET contracts and the OPERATOR.
     error CreditRecipientNotAllowed(address to);
     /// @notice The caller is neither METER nor MARKET.
@@ -39,7 +35,7 @@ contract EnergyCredit is ERC1155, RegistryGated {
     /// @notice Mints `wh` credits of `period` to `prosumer` for its attested surplus. Only METER, once
     /// per (prosumer, period).
     function attestSurplus(address prosumer, uint256 period, uint256 wh) external onlyRegistryRole(Roles.METER) {
-        if (wh == 0) revert ZeroEnergy();
+        if (wh == 0) revert ZeroAmount();
         if (!registry.isActive(prosumer, ParticipantRegistry.Kind.Prosumer)) revert NotAnActiveProsumer(prosumer);
         if (_attested[period][prosumer] != 0) revert SurplusAlreadyAttested(prosumer, period);
         _attested[period][prosumer] = wh;
@@ -52,7 +48,7 @@ contract EnergyCredit is ERC1155, RegistryGated {
         if (!registry.hasRole(Roles.METER, msg.sender) && !registry.hasRole(Roles.MARKET, msg.sender)) {
             revert NotMeterOrMarket(msg.sender);
         }
-        if (wh == 0) revert ZeroEnergy();
+        if (wh == 0) revert ZeroAmount();
         emit CreditsDelivered(holder, period, wh, msg.sender);
         _burn(holder, period, wh);
     }

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from eth_utils import keccak
-
+from offchain.chain.roles import role_id
 from offchain.market.errors import (
     AccessControlUnauthorizedAccount,
     Address,
@@ -15,7 +14,7 @@ from offchain.market.errors import (
     ParticipantNotRegistered,
 )
 
-OPERATOR_ROLE: bytes = keccak(text="OPERATOR_ROLE")
+OPERATOR_ROLE: bytes = role_id("OPERATOR")
 """The registry's OPERATOR role id (bytes32), as carried by AccessControlUnauthorizedAccount."""
 
 

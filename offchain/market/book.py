@@ -36,7 +36,7 @@ from offchain.market.errors import (
     PriceOutOfRange,
     QuantityTooLarge,
     UnknownOrder,
-    ZeroQuantity,
+    ZeroAmount,
 )
 from offchain.market.levels import BookSide
 from offchain.units import WH_PER_KWH, payment_base
@@ -57,8 +57,12 @@ class OrderStatus(IntEnum):
 
 MAX_QUANTITY_WH = 2**48 - 1
 """The largest order quantity (Wh) the contract stores (EnergyOrderBook.MAX_QUANTITY_WH)."""
-MAX_PRICE_LEVELS = 2**16
-"""The contract's tick bitmap holds at most this many grid prices per side."""
+MAX_PRICE_LEVELS = 128 * 128
+"""The contract's tick bitmap holds at most this many grid prices per side (TickBitmap.MAX_TICKS)."""
+MAX_PRICE = 2**128 - 1
+"""The highest price the contract admits (its payments cannot overflow below it)."""
+MAX_CLOCK_SECONDS = 2**64 - 1
+"""The largest genesis time and period length of a period clock (PeriodClock.MAX_SECONDS)."""
 MAX_PERIOD = 2**32 - 1
 """Periods are stored in 32 bits; any later period counts as too far ahead."""
 
@@ -89,11 +93,12 @@ class BookConfig:
             or low % tick
             or high < low
             or high % tick
+            or high > MAX_PRICE
             or (high - low) // tick >= MAX_PRICE_LEVELS
         ):
             raise ValueError(f"invalid price grid: tick {tick}, range [{low}, {high}]")
-        if self.period_seconds <= 0 or not 0 <= self.gate_lead_seconds < self.period_seconds:
-            raise ValueError("need period_seconds > 0 and 0 <= gate_lead_seconds < period_seconds")
+        if not 0 < self.period_seconds <= MAX_CLOCK_SECONDS or not 0 <= self.gate_lead_seconds < self.period_seconds:
+            raise ValueError("need 0 < period_seconds < 2**64 and 0 <= gate_lead_seconds < period_seconds")
         if self.genesis_time < self.gate_lead_seconds or self.max_periods_ahead > MAX_PERIOD:
             raise ValueError("need genesis_time >= gate_lead_seconds and max_periods_ahead < 2**32")
         for tariff in (self.import_price, self.export_price):
@@ -253,24 +258,24 @@ class EnergyOrderBookModel:
         """Moves `amount` UPOS base units from the sender's wallet into its free balance."""
         self.access.require_trader(sender)
         if amount == 0:
-            raise ZeroQuantity()
+            raise ZeroAmount()
         self._state.upos_free[sender] += amount
-        self._emit(ev.UposDeposited(sender, amount))
+        self._emit(ev.Deposited(sender, amount))
 
     @_atomic
     def withdraw_upos(self, sender: Address, amount: int) -> None:
         """Moves `amount` free UPOS base units back to the sender's wallet."""
         if amount == 0:
-            raise ZeroQuantity()
+            raise ZeroAmount()
         self._debit_upos(sender, amount)
-        self._emit(ev.UposWithdrawn(sender, amount))
+        self._emit(ev.Withdrawn(sender, amount))
 
     @_atomic
     def deposit_energy(self, sender: Address, period: int, wh: int) -> None:
         """Moves `wh` energy credits of `period` from the sender's wallet into its free balance."""
         self.access.require_trader(sender)
         if wh == 0:
-            raise ZeroQuantity()
+            raise ZeroAmount()
         self._state.energy_free[sender, period] += wh
         self._emit(ev.EnergyDeposited(sender, period, wh))
 
@@ -278,7 +283,7 @@ class EnergyOrderBookModel:
     def withdraw_energy(self, sender: Address, period: int, wh: int) -> None:
         """Moves `wh` free energy credits of `period` back to the sender's wallet."""
         if wh == 0:
-            raise ZeroQuantity()
+            raise ZeroAmount()
         self._debit_energy(sender, period, wh)
         self.access.require_credit_recipient(sender)
         self._emit(ev.EnergyWithdrawn(sender, period, wh))
@@ -302,7 +307,7 @@ class EnergyOrderBookModel:
         matches it against the book and rests what is left. Returns the new order id."""
         self.access.require_trader(sender)
         if quantity_wh == 0:
-            raise ZeroQuantity()
+            raise ZeroAmount()
         if quantity_wh > MAX_QUANTITY_WH:
             raise QuantityTooLarge(quantity_wh, MAX_QUANTITY_WH)
         self._require_valid_price(price)
@@ -487,13 +492,13 @@ class EnergyOrderBookModel:
     def _debit_upos(self, account: Address, amount: int) -> None:
         available = self._state.upos_free[account]
         if available < amount:
-            raise InsufficientBalance(available, amount)
+            raise InsufficientBalance(account, available, amount)
         self._state.upos_free[account] = available - amount
 
     def _debit_energy(self, account: Address, period: int, wh: int) -> None:
         available = self._state.energy_free[account, period]
         if available < wh:
-            raise InsufficientBalance(available, wh)
+            raise InsufficientBalance(account, available, wh)
         self._state.energy_free[account, period] = available - wh
 
     def _match(self, taker: Order) -> None:

@@ -38,7 +38,7 @@ class OrderBookError(Exception):
 
     @classmethod
     def signature(cls) -> str:
-        """The Solidity error signature, e.g. `InsufficientBalance(uint256,uint256)`."""
+        """The Solidity error signature, e.g. `InsufficientBalance(address,uint256,uint256)`."""
         return f"{cls.__name__}({','.join(solidity_type for _, solidity_type in cls.ABI)})"
 
     def encode(self) -> bytes:
@@ -50,8 +50,8 @@ class OrderBookError(Exception):
         return f"{self.name}({', '.join(f'{f}={v!r}' for (f, _), v in zip(self.ABI, self.values))})"
 
 
-class ZeroQuantity(OrderBookError):
-    """An order, deposit or withdrawal of zero."""
+class ZeroAmount(OrderBookError):
+    """An order, deposit or withdrawal of zero (IKwxErrors.ZeroAmount)."""
 
 
 class QuantityTooLarge(OrderBookError):
@@ -115,9 +115,10 @@ class UnknownOrder(OrderBookError):
 
 
 class InsufficientBalance(OrderBookError):
-    """A free internal balance of `available` is below the `needed` amount (UPOS base units or Wh)."""
+    """`account`'s free internal balance of `available` is below the `needed` amount (UPOS base units or
+    Wh; IKwxErrors.InsufficientBalance)."""
 
-    ABI = (("available", "uint256"), ("needed", "uint256"))
+    ABI = (("account", "address"), ("available", "uint256"), ("needed", "uint256"))
 
 
 class ParticipantNotRegistered(OrderBookError):

@@ -33,13 +33,13 @@ class BookEvent:
 
 
 @dataclass(frozen=True)
-class UposDeposited(BookEvent):
+class Deposited(BookEvent):
     account: Address
     amount: int
 
 
 @dataclass(frozen=True)
-class UposWithdrawn(BookEvent):
+class Withdrawn(BookEvent):
     account: Address
     amount: int
 

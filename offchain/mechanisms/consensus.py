@@ -35,6 +35,14 @@ class Penalty(IntEnum):
     INVALID_BLOCK = 1
 
 
+class VoidReason(IntEnum):
+    """MinerSelection.VoidReason: why a slot ended without a miner (SlotVoided.reason)."""
+
+    NO_REVEALS = 0
+    NO_ELIGIBLE_COALITION = 1
+    DRAW_WINDOW_MISSED = 2
+
+
 @dataclass(frozen=True)
 class ConsensusTerms:
     """Constructor parameters of the consensus contracts.

@@ -1,6 +1,10 @@
 """Helpers shared by every brownie test module (imported as `contract_helpers`; tests/contracts is on
 sys.path through its conftest). Fixtures live in conftest.py; plain functions and constants live here so
-that test modules in sub-folders, each with a conftest of its own, can import them by a unique name."""
+that test modules in sub-folders, each with a conftest of its own, can import them by a unique name.
+
+ABI values (role ids, participant kinds, enums, the zero address) and units come from the `offchain`
+package, never from copies here: `offchain.chain.roles.role_id`, `offchain.chain.abi`,
+`offchain.units.payment_base`, the mechanisms' enums."""
 
 import time
 
@@ -10,15 +14,17 @@ from brownie.network.transaction import TransactionReceipt
 from brownie.exceptions import decode_typed_error
 from web3.exceptions import TransactionNotFound
 
-PROSUMER, EV = 1, 2
+#: Battery window of the shared fixture's EVs (conftest.py), Wh.
 EV_CAPACITY_WH = 79_500
 EV_SOC_MIN_WH = 15_900
 EV_SOC_MAX_WH = 63_600
 
-
-def role(name: str) -> bytes:
-    """The bytes32 id of a registry role, e.g. role("OPERATOR") (ADMIN is 0x00)."""
-    return b"\x00" * 32 if name == "ADMIN" else web3.keccak(text=f"{name}_ROLE")
+#: Signatures of the errors more than one contract raises: OpenZeppelin's role error, accept-once result
+#: keys (contracts/core/ResultKeys.sol) and the shared errors of interfaces/IKwxErrors.sol.
+UNAUTHORIZED = "AccessControlUnauthorizedAccount(address,bytes32)"
+ALREADY_ACCEPTED = "ResultAlreadyAccepted(bytes32,uint256)"
+INSUFFICIENT_BALANCE = "InsufficientBalance(address,uint256,uint256)"
+INVALID_TIMING = "InvalidTiming(uint256,uint256,uint256,uint256)"
 
 
 def custom_error(signature: str, *args) -> str:

@@ -74,8 +74,8 @@ def close_gate(b: EnergyOrderBookModel, period: int) -> None:
 
 def test_deposit_and_withdraw_move_free_balances_and_emit_events():
     b = make_book()
-    assert b.deposit_upos(ALICE, 500).events == (ev.UposDeposited(ALICE, 500),)
-    assert b.withdraw_upos(ALICE, 200).events == (ev.UposWithdrawn(ALICE, 200),)
+    assert b.deposit_upos(ALICE, 500).events == (ev.Deposited(ALICE, 500),)
+    assert b.withdraw_upos(ALICE, 200).events == (ev.Withdrawn(ALICE, 200),)
     assert b.deposit_energy(ALICE, 2, 70).events == (ev.EnergyDeposited(ALICE, 2, 70),)
     assert b.withdraw_energy(ALICE, 2, 30).events == (ev.EnergyWithdrawn(ALICE, 2, 30),)
     assert (b.upos_free(ALICE), b.energy_free(ALICE, 2), b.energy_free(ALICE, 1)) == (300, 40, 0)
@@ -85,10 +85,10 @@ def test_withdraw_more_than_free_is_rejected_and_changes_nothing(book):
     before = snapshot(book)
     with pytest.raises(err.InsufficientBalance) as info:
         book.withdraw_upos(ALICE, FUNDS + 1)
-    assert info.value.values == (FUNDS, FUNDS + 1)
+    assert info.value.values == (ALICE, FUNDS, FUNDS + 1)
     with pytest.raises(err.InsufficientBalance) as info:
         book.withdraw_energy(ALICE, 1, 100_001)
-    assert (info.value.available, info.value.needed) == (100_000, 100_001)
+    assert (info.value.account, info.value.available, info.value.needed) == (ALICE, 100_000, 100_001)
     assert snapshot(book) == before
 
 
@@ -100,7 +100,7 @@ def test_zero_amounts_are_rejected(book):
         lambda: book.withdraw_energy(ALICE, 1, 0),
         lambda: book.place_order(ALICE, 1, True, p(5), 0, 0),
     ):
-        with pytest.raises(err.ZeroQuantity):
+        with pytest.raises(err.ZeroAmount):
             call()
 
 
@@ -144,9 +144,9 @@ def test_credits_go_back_only_to_active_participants_and_the_operator(book):
         ((1, True, p(5), 1_000, 1_001), err.DisplayExceedsTotal, (1_001, 1_000)),
         ((0, True, p(5), 1_000, 0), err.PeriodClosed, (0,)),
         ((5, True, p(5), 1_000, 0), err.PeriodTooFarAhead, (5,)),
-        ((1, False, p(5), 100_001, 0), err.InsufficientBalance, (100_000, 100_001)),
-        ((2, False, p(5), 1, 0), err.InsufficientBalance, (0, 1)),
-        ((1, True, p(1_000), 2**40, 0), err.InsufficientBalance, (FUNDS, payment_base(2**40, p(1_000)))),
+        ((1, False, p(5), 100_001, 0), err.InsufficientBalance, (ALICE, 100_000, 100_001)),
+        ((2, False, p(5), 1, 0), err.InsufficientBalance, (ALICE, 0, 1)),
+        ((1, True, p(1_000), 2**40, 0), err.InsufficientBalance, (ALICE, FUNDS, payment_base(2**40, p(1_000)))),
         ((1, True, p(5), 2**48, 0), err.QuantityTooLarge, (2**48, 2**48 - 1)),
         ((2**32, True, p(5), 1, 0), err.PeriodTooFarAhead, (2**32,)),
     ],
@@ -167,7 +167,9 @@ def test_bad_orders_get_their_error_with_values_and_change_nothing(book, args, e
         {"min_price": TICK // 2},
         {"max_price": TICK // 2},
         {"max_price": TICK + 70_000 * TICK},
+        {"max_price": TICK + 16_384 * TICK},  # 16,385 grid prices: one more than the tick bitmap holds
         {"gate_lead_seconds": PERIOD_S},
+        {"period_seconds": 2**64},  # beyond PeriodClock.MAX_SECONDS
         {"genesis_time": LEAD_S - 1},
         {"import_price": TICK + 1},
         {"export_price": 2_000 * TICK},
@@ -423,7 +425,7 @@ def test_grid_fill_rejections(book):
     before = snapshot(book)
     with pytest.raises(err.InsufficientBalance) as info:
         book.grid_fill(OPERATOR, [sell])
-    assert info.value.values == (1, payment_base(5_000, p(2)))
+    assert info.value.values == (OPERATOR, 1, payment_base(5_000, p(2)))
     assert snapshot(book) == before
 
 
@@ -440,10 +442,11 @@ def test_grid_tariffs_need_the_operator_and_valid_prices(book):
 
 
 def test_error_encoding_matches_the_solidity_abi():
-    error = err.InsufficientBalance(3, 7)
-    # keccak("InsufficientBalance(uint256,uint256)")[:4]
-    assert error.encode()[:4].hex() == "cf479181"
-    assert error.encode()[4:] == (3).to_bytes(32, "big") + (7).to_bytes(32, "big")
+    account = "0x" + "ab" * 20
+    error = err.InsufficientBalance(account, 3, 7)
+    # keccak("InsufficientBalance(address,uint256,uint256)")[:4]
+    assert error.encode()[:4].hex() == "db42144d"
+    assert error.encode()[4:] == bytes(12) + bytes.fromhex("ab" * 20) + (3).to_bytes(32, "big") + (7).to_bytes(32, "big")
     assert len({e.signature() for e in err.ALL_ERRORS}) == len(err.ALL_ERRORS)
     with pytest.raises(TypeError):
         err.PeriodClosed()

@@ -4,6 +4,7 @@ constructor terms and their deploy steps (docs/seed000-contracts.md §1)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import IntEnum
 
 from offchain.algorithms.pricing import SellRule, Tariffs
 from offchain.chain.steps import ContractRef, Deploy, Grant, Step
@@ -15,6 +16,13 @@ PERIOD_SECONDS = 60
 BIDDING_SECONDS = 30
 #: With Hungarian matching the certified result has the first say; greedy opens this much later.
 CERTIFIED_FIRST_SECONDS = 30
+
+
+class MatchingMethod(IntEnum):
+    """IPeriodMatching.Method: how a period was matched (PeriodMatched.method)."""
+
+    GREEDY = 0
+    CERTIFIED = 1
 
 
 @dataclass(frozen=True)

@@ -5,23 +5,24 @@ from __future__ import annotations
 
 import pytest
 from consensus_support import (
+    MIN_SELF_STAKE,
+    SLASH_BPS,
+    SLASH_FREEZE_SECONDS,
     SLOT,
     TOY_COALITION,
     TOY_MEMBER,
     TOY_SINGLETON,
-    SLASH_BPS,
-    SLASH_FREEZE_SECONDS,
-    MIN_SELF_STAKE,
     UNBONDING_SECONDS,
     SlotDriver,
     by_address,
     deploy_suite,
     member_accounts,
-    role,
     score_entries,
     trades_hash,
 )
 
+from offchain.chain.abi import ZERO_ADDRESS
+from offchain.chain.roles import role_id
 
 
 @pytest.fixture(scope="module")
@@ -85,9 +86,8 @@ def toy_entries(toy_members):
 def toy_trades(toy_members):
     """Trade list of the hand-made slot: two intra-coalition trades and one residual each way."""
     m = toy_members
-    zero = "0x" + "00" * 20
-    return [(m[0].address, m[2].address, 1_500), (m[5].address, m[3].address, 700), (m[1].address, zero, 2_000),
-            (zero, m[4].address, 900)]
+    return [(m[0].address, m[2].address, 1_500), (m[5].address, m[3].address, 700), (m[1].address, ZERO_ADDRESS, 2_000),
+            (ZERO_ADDRESS, m[4].address, 900)]
 
 
 @pytest.fixture
@@ -116,7 +116,7 @@ def staking_as(Staking, registry, epos, upos, admin, funded_account):
     directly."""
     deployed = Staking.deploy(registry, epos, upos, SLASH_BPS, SLASH_FREEZE_SECONDS, UNBONDING_SECONDS,
                               MIN_SELF_STAKE, {"from": admin})
-    registry.grantRole(role("STAKING"), deployed, {"from": admin})
+    registry.grantRole(role_id("STAKING"), deployed, {"from": admin})
     controller = funded_account()
     deployed.setMinerSelection(controller, {"from": admin})
     return deployed, controller

@@ -18,13 +18,13 @@ from brownie import chain, web3
 
 from offchain.algorithms.coalitions import CoalitionConfig, Market
 from offchain.algorithms.miner_draw import CommitDomain, address_key, combine_reveals, commitment, keccak256
+from offchain.chain.abi import ZERO_ADDRESS, ParticipantKind
+from offchain.chain.roles import role_id
 from offchain.data.seed001 import ten_prosumer_instance
 from offchain.mechanisms.coalition_market.plan import SlotOutcome, SlotSettings, run_slot
 from offchain.units import price_to_base_per_kwh
-from contract_helpers import role, custom_error, PROSUMER
 
 
-ZERO_ADDRESS = "0x" + "00" * 20
 ONE = 10**18
 SLOT = 7
 #: The hand-made slot: six members (ascending addresses m0..m5), three coalitions in canonical order.
@@ -45,9 +45,6 @@ SETTINGS = SlotSettings(coalitions=CoalitionConfig(intra_loss_division="equal"))
 PRICE = price_to_base_per_kwh(SETTINGS.price_upos_per_kwh)  #: p_t, UPOS base units per kWh
 DELTA_BPS = SETTINGS.delta_bps
 UPOS_FUND = 10**22  #: UPOS base units minted to each participant
-STATUS = {"Open": 0, "Mining": 1, "Mined": 2, "Final": 3, "Void": 4}
-PENALTY = {"MissedBlock": 0, "InvalidBlock": 1}
-VOID_REASON = {"NoReveals": 0, "NoEligibleCoalition": 1, "DrawWindowMissed": 2}
 REWARD_SCALE = 10**27  #: Staking's per-share reward accumulator scale
 TRADE_LIST = "(address,address,uint256)[]"
 
@@ -76,9 +73,9 @@ def deploy_suite(registry, upos, epos, admin, edc, forfeit_recipient) -> Suite:
     scores = ProofScoreRegistry.deploy(registry, sender)
     staking = Staking.deploy(registry, epos, upos, SLASH_BPS, SLASH_FREEZE_SECONDS, UNBONDING_SECONDS, MIN_SELF_STAKE,
                              sender)
-    registry.grantRole(role("STAKING"), staking, sender)
+    registry.grantRole(role_id("STAKING"), staking, sender)
     miners = MinerSelection.deploy(
-        registry, scores, staking, upos, WINDOWS, COMMIT_DEPOSIT, forfeit_recipient, role("OPERATOR"), sender
+        registry, scores, staking, upos, WINDOWS, COMMIT_DEPOSIT, forfeit_recipient, role_id("OPERATOR"), sender
     )
     staking.setMinerSelection(miners, sender)
     escrow = MiningRewardEscrow.deploy(registry, upos, scores, miners, staking, edc, PRICE, DELTA_BPS, sender)
@@ -92,7 +89,7 @@ def member_accounts(accounts, n: int, admin, operator, registry, upos, approve: 
     for i in range(n):
         account = accounts.add(web3.keccak(text=f"kwx-consensus-member:{i}").hex())
         admin.transfer(account, "1 ether")
-        registry.register(account, PROSUMER, 1_000 * i, -700 * i, 0, 0, 0, {"from": operator})
+        registry.register(account, ParticipantKind.PROSUMER, 1_000 * i, -700 * i, 0, 0, 0, {"from": operator})
         upos.mint(account, UPOS_FUND, {"from": admin})
         for spender in approve:
             upos.approve(spender, 2**256 - 1, {"from": account})
@@ -131,11 +128,6 @@ def at_or_after(timestamp: int) -> None:
     if latest <= timestamp:
         chain.sleep(timestamp - latest + 1)
         chain.mine()
-
-
-def payment(wh: int, price: int) -> int:
-    """UPOS base units for `wh` Wh at `price` per kWh (floor), as the escrow settles (offchain.units)."""
-    return wh * price // 1000
 
 
 @dataclass

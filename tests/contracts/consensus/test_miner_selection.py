@@ -5,21 +5,17 @@ void slots."""
 
 import brownie
 import pytest
+from contract_helpers import UNAUTHORIZED, custom_error
 from consensus_support import ONE, SLOT, TOY_COALITION, TOY_MEMBER
 from consensus_support import (
     COMMIT_DEPOSIT,
-    PENALTY,
     SLASH_BPS,
     SLASH_FREEZE_SECONDS,
-    STATUS,
     UNBONDING_SECONDS,
-    VOID_REASON,
     WINDOWS,
     SlotDriver,
     at_or_after,
-    custom_error,
     ints,
-    role,
     score_entries,
     secret_for,
     trades_hash,
@@ -29,8 +25,10 @@ from consensus_support import (
 from brownie import chain, web3
 
 from offchain.algorithms.miner_draw import CommitDomain, address_key, commitment, draw, resolve_miner, slash
+from offchain.chain.abi import ZERO_ADDRESS
+from offchain.chain.roles import role_id
+from offchain.mechanisms.consensus import Penalty, SlotStatus, VoidReason
 
-UNAUTHORIZED = "AccessControlUnauthorizedAccount(address,bytes32)"
 TOY_PARTITION = [[0, 2], [1, 4], [3, 5]]  # member positions of each coalition (canonical)
 TOY_WEIGHTS = [sum(TOY_MEMBER[i] for i in group) for group in TOY_PARTITION]
 TOY_VALIDATORS = [2, 1, 5]  # highest member score of each coalition
@@ -61,7 +59,7 @@ def test_commit_and_reveal_build_the_xor_seed(toy_slot, miners, upos, toy_member
         assert bytes(miners.commitmentOf(SLOT, account)) == b"\x00" * 32
     state = toy_slot.round()
     assert bytes(state["seed"]) == xor_seed(secrets)
-    assert (state["commits"], state["reveals"], state["status"]) == (6, 6, STATUS["Open"])
+    assert (state["commits"], state["reveals"], state["status"]) == (6, 6, SlotStatus.OPEN)
     assert upos.balanceOf(miners) == 0
     assert upos.balanceOf(toy_members[0]) == before
 
@@ -168,7 +166,7 @@ def test_draw_matches_the_offchain_draw(staked, miners, staking, toy_members):
     assert ints(tx.events["MinerDrawn"].values()) == (SLOT, 0, coalition, validator.address, deadline)
     state = staked.round()
     assert (state["status"], state["coalition"], state["validator"], state["deadline"]) == (
-        STATUS["Mining"], coalition, validator.address, deadline)
+        SlotStatus.MINING, coalition, validator.address, deadline)
     assert staking.poolOf(validator)[3] == 1  # locked until its block is final or it is penalised
 
 
@@ -269,7 +267,7 @@ def test_a_draw_after_its_window_voids_the_slot(staked, miners, upos, treasury, 
     late = miners.revealDeadline(SLOT) + WINDOWS[4]
     at_or_after(late)
     tx = miners.draw(SLOT, {"from": toy_members[0]})
-    assert ints(tx.events["SlotVoided"].values()) == (SLOT, VOID_REASON["DrawWindowMissed"])
+    assert ints(tx.events["SlotVoided"].values()) == (SLOT, VoidReason.DRAW_WINDOW_MISSED)
     assert "MinerDrawn" not in tx.events and miners.isVoid(SLOT)
     with brownie.reverts(custom_error("AlreadyDrawn(uint256)", SLOT)):
         miners.draw(SLOT, {"from": toy_members[0]})
@@ -279,7 +277,7 @@ def test_draw_before_the_reveal_deadline_reverts(staked, miners, toy_members):
     deadline = miners.revealDeadline(SLOT)
     with brownie.reverts(custom_error("RevealWindowOpen(uint256,uint256)", SLOT, deadline)):
         miners.draw(SLOT, {"from": toy_members[0]})
-    assert staked.round()["status"] == STATUS["Open"]
+    assert staked.round()["status"] == SlotStatus.OPEN
 
 
 def test_missing_reveals_forfeit_their_deposits(staked, miners, upos, treasury, toy_members):
@@ -296,9 +294,9 @@ def test_no_reveal_voids_the_slot(staked, miners, upos, treasury, toy_members):
     staked.commit_all(toy_members[:2], "toy")
     before = upos.balanceOf(treasury)
     tx = staked.draw(toy_members[0])
-    assert ints(tx.events["SlotVoided"].values()) == (SLOT, VOID_REASON["NoReveals"])
+    assert ints(tx.events["SlotVoided"].values()) == (SLOT, VoidReason.NO_REVEALS)
     assert "MinerDrawn" not in tx.events
-    assert miners.isVoid(SLOT) and staked.round()["status"] == STATUS["Void"]
+    assert miners.isVoid(SLOT) and staked.round()["status"] == SlotStatus.VOID
     assert upos.balanceOf(treasury) - before == 2 * COMMIT_DEPOSIT
     with brownie.reverts(custom_error("BlockNotFinal(uint256)", SLOT)):
         miners.finalMiner(SLOT)
@@ -317,9 +315,9 @@ def test_the_drawn_validator_mines_and_the_block_becomes_final(drawn, miners, st
     tx = driver.mine(validator, b"\xab" * 32)
     assert ints(tx.events["BlockMined"].values())[:3] == (SLOT, 0, validator.address)
     state = driver.round()
-    assert (state["status"], state["minedAt"], bytes(state["blockHash"])) == (STATUS["Mined"], tx.timestamp,
+    assert (state["status"], state["minedAt"], bytes(state["blockHash"])) == (SlotStatus.MINED, tx.timestamp,
                                                                               b"\xab" * 32)
-    with brownie.reverts(custom_error("NotMining(uint256,uint8)", SLOT, STATUS["Mined"])):
+    with brownie.reverts(custom_error("NotMining(uint256,uint8)", SLOT, SlotStatus.MINED)):
         miners.mineBlock(SLOT, b"\x01" * 32, {"from": validator})
     with brownie.reverts(custom_error("BlockNotFinal(uint256)", SLOT)):
         miners.finalMiner(SLOT)
@@ -331,8 +329,8 @@ def test_the_drawn_validator_mines_and_the_block_becomes_final(drawn, miners, st
     final = driver.finalise(other)
     assert ints(final.events["BlockFinalised"].values()) == (SLOT, 0, coalition, validator.address)
     assert ints(miners.finalMiner(SLOT)) == (coalition, validator.address)
-    assert driver.round()["status"] == STATUS["Final"] and staking.poolOf(validator)[3] == 0
-    with brownie.reverts(custom_error("NoBlockToChallenge(uint256,uint8)", SLOT, STATUS["Final"])):
+    assert driver.round()["status"] == SlotStatus.FINAL and staking.poolOf(validator)[3] == 0
+    with brownie.reverts(custom_error("NoBlockToChallenge(uint256,uint8)", SLOT, SlotStatus.FINAL)):
         miners.finalise(SLOT, {"from": other})
 
 
@@ -349,7 +347,7 @@ def test_a_missed_window_slashes_excludes_and_redraws(drawn, miners, staking, ep
     tx = driver.report_missed(toy_members[0])
     burned = slash(stake, SLASH_BPS)[0]
     assert ints(tx.events["MinerPenalised"].values()) == (
-        SLOT, 0, first, validator.address, PENALTY["MissedBlock"], burned)
+        SLOT, 0, first, validator.address, Penalty.MISSED_BLOCK, burned)
     assert epos.totalSupply() == supply - burned
     assert staking.poolOf(validator)[4] == tx.timestamp + SLASH_FREEZE_SECONDS
     assert staking.poolOf(validator)[3] == 0  # released: the freeze holds what is left
@@ -366,13 +364,13 @@ def test_mining_after_the_deadline_reverts(drawn, miners, toy_members):
     at_or_after(deadline)
     with brownie.reverts(custom_error("MiningWindowClosed(uint256,uint256)", SLOT, deadline)):
         miners.mineBlock(SLOT, b"\x01" * 32, {"from": validator})
-    assert driver.round()["status"] == STATUS["Mining"]
+    assert driver.round()["status"] == SlotStatus.MINING
 
 
 def test_a_missed_block_cannot_be_reported_before_a_draw(staked, miners, toy_members):
-    with brownie.reverts(custom_error("NotMining(uint256,uint8)", SLOT, STATUS["Open"])):
+    with brownie.reverts(custom_error("NotMining(uint256,uint8)", SLOT, SlotStatus.OPEN)):
         miners.reportMissedBlock(SLOT, {"from": toy_members[0]})
-    assert staked.round()["status"] == STATUS["Open"]
+    assert staked.round()["status"] == SlotStatus.OPEN
 
 
 def test_an_invalid_block_report_slashes_excludes_and_redraws(drawn, miners, staking, operator, outsider,
@@ -380,22 +378,22 @@ def test_an_invalid_block_report_slashes_excludes_and_redraws(drawn, miners, sta
     driver, seed = drawn
     first = draw(seed, TOY_WEIGHTS)
     validator = toy_members[TOY_VALIDATORS[first]]
-    with brownie.reverts(custom_error("NoBlockToChallenge(uint256,uint8)", SLOT, STATUS["Mining"])):
+    with brownie.reverts(custom_error("NoBlockToChallenge(uint256,uint8)", SLOT, SlotStatus.MINING)):
         miners.reportInvalidBlock(SLOT, {"from": operator})
     driver.mine(validator)
     stake = staking.poolStake(validator)
     for caller in (outsider, validator):
-        with brownie.reverts(custom_error(UNAUTHORIZED, caller, role("OPERATOR"))):
+        with brownie.reverts(custom_error(UNAUTHORIZED, caller, role_id("OPERATOR"))):
             miners.reportInvalidBlock(SLOT, {"from": caller})
-    assert driver.round()["status"] == STATUS["Mined"] and staking.poolStake(validator) == stake
+    assert driver.round()["status"] == SlotStatus.MINED and staking.poolStake(validator) == stake
 
     tx = driver.report_invalid(operator)
     assert ints(tx.events["MinerPenalised"].values()) == (
-        SLOT, 0, first, validator.address, PENALTY["InvalidBlock"], slash(stake, SLASH_BPS)[0])
+        SLOT, 0, first, validator.address, Penalty.INVALID_BLOCK, slash(stake, SLASH_BPS)[0])
     second = draw(seed, TOY_WEIGHTS, excluded=[first], attempt=1)
     state = driver.round()
     assert (state["status"], state["attempt"], state["coalition"], bytes(state["blockHash"])) == (
-        STATUS["Mining"], 1, second, b"\x00" * 32)
+        SlotStatus.MINING, 1, second, b"\x00" * 32)
 
 
 def test_an_invalid_block_report_after_the_challenge_window_reverts(drawn, miners, operator, toy_members):
@@ -405,7 +403,7 @@ def test_an_invalid_block_report_after_the_challenge_window_reverts(drawn, miner
     at_or_after(deadline)
     with brownie.reverts(custom_error("ChallengeWindowClosed(uint256,uint256)", SLOT, deadline)):
         miners.reportInvalidBlock(SLOT, {"from": operator})
-    assert driver.round()["status"] == STATUS["Mined"]
+    assert driver.round()["status"] == SlotStatus.MINED
 
 
 def test_penalties_follow_the_offchain_resolution_until_the_slot_is_void(drawn, miners, staking, toy_members):
@@ -424,12 +422,11 @@ def test_penalties_follow_the_offchain_resolution_until_the_slot_is_void(drawn, 
     assert [(p["attempt"], p["coalition"], p["validator"]) for p in penalties] == [
         (a.attempt, a.coalition, toy_members[a.validator].address) for a in expected.attempts]
     assert {toy_members.index(p["validator"]): p["burned"] for p in penalties} == expected.slashed
-    assert tx.events["SlotVoided"]["reason"] == VOID_REASON["NoEligibleCoalition"]
+    assert tx.events["SlotVoided"]["reason"] == VoidReason.NO_ELIGIBLE_COALITION
     assert miners.isVoid(SLOT)
 
 
 def test_constructor_rejects_a_bad_configuration(MinerSelection, registry, scores, staking, upos, admin, treasury):
-    zero = "0x" + "00" * 20
     good = (registry, scores, staking, upos, WINDOWS, COMMIT_DEPOSIT, treasury)
     bad = [
         (registry, scores, staking, upos, (600, 0, 600, 600, 600), COMMIT_DEPOSIT, treasury),  # a zero window
@@ -437,15 +434,15 @@ def test_constructor_rejects_a_bad_configuration(MinerSelection, registry, score
         # commit + reveal + draw not shorter than Staking's unbonding: stake could leave before the draw
         (registry, scores, staking, upos, (1_200, 1_200, 600, 600, 1_200), COMMIT_DEPOSIT, treasury),
         (registry, scores, staking, upos, WINDOWS, 0, treasury),  # no deposit: a withheld reveal would be free
-        (registry, scores, staking, upos, WINDOWS, COMMIT_DEPOSIT, zero),
-        (registry, zero, staking, upos, WINDOWS, COMMIT_DEPOSIT, treasury),
-        (registry, scores, zero, upos, WINDOWS, COMMIT_DEPOSIT, treasury),
-        (registry, scores, staking, zero, WINDOWS, COMMIT_DEPOSIT, treasury),
+        (registry, scores, staking, upos, WINDOWS, COMMIT_DEPOSIT, ZERO_ADDRESS),
+        (registry, ZERO_ADDRESS, staking, upos, WINDOWS, COMMIT_DEPOSIT, treasury),
+        (registry, scores, ZERO_ADDRESS, upos, WINDOWS, COMMIT_DEPOSIT, treasury),
+        (registry, scores, staking, ZERO_ADDRESS, WINDOWS, COMMIT_DEPOSIT, treasury),
     ]
     for args in bad:
         with brownie.reverts(custom_error("InvalidConfiguration()")):
-            MinerSelection.deploy(*args, role("OPERATOR"), {"from": admin})
-    assert MinerSelection.deploy(*good, role("OPERATOR"), {"from": admin}).commitDeposit() == COMMIT_DEPOSIT
+            MinerSelection.deploy(*args, role_id("OPERATOR"), {"from": admin})
+    assert MinerSelection.deploy(*good, role_id("OPERATOR"), {"from": admin}).commitDeposit() == COMMIT_DEPOSIT
 
 
 def test_windows_are_reported(miners):

@@ -6,28 +6,27 @@ trade list, balances and terms checkpointed at result acceptance."""
 import brownie
 import pytest
 from brownie import web3
+from contract_helpers import ALREADY_ACCEPTED, INSUFFICIENT_BALANCE, UNAUTHORIZED, custom_error
 from consensus_support import SLOT, TOY_MEMBER, TOY_SINGLETON
 from consensus_support import (
     DELTA_BPS,
     PRICE,
     REWARD_SCALE,
-    ZERO_ADDRESS,
     UNBONDING_SECONDS,
     SlotDriver,
     at_or_after,
-    secret_for,
-    custom_error,
     ints,
-    payment,
-    role,
+    secret_for,
     trades_hash,
     xor_seed,
 )
 
 from offchain.algorithms.miner_draw import address_key, draw
 from offchain.algorithms.shapley import mining_fees, split_reward
+from offchain.chain.abi import ZERO_ADDRESS
+from offchain.chain.roles import role_id
+from offchain.units import payment_base
 
-UNAUTHORIZED = "AccessControlUnauthorizedAccount(address,bytes32)"
 REWARDS = web3.keccak(text="seed001.rewards")
 TOY_PARTITION = [[0, 2], [1, 4], [3, 5]]
 TOY_WEIGHTS = [sum(TOY_MEMBER[i] for i in group) for group in TOY_PARTITION]
@@ -121,7 +120,7 @@ def test_fee_needs_an_accepted_result(escrow, upos, members):
 
 def test_a_slot_keeps_the_terms_in_force_when_its_result_was_accepted(toy_slot, escrow, suite, scorer, admin,
                                                                         outsider, toy_members, toy_entries):
-    with brownie.reverts(custom_error(UNAUTHORIZED, outsider, role("ADMIN"))):
+    with brownie.reverts(custom_error(UNAUTHORIZED, outsider, role_id("ADMIN"))):
         escrow.setTerms(PRICE, DELTA_BPS, {"from": outsider})
     for bad in (0, 10_001):
         with brownie.reverts(custom_error("InvalidDelta(uint256)", bad)):
@@ -152,7 +151,7 @@ def test_deposit_and_withdraw(escrow, upos, members):
     before = upos.balanceOf(account)
     assert ints(escrow.deposit(5 * 10**18, {"from": account}).events["Deposited"].values()) == (account.address,
                                                                                                 5 * 10**18)
-    with brownie.reverts(custom_error("InsufficientBalance(address,uint256,uint256)", account, 5 * 10**18,
+    with brownie.reverts(custom_error(INSUFFICIENT_BALANCE, account, 5 * 10**18,
                                       5 * 10**18 + 1)):
         escrow.withdraw(5 * 10**18 + 1, {"from": account})
     for call in (escrow.deposit, escrow.withdraw):
@@ -177,8 +176,8 @@ def expected_balances(before, trades, edc, settled=None):
     party = {ZERO_ADDRESS: edc.address}
     for index, (seller, buyer, wh) in enumerate(trades):
         if settled is None or index in settled:
-            expected[party.get(seller, seller)] += payment(wh, PRICE)
-            expected[party.get(buyer, buyer)] -= payment(wh, PRICE)
+            expected[party.get(seller, seller)] += payment_base(wh, PRICE)
+            expected[party.get(buyer, buyer)] -= payment_base(wh, PRICE)
     return expected
 
 
@@ -193,7 +192,7 @@ def test_settlement_moves_payments_of_the_committed_trades(final_slot, escrow, t
     assert tx.return_value == len(toy_trades)
     assert {a.address: escrow.balanceOf(a) for a in everyone} == expected_balances(before, toy_trades, edc)
     assert [ints(e.values()) for e in tx.events["TradeSettled"]][0] == (
-        SLOT, 0, toy_trades[0][0], toy_trades[0][1], toy_trades[0][2], payment(toy_trades[0][2], PRICE))
+        SLOT, 0, toy_trades[0][0], toy_trades[0][1], toy_trades[0][2], payment_base(toy_trades[0][2], PRICE))
     assert all(escrow.isTradeSettled(SLOT, i) for i in range(len(toy_trades)))
     with brownie.reverts(custom_error("NothingToSettle(uint256)", SLOT)):
         escrow.settleTrades(SLOT, toy_trades, {"from": toy_members[0]})
@@ -226,7 +225,7 @@ def test_a_short_buyer_holds_up_only_its_own_trade(final_slot, escrow, toy_membe
 
     tx = driver.settle(toy_members[0], toy_trades)
     assert tx.return_value == len(toy_trades) - 1
-    assert ints(tx.events["TradeUnpaid"].values()) == (SLOT, 0, short_buyer.address, payment(1_500, PRICE), 0)
+    assert ints(tx.events["TradeUnpaid"].values()) == (SLOT, 0, short_buyer.address, payment_base(1_500, PRICE), 0)
     rest = set(range(1, len(toy_trades)))
     assert {a.address: escrow.balanceOf(a) for a in everyone} == expected_balances(before, toy_trades, edc, rest)
     assert not escrow.isTradeSettled(SLOT, 0)
@@ -255,7 +254,7 @@ def test_a_malformed_committed_trade_is_voided_and_blocks_nothing(suite, escrow,
     tx = driver.settle(toy_members[0], trades)
     assert tx.return_value == 2 and ints(tx.events["TradeVoided"].values()) == (SLOT, 1)
     assert len(tx.events["TradeSettled"]) == 1 and escrow.isTradeSettled(SLOT, 1)
-    moved = payment(toy_trades[0][2], PRICE)
+    moved = payment_base(toy_trades[0][2], PRICE)
     assert [escrow.balanceOf(m) for m in toy_members] == [
         b + (moved if i == 0 else -moved if i == 2 else 0) for i, b in enumerate(before)]
 
@@ -285,7 +284,7 @@ def test_reward_is_paid_by_shares_and_the_validators_share_goes_to_its_pool(fina
     assert ints(tx.events["RewardDistributed"].values()) == (SLOT, winner, validator.address, sum(FEES))
     assert escrow.isAccepted(REWARDS, SLOT)
     balances = [escrow.balanceOf(m) for m in members]
-    with brownie.reverts(custom_error("ResultAlreadyAccepted(bytes32,uint256)", REWARDS, SLOT)):
+    with brownie.reverts(custom_error(ALREADY_ACCEPTED, REWARDS, SLOT)):
         escrow.distributeReward(SLOT, members, shares, {"from": scorer})
     assert [escrow.balanceOf(m) for m in members] == balances
 
@@ -326,7 +325,7 @@ def test_only_scorer_distributes(final_slot, escrow, upos, outsider, operator, t
     group, shares = reward_shares(winner)
     held = upos.balanceOf(escrow)
     for caller in (outsider, operator):
-        with brownie.reverts(custom_error(UNAUTHORIZED, caller, role("SCORER"))):
+        with brownie.reverts(custom_error(UNAUTHORIZED, caller, role_id("SCORER"))):
             escrow.distributeReward(SLOT, [toy_members[i] for i in group], shares, {"from": caller})
     assert not escrow.isAccepted(REWARDS, SLOT) and upos.balanceOf(escrow) == held
     assert all(escrow.balanceOf(toy_members[i]) == 0 for i in group)

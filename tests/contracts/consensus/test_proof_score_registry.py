@@ -4,12 +4,13 @@ coalition scores as exact sums and validators by the off-chain rule."""
 import brownie
 import pytest
 from brownie import web3
+from contract_helpers import ALREADY_ACCEPTED, UNAUTHORIZED, custom_error
 from consensus_support import SLOT, TOY_MEMBER, TOY_SINGLETON
-from consensus_support import by_address, ints, custom_error, plan_slot, role, score_entries, trades_hash
+from consensus_support import by_address, ints, plan_slot, score_entries, trades_hash
 
 from offchain.algorithms.miner_draw import address_key, keccak256, validator_of
+from offchain.chain.roles import role_id
 
-UNAUTHORIZED = "AccessControlUnauthorizedAccount(address,bytes32)"
 TRADES = trades_hash([])
 MECHANISM = web3.keccak(text="seed001.poeg")
 ONE_POINT = 10**18
@@ -78,7 +79,7 @@ def test_coalition_scores_and_validators_match_the_offchain_slot(scores, scorer,
 
 def test_only_scorer_submits(scores, outsider, operator, toy_entries, toy_members):
     for caller in (outsider, operator):
-        with brownie.reverts(custom_error(UNAUTHORIZED, caller, role("SCORER"))):
+        with brownie.reverts(custom_error(UNAUTHORIZED, caller, role_id("SCORER"))):
             scores.submitResult(SLOT, toy_entries, TRADES, {"from": caller})
     assert nothing_recorded(scores, SLOT, toy_members)
 
@@ -86,7 +87,7 @@ def test_only_scorer_submits(scores, outsider, operator, toy_entries, toy_member
 def test_second_result_for_a_slot_reverts(scores, scorer, toy_entries, toy_members):
     scores.submitResult(SLOT, toy_entries, TRADES, {"from": scorer})
     changed = score_entries(toy_members, [0] * 6, [ONE_POINT] * 6, [0] * 6)
-    with brownie.reverts(custom_error("ResultAlreadyAccepted(bytes32,uint256)", MECHANISM, SLOT)):
+    with brownie.reverts(custom_error(ALREADY_ACCEPTED, MECHANISM, SLOT)):
         scores.submitResult(SLOT, changed, TRADES, {"from": scorer})
     assert tuple(scores.coalitionOf(SLOT, 0))[0] == TOY_MEMBER[0] + TOY_MEMBER[2]
     scores.submitResult(SLOT + 1, changed, TRADES, {"from": scorer})

@@ -5,23 +5,24 @@ finalised -> trade settlement -> Shapley rewards -> claims -> unbonding. Prints 
 with -s)."""
 
 import brownie
+from contract_helpers import custom_error
 from consensus_support import (
     COMMIT_DEPOSIT,
-    PENALTY,
     PRICE,
     REWARD_SCALE,
     SLASH_FREEZE_SECONDS,
     UNBONDING_SECONDS,
-    ZERO_ADDRESS,
     SlotDriver,
     at_or_after,
-    custom_error,
     ints,
-    payment,
     plan_slot,
     secret_for,
     xor_seed,
 )
+
+from offchain.chain.abi import ZERO_ADDRESS
+from offchain.mechanisms.consensus import Penalty
+from offchain.units import payment_base
 
 SLOT = 20_240
 DEPOSIT = 10**21
@@ -82,7 +83,7 @@ def test_full_slot_matches_the_offchain_slot(suite, members, scorer, operator, e
     missed = driver.report_missed(members[0])
     penalty = missed.events["MinerPenalised"]
     assert (penalty["validator"], penalty["reason"], penalty["burned"]) == (
-        first.address, PENALTY["MissedBlock"], outcome.miner.slashed[index[first]])
+        first.address, Penalty.MISSED_BLOCK, outcome.miner.slashed[index[first]])
     assert (missed.events["MinerDrawn"]["coalition"], missed.events["MinerDrawn"]["validator"]) == (
         attempts[1].coalition, second.address)
 
@@ -91,7 +92,7 @@ def test_full_slot_matches_the_offchain_slot(suite, members, scorer, operator, e
     invalid = driver.report_invalid(operator)
     penalty = invalid.events["MinerPenalised"]
     assert (penalty["validator"], penalty["reason"], penalty["burned"]) == (
-        second.address, PENALTY["InvalidBlock"], outcome.miner.slashed[index[second]])
+        second.address, Penalty.INVALID_BLOCK, outcome.miner.slashed[index[second]])
     assert (invalid.events["MinerDrawn"]["coalition"], invalid.events["MinerDrawn"]["validator"]) == (
         outcome.miner.winner, winner_validator.address)
     assert epos.totalSupply() == supply - sum(outcome.miner.slashed.values())
@@ -108,8 +109,8 @@ def test_full_slot_matches_the_offchain_slot(suite, members, scorer, operator, e
     expected = {a.address: escrow.balanceOf(a) for a in everyone}
     party = {ZERO_ADDRESS: edc.address}
     for seller, buyer, wh in plan.trades:
-        expected[party.get(seller, seller)] += payment(wh, PRICE)
-        expected[party.get(buyer, buyer)] -= payment(wh, PRICE)
+        expected[party.get(seller, seller)] += payment_base(wh, PRICE)
+        expected[party.get(buyer, buyer)] -= payment_base(wh, PRICE)
     driver.settle(members[0], plan.trades)
     assert {a.address: escrow.balanceOf(a) for a in everyone} == expected
 

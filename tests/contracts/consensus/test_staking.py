@@ -5,22 +5,22 @@ withdrawal errors, and rewards pro rata to stake."""
 import brownie
 import pytest
 from brownie import web3
+from contract_helpers import UNAUTHORIZED, custom_error
 from consensus_support import (
+    MIN_SELF_STAKE,
     REWARD_SCALE,
     SLASH_BPS,
-    MIN_SELF_STAKE,
     SLASH_FREEZE_SECONDS,
     UNBONDING_SECONDS,
     at_or_after,
-    custom_error,
     ints,
-    role,
 )
 
 from offchain.algorithms.miner_draw import slash
+from offchain.chain.abi import ZERO_ADDRESS
+from offchain.chain.roles import role_id
 
 ONE = 10**18
-UNAUTHORIZED = "AccessControlUnauthorizedAccount(address,bytes32)"
 SCORES = web3.keccak(text="seed001.poeg.staking-test")
 
 
@@ -300,10 +300,10 @@ def test_only_the_miner_selection_locks_releases_and_slashes(staking, miners, po
 def test_binding_the_miner_selection(Staking, registry, epos, upos, admin, outsider, miners):
     staking = Staking.deploy(registry, epos, upos, SLASH_BPS, SLASH_FREEZE_SECONDS, UNBONDING_SECONDS, MIN_SELF_STAKE,
                              {"from": admin})
-    with brownie.reverts(custom_error(UNAUTHORIZED, outsider, role("ADMIN"))):
+    with brownie.reverts(custom_error(UNAUTHORIZED, outsider, role_id("ADMIN"))):
         staking.setMinerSelection(miners, {"from": outsider})
     with brownie.reverts(custom_error("ZeroAddress()")):
-        staking.setMinerSelection("0x" + "00" * 20, {"from": admin})
+        staking.setMinerSelection(ZERO_ADDRESS, {"from": admin})
     tx = staking.setMinerSelection(miners, {"from": admin})
     assert tx.events["MinerSelectionSet"]["minerSelection"] == miners.address
     with brownie.reverts(custom_error("MinerSelectionAlreadySet(address)", miners)):
@@ -312,7 +312,7 @@ def test_binding_the_miner_selection(Staking, registry, epos, upos, admin, outsi
 
 
 def test_slash_fraction(staking, admin, outsider):
-    with brownie.reverts(custom_error(UNAUTHORIZED, outsider, role("ADMIN"))):
+    with brownie.reverts(custom_error(UNAUTHORIZED, outsider, role_id("ADMIN"))):
         staking.setSlashBps(1_000, {"from": outsider})
     with brownie.reverts(custom_error("SlashFractionTooHigh(uint256)", 10_000)):
         staking.setSlashBps(10_000, {"from": admin})
@@ -325,10 +325,9 @@ def test_constructor_rejects_a_full_slash_missing_tokens_and_no_minimum(Staking,
     with brownie.reverts(custom_error("SlashFractionTooHigh(uint256)", 10_000)):
         Staking.deploy(registry, epos, upos, 10_000, SLASH_FREEZE_SECONDS, UNBONDING_SECONDS, MIN_SELF_STAKE,
                        {"from": admin})
-    zero = "0x" + "00" * 20
-    for tokens in ((zero, upos), (epos, zero)):
+    for tokens in ((ZERO_ADDRESS, upos), (epos, ZERO_ADDRESS)):
         with brownie.reverts(custom_error("ZeroAddress()")):
             Staking.deploy(registry, *tokens, SLASH_BPS, SLASH_FREEZE_SECONDS, UNBONDING_SECONDS, MIN_SELF_STAKE,
                            {"from": admin})
-    with brownie.reverts(custom_error("ZeroMinSelfStake()")):
+    with brownie.reverts(custom_error("ZeroAmount()")):
         Staking.deploy(registry, epos, upos, SLASH_BPS, SLASH_FREEZE_SECONDS, UNBONDING_SECONDS, 0, {"from": admin})

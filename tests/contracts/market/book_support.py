@@ -3,7 +3,6 @@ every test folder has a conftest.py of its own)."""
 
 from __future__ import annotations
 
-from contract_helpers import custom_error, role  # noqa: F401  (re-exported for the test modules)
 
 TICK = 10**15  #: price grid step: 0.001 UPOS per kWh, in UPOS base units per kWh
 MIN_PRICE = TICK
@@ -17,17 +16,10 @@ EXPORT_PRICE = 50 * TICK  #: grid feed-in tariff, 0.05 UPOS per kWh
 UPOS_DEPOSIT = 1_000 * 10**18  #: UPOS base units each trader keeps in the book
 CREDIT_WH = 100_000  #: Wh attested to (and deposited by) each prosumer per credited period
 
-STATUS = {"Open": 0, "Filled": 1, "Cancelled": 2, "Expired": 3, "GridFilled": 4}
-
 
 def price(milli_upos_per_kwh: int) -> int:
     """A grid price given in thousandths of a UPOS per kWh (ticks), in UPOS base units per kWh."""
     return milli_upos_per_kwh * TICK
-
-
-def payment(wh: int, price_base_per_kwh: int) -> int:
-    """UPOS base units for `wh` Wh at a price per kWh (exact on the grid)."""
-    return wh * price_base_per_kwh // 1_000
 
 
 def book_params(genesis_time: int, **overrides) -> tuple:

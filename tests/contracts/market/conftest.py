@@ -2,8 +2,10 @@
 holding MARKET, with every participant and the operator trading from internal balances."""
 
 import pytest
-from book_support import CREDIT_WH, PERIOD_SECONDS, UPOS_DEPOSIT, book_params, role
+from book_support import CREDIT_WH, PERIOD_SECONDS, UPOS_DEPOSIT, book_params
 from brownie import chain
+
+from offchain.chain.roles import role_id
 
 
 @pytest.fixture(scope="module")
@@ -11,7 +13,7 @@ def book(EnergyOrderBook, registry, upos, credit, admin):
     """A book whose genesis lies 100 periods back, so trading runs in period currentPeriod() onward."""
     genesis = (chain.time() // PERIOD_SECONDS - 100) * PERIOD_SECONDS
     deployed = EnergyOrderBook.deploy(registry, upos, credit, book_params(genesis), {"from": admin})
-    registry.grantRole(role("MARKET"), deployed, {"from": admin})
+    registry.grantRole(role_id("MARKET"), deployed, {"from": admin})
     return deployed
 
 

@@ -3,9 +3,11 @@ refusal of credits sent around depositEnergy."""
 
 import brownie
 import pytest
-from book_support import CREDIT_WH, UPOS_DEPOSIT, custom_error, payment, price
+from contract_helpers import INSUFFICIENT_BALANCE, custom_error
+from book_support import CREDIT_WH, UPOS_DEPOSIT, price
 
-INSUFFICIENT = "InsufficientBalance(uint256,uint256)"
+from offchain.units import payment_base
+
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +24,7 @@ def test_deposit_upos(book, upos, traders, evs):
     assert book.uposFree(evs[0]) == UPOS_DEPOSIT + 5 * 10**18
     assert upos.balanceOf(evs[0]) == before_wallet - 5 * 10**18
     assert upos.balanceOf(book) == before_book + 5 * 10**18
-    event = tx.events["UposDeposited"]
+    event = tx.events["Deposited"]
     assert (event["account"], event["amount"]) == (evs[0].address, 5 * 10**18)
 
 
@@ -33,7 +35,7 @@ def test_withdraw_upos(book, upos, traders, evs):
 
     assert book.uposFree(evs[0]) == 0
     assert upos.balanceOf(evs[0]) == before_wallet + UPOS_DEPOSIT
-    event = tx.events["UposWithdrawn"]
+    event = tx.events["Withdrawn"]
     assert (event["account"], event["amount"]) == (evs[0].address, UPOS_DEPOSIT)
 
 
@@ -69,16 +71,16 @@ def test_zero_amounts_rejected(book, traders, prosumers, period):
         (book.depositEnergy, (period, 0)),
         (book.withdrawEnergy, (period, 0)),
     ):
-        with brownie.reverts(custom_error("ZeroQuantity()")):
+        with brownie.reverts(custom_error("ZeroAmount()")):
             call(*args, {"from": prosumers[0]})
 
 
 def test_withdraw_more_than_free_upos(book, traders, evs, period):
     book.placeOrder(period, True, price(200), 10_000, 0, {"from": evs[0]})  # locks 2 UPOS
-    free = UPOS_DEPOSIT - payment(10_000, price(200))
+    free = UPOS_DEPOSIT - payment_base(10_000, price(200))
     assert book.uposFree(evs[0]) == free
 
-    with brownie.reverts(custom_error(INSUFFICIENT, free, free + 1)):
+    with brownie.reverts(custom_error(INSUFFICIENT_BALANCE, evs[0], free, free + 1)):
         book.withdrawUpos(free + 1, {"from": evs[0]})
     assert book.uposFree(evs[0]) == free
 
@@ -108,7 +110,7 @@ def test_energy_balances_are_per_period(book, traders, prosumers, period):
 def test_withdraw_more_than_free_energy(book, traders, prosumers, period):
     book.placeOrder(period, False, price(200), 40_000, 0, {"from": prosumers[0]})
     free = CREDIT_WH - 40_000
-    with brownie.reverts(custom_error(INSUFFICIENT, free, free + 1)):
+    with brownie.reverts(custom_error(INSUFFICIENT_BALANCE, prosumers[0], free, free + 1)):
         book.withdrawEnergy(period, free + 1, {"from": prosumers[0]})
 
 

@@ -3,24 +3,24 @@ them against the grid at the tariffs (limits bind: an order the tariff does not 
 
 import brownie
 import pytest
+from contract_helpers import INSUFFICIENT_BALANCE, custom_error
 from book_support import (
     CREDIT_WH,
     EXPORT_PRICE,
     IMPORT_PRICE,
-    STATUS,
     UPOS_DEPOSIT,
     best_ask,
     best_bid,
     buy,
-    custom_error,
     order_view,
-    payment,
     placed_id,
     price,
     sell,
 )
 
-INSUFFICIENT = "InsufficientBalance(uint256,uint256)"
+from offchain.market import OrderStatus
+from offchain.units import payment_base
+
 EXPORT_MILLI = 50  # the export tariff of book_support, in thousandths of a UPOS per kWh
 
 
@@ -80,7 +80,7 @@ def test_anyone_expires_and_owners_are_refunded(book, prosumers, evs, outsider, 
     ]
     assert book.uposFree(evs[0]) == UPOS_DEPOSIT
     assert book.energyFree(prosumers[1], period + 1) == CREDIT_WH
-    assert [order_view(book, i)["status"] for i in ids] == [STATUS["Expired"]] * 2
+    assert [order_view(book, i)["status"] for i in ids] == [OrderStatus.EXPIRED] * 2
     assert best_bid(book, period)[1] == 1_000  # the other bid still rests until someone expires it
 
 
@@ -88,7 +88,7 @@ def test_expiry_rules(book, outsider, closed):
     book.expireOrders([closed["bid_above_import"]], {"from": outsider})
     with brownie.reverts(custom_error("OrderNotOpen(uint256)", closed["bid_above_import"])):
         book.expireOrders([closed["bid_below_import"], closed["bid_above_import"]], {"from": outsider})
-    assert order_view(book, closed["bid_below_import"])["status"] == STATUS["Open"]  # all or none
+    assert order_view(book, closed["bid_below_import"])["status"] == OrderStatus.OPEN  # all or none
     with brownie.reverts(custom_error("UnknownOrder(uint256)", 999)):
         book.expireOrders([999], {"from": outsider})
     with brownie.reverts(custom_error("PeriodNotClosed(uint256)", order_view(book, closed["next_period"])["period"])):
@@ -120,12 +120,12 @@ def test_grid_supplies_bids_at_the_import_tariff(book, operator, evs, period, cl
         "price": IMPORT_PRICE,
         "quantityWh": 2_000,
     }
-    assert book.uposFree(operator) == operator_before + payment(2_000, IMPORT_PRICE)
+    assert book.uposFree(operator) == operator_before + payment_base(2_000, IMPORT_PRICE)
     # the buyer pays the tariff, not its higher limit
-    assert book.uposFree(evs[0]) == UPOS_DEPOSIT - payment(2_000, IMPORT_PRICE)
+    assert book.uposFree(evs[0]) == UPOS_DEPOSIT - payment_base(2_000, IMPORT_PRICE)
     assert book.gridSuppliedWh(evs[0], period) == 2_000
     assert book.energyFree(evs[0], period) == 0  # grid energy is no credit
-    assert order_view(book, order)["status"] == STATUS["GridFilled"]
+    assert order_view(book, order)["status"] == OrderStatus.GRID_FILLED
 
 
 def test_operator_takes_asks_at_the_export_tariff(book, operator, prosumers, period, closed):
@@ -139,11 +139,11 @@ def test_operator_takes_asks_at_the_export_tariff(book, operator, prosumers, per
         (ids[0], False, EXPORT_PRICE, 1_500),
         (ids[1], False, EXPORT_PRICE, 5_000),  # the iceberg's hidden part too
     ]
-    assert book.uposFree(operator) == operator_before - payment(6_500, EXPORT_PRICE)
+    assert book.uposFree(operator) == operator_before - payment_base(6_500, EXPORT_PRICE)
     assert book.energyFree(operator, period + 1) == 6_500
     assert [book.uposFree(p) for p in prosumers[:2]] == [
-        sellers_before[0] + payment(1_500, EXPORT_PRICE),
-        sellers_before[1] + payment(5_000, EXPORT_PRICE),
+        sellers_before[0] + payment_base(1_500, EXPORT_PRICE),
+        sellers_before[1] + payment_base(5_000, EXPORT_PRICE),
     ]
     assert best_ask(book, period + 1) == (0, 0)
 
@@ -168,17 +168,17 @@ def test_grid_fill_of_a_partly_traded_bid(book, traders, operator, prosumers, ev
     tx = book.gridFill([order], {"from": operator})
 
     assert tx.events["GridFilled"]["quantityWh"] == 2_000
-    assert book.uposFree(evs[0]) == UPOS_DEPOSIT - payment(1_000, price(320)) - payment(2_000, IMPORT_PRICE)
+    assert book.uposFree(evs[0]) == UPOS_DEPOSIT - payment_base(1_000, price(320)) - payment_base(2_000, IMPORT_PRICE)
     assert book.gridSuppliedWh(evs[0], period) == 2_000
 
 
 def test_operator_must_afford_the_asks(book, operator, closed):
     book.withdrawUpos(book.uposFree(operator), {"from": operator})
-    needed = payment(1_500, EXPORT_PRICE)
+    needed = payment_base(1_500, EXPORT_PRICE)
 
-    with brownie.reverts(custom_error(INSUFFICIENT, 0, needed)):
+    with brownie.reverts(custom_error(INSUFFICIENT_BALANCE, operator, 0, needed)):
         book.gridFill([closed["ask_at_export"], closed["bid_above_import"]], {"from": operator})
-    assert order_view(book, closed["bid_above_import"])["status"] == STATUS["Open"]  # all or none
+    assert order_view(book, closed["bid_above_import"])["status"] == OrderStatus.OPEN  # all or none
 
 
 def test_grid_fill_rules(book, operator, evs, closed):

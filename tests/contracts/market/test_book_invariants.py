@@ -12,10 +12,14 @@ from pathlib import Path
 
 import brownie
 import brownie.test
-from book_support import STATUS, custom_error, order_view, payment, placed_id, price
+from contract_helpers import INSUFFICIENT_BALANCE, custom_error
+from book_support import order_view, placed_id, price
 from brownie import chain, web3
 from hypothesis import strategies as st
 from hypothesis.stateful import rule
+
+from offchain.market import OrderStatus
+from offchain.units import payment_base
 
 TICKS = (197, 203)  #: limit prices drawn from this narrow band (thousandths of a UPOS per kWh): many crossings
 IMPORT_MILLI, EXPORT_MILLI = 201, 199  #: tariffs inside the band, so grid fills happen as well as expiries
@@ -92,12 +96,12 @@ class BookMachine:
     def _place(self, trader, period, is_buy, limit, quantity, display):
         """Any order; refused with InsufficientBalance when the trader cannot cover it."""
         if is_buy:
-            available, needed = self.book.uposFree(trader), payment(quantity, limit)
+            available, needed = self.book.uposFree(trader), payment_base(quantity, limit)
         else:
             available, needed = self.book.energyFree(trader, period), quantity
         args = (period, is_buy, limit, quantity, display, {"from": trader})
         if available < needed:
-            with brownie.reverts(custom_error("InsufficientBalance(uint256,uint256)", available, needed)):
+            with brownie.reverts(custom_error(INSUFFICIENT_BALANCE, trader, available, needed)):
                 self.book.placeOrder(*args)
             return
         tx = self.book.placeOrder(*args)
@@ -118,29 +122,29 @@ class BookMachine:
             return
         tx = self.book.cancelOrder(order_id, {"from": caller})
         assert tx.events["OrderCancelled"]["orderId"] == order_id
-        self.withdrawn[order_id] = STATUS["Cancelled"]
+        self.withdrawn[order_id] = OrderStatus.CANCELLED
 
     def _expire(self, order_id):
         self.book.expireOrders([order_id], {"from": self.outsider})
-        self.withdrawn[order_id] = STATUS["Expired"]
+        self.withdrawn[order_id] = OrderStatus.EXPIRED
 
     def _grid_fill(self, order_id):
         order = order_view(self.book, order_id)
-        cost = payment(order["remainingWh"], price(EXPORT_MILLI))
+        cost = payment_base(order["remainingWh"], price(EXPORT_MILLI))
         operator_free = self.book.uposFree(self.operator)
         if not order["isBuy"] and order["price"] <= price(EXPORT_MILLI) and operator_free < cost:
-            with brownie.reverts(custom_error("InsufficientBalance(uint256,uint256)", operator_free, cost)):
+            with brownie.reverts(custom_error(INSUFFICIENT_BALANCE, self.operator, operator_free, cost)):
                 self.book.gridFill([order_id], {"from": self.operator})
             return
         tx = self.book.gridFill([order_id], {"from": self.operator})
         if "OrderExpired" in tx.events:
-            self.withdrawn[order_id] = STATUS["Expired"]
+            self.withdrawn[order_id] = OrderStatus.EXPIRED
 
     # --- invariants ----------------------------------------------------------------------------
 
     def _check(self):
         state = self._read_state()
-        open_views = {i: v for i, v in state["orders"].items() if v["status"] == STATUS["Open"]}
+        open_views = {i: v for i, v in state["orders"].items() if v["status"] == OrderStatus.OPEN}
         self.open_period = {i: v["period"] for i, v in open_views.items()}
         self._assert_conserved(state, open_views)
         for period in self.periods:
@@ -199,7 +203,7 @@ class BookMachine:
         }
 
     def _assert_conserved(self, state, views):
-        locked_upos = sum(payment(v["remainingWh"], v["price"]) for v in views.values() if v["isBuy"])
+        locked_upos = sum(payment_base(v["remainingWh"], v["price"]) for v in views.values() if v["isBuy"])
         assert state["upos_held"] == sum(state["upos_free"]) + locked_upos
         for period in self.periods:
             locked_wh = sum(v["remainingWh"] for v in views.values() if not v["isBuy"] and v["period"] == period)

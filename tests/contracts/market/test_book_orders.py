@@ -3,26 +3,26 @@ partial fills, iceberg tranches and cancellation."""
 
 import brownie
 import pytest
+from contract_helpers import INSUFFICIENT_BALANCE, custom_error
 from book_support import (
     CREDIT_WH,
     MAX_PERIODS_AHEAD,
     MAX_PRICE,
-    STATUS,
     TICK,
     UPOS_DEPOSIT,
     best_ask,
     best_bid,
     buy,
-    custom_error,
     order_view,
-    payment,
     placed_id,
     price,
     sell,
     trades,
 )
 
-INSUFFICIENT = "InsufficientBalance(uint256,uint256)"
+from offchain.market import OrderStatus
+from offchain.units import payment_base
+
 
 
 def book_state(book, accounts, period):
@@ -42,7 +42,7 @@ def book_state(book, accounts, period):
 @pytest.mark.parametrize(
     "is_buy,order_price,quantity,display,error,values",
     [
-        (True, price(200), 0, 0, "ZeroQuantity()", ()),
+        (True, price(200), 0, 0, "ZeroAmount()", ()),
         (False, price(200), 2**48, 0, "QuantityTooLarge(uint256,uint256)", (2**48, 2**48 - 1)),
         (True, price(200) + 500, 1_000, 0, "PriceOffGrid(uint256)", (price(200) + 500,)),
         (False, 0, 1_000, 0, "PriceOutOfRange(uint256)", (0,)),
@@ -80,10 +80,10 @@ def test_rejects_unregistered_and_inactive(book, registry, traders, operator, ev
 
 
 def test_rejects_uncovered_orders(book, traders, evs, period):
-    needed = payment(CREDIT_WH * 100, price(200))
-    with brownie.reverts(custom_error(INSUFFICIENT, UPOS_DEPOSIT, needed)):
+    needed = payment_base(CREDIT_WH * 100, price(200))
+    with brownie.reverts(custom_error(INSUFFICIENT_BALANCE, evs[0], UPOS_DEPOSIT, needed)):
         buy(book, evs[0], period, 200, CREDIT_WH * 100)
-    with brownie.reverts(custom_error(INSUFFICIENT, 0, 1)):
+    with brownie.reverts(custom_error(INSUFFICIENT_BALANCE, evs[0], 0, 1)):
         sell(book, evs[0], period, 200, 1)  # an EV holds no credits
 
 
@@ -113,7 +113,7 @@ def test_sell_rests_and_locks_energy(book, traders, prosumers, period):
         "remainingWh": 4_000,
         "visibleWh": 4_000,
         "peakWh": 0,
-        "status": STATUS["Open"],
+        "status": OrderStatus.OPEN,
     }
     assert best_ask(book, period) == (price(210), 4_000)
     assert best_bid(book, period) == (0, 0)
@@ -123,7 +123,7 @@ def test_sell_rests_and_locks_energy(book, traders, prosumers, period):
 def test_buy_rests_and_locks_upos(book, traders, evs, period):
     buy(book, evs[0], period, 190, 3_000)
 
-    assert book.uposFree(evs[0]) == UPOS_DEPOSIT - payment(3_000, price(190))
+    assert book.uposFree(evs[0]) == UPOS_DEPOSIT - payment_base(3_000, price(190))
     assert best_bid(book, period) == (price(190), 3_000)
 
 
@@ -178,11 +178,11 @@ def test_buy_takes_ask_at_resting_price(book, traders, prosumers, evs, period):
     assert trades(tx) == [(maker, taker, evs[0].address, prosumers[0].address, price(200), 5_000)]
     assert tx.events["Trade"]["period"] == period
     # the buyer locked 230 and got back the 30 it did not need at once
-    assert book.uposFree(evs[0]) == UPOS_DEPOSIT - payment(5_000, price(200))
+    assert book.uposFree(evs[0]) == UPOS_DEPOSIT - payment_base(5_000, price(200))
     assert book.energyFree(evs[0], period) == 5_000
-    assert book.uposFree(prosumers[0]) == seller_upos + payment(5_000, price(200))
-    assert order_view(book, maker)["status"] == STATUS["Filled"]
-    assert order_view(book, taker)["status"] == STATUS["Filled"]
+    assert book.uposFree(prosumers[0]) == seller_upos + payment_base(5_000, price(200))
+    assert order_view(book, maker)["status"] == OrderStatus.FILLED
+    assert order_view(book, taker)["status"] == OrderStatus.FILLED
     assert order_view(book, taker)["remainingWh"] == 0
     assert best_ask(book, period) == (0, 0) and best_bid(book, period) == (0, 0)
 
@@ -194,10 +194,10 @@ def test_sell_takes_bid_at_resting_price(book, traders, prosumers, evs, period):
     tx = sell(book, prosumers[0], period, 180, 2_000)
 
     assert trades(tx) == [(maker, placed_id(tx), evs[0].address, prosumers[0].address, price(240), 2_000)]
-    assert book.uposFree(prosumers[0]) == seller_upos + payment(2_000, price(240))
+    assert book.uposFree(prosumers[0]) == seller_upos + payment_base(2_000, price(240))
     assert book.energyFree(prosumers[0], period) == CREDIT_WH - 2_000
     assert book.energyFree(evs[0], period) == 2_000
-    assert book.uposFree(evs[0]) == UPOS_DEPOSIT - payment(2_000, price(240))
+    assert book.uposFree(evs[0]) == UPOS_DEPOSIT - payment_base(2_000, price(240))
 
 
 def test_taker_remainder_rests(book, traders, prosumers, evs, period):
@@ -211,7 +211,7 @@ def test_taker_remainder_rests(book, traders, prosumers, evs, period):
     assert best_bid(book, period) == (price(210), 2_000)
     assert best_ask(book, period) == (0, 0)
     # locked: the resting 2,000 Wh at its own limit
-    assert book.uposFree(evs[0]) == UPOS_DEPOSIT - payment(1_000, price(200)) - payment(2_000, price(210))
+    assert book.uposFree(evs[0]) == UPOS_DEPOSIT - payment_base(1_000, price(200)) - payment_base(2_000, price(210))
 
 
 def test_maker_partially_filled_keeps_its_place(book, traders, prosumers, evs, period):
@@ -222,7 +222,7 @@ def test_maker_partially_filled_keeps_its_place(book, traders, prosumers, evs, p
     tx = buy(book, evs[1], period, 200, 2_500)
 
     assert [(t[0], t[-1]) for t in trades(tx)] == [(first, 2_000), (second, 500)]
-    assert order_view(book, first)["status"] == STATUS["Filled"]
+    assert order_view(book, first)["status"] == OrderStatus.FILLED
     assert order_view(book, second)["remainingWh"] == 2_500
     assert best_ask(book, period) == (price(200), 2_500)
 
@@ -240,11 +240,11 @@ def test_price_time_priority_across_levels(book, traders, prosumers, evs, period
         (late_cheap, price(200)),
         (early_dear, price(205)),
     ]
-    assert order_view(book, dearest)["status"] == STATUS["Open"]
+    assert order_view(book, dearest)["status"] == OrderStatus.OPEN
     assert best_bid(book, period) == (price(205), 2_000)
     assert best_ask(book, period) == (price(210), 1_000)
-    paid = payment(2_000, price(200)) + payment(1_000, price(205))
-    assert book.uposFree(evs[0]) == UPOS_DEPOSIT - paid - payment(2_000, price(205))
+    paid = payment_base(2_000, price(200)) + payment_base(1_000, price(205))
+    assert book.uposFree(evs[0]) == UPOS_DEPOSIT - paid - payment_base(2_000, price(205))
 
 
 def test_crossing_across_price_words(book, traders, prosumers, evs, period):
@@ -325,7 +325,7 @@ def test_refreshed_tranche_trades_again_in_the_same_order(book, traders, prosume
     assert [(t[0], t[-1]) for t in trades(tx)] == [(iceberg, 4_000), (iceberg, 4_000), (iceberg, 2_000)]
     refreshes = [(e["visibleWh"], e["remainingWh"]) for e in tx.events["TrancheRefreshed"]]
     assert refreshes == [(4_000, 6_000), (2_000, 2_000)]
-    assert order_view(book, iceberg)["status"] == STATUS["Filled"]
+    assert order_view(book, iceberg)["status"] == OrderStatus.FILLED
     assert order_view(book, iceberg)["peakWh"] == 4_000
     assert best_ask(book, period) == (0, 0)
     assert book.energyFree(evs[0], period) == 10_000
@@ -347,7 +347,7 @@ def test_iceberg_fully_taken_on_arrival_keeps_its_peak(book, traders, prosumers,
     sell(book, prosumers[0], period, 200, 3_000)
     iceberg = placed_id(buy(book, evs[0], period, 200, 3_000, 1_000))
     view = order_view(book, iceberg)
-    assert (view["status"], view["remainingWh"], view["peakWh"]) == (STATUS["Filled"], 0, 1_000)
+    assert (view["status"], view["remainingWh"], view["peakWh"]) == (OrderStatus.FILLED, 0, 1_000)
 
 
 # --- cancel --------------------------------------------------------------------------------------
@@ -360,7 +360,7 @@ def test_owner_cancels_and_is_refunded(book, traders, evs, period):
 
     assert dict(tx.events["OrderCancelled"]) == {"orderId": order, "refundedWh": 3_000}
     assert book.uposFree(evs[0]) == UPOS_DEPOSIT
-    assert order_view(book, order)["status"] == STATUS["Cancelled"]
+    assert order_view(book, order)["status"] == OrderStatus.CANCELLED
     assert order_view(book, order)["remainingWh"] == 0
     assert best_bid(book, period) == (0, 0)
 
@@ -415,7 +415,7 @@ def test_partially_filled_buy_refunds_its_remainder(book, traders, prosumers, ev
 
     book.cancelOrder(order, {"from": evs[0]})
 
-    assert book.uposFree(evs[0]) == UPOS_DEPOSIT - payment(1_000, price(220))
+    assert book.uposFree(evs[0]) == UPOS_DEPOSIT - payment_base(1_000, price(220))
     assert book.energyFree(evs[0], period) == 1_000
 
 
@@ -426,7 +426,7 @@ def test_cancelled_order_never_trades(book, traders, prosumers, evs, period):
     tx = buy(book, evs[0], period, 250, 1_000)
 
     assert "Trade" not in tx.events
-    assert order_view(book, order)["status"] == STATUS["Cancelled"]
+    assert order_view(book, order)["status"] == OrderStatus.CANCELLED
 
 
 def test_level_reopens_after_emptying(book, traders, prosumers, evs, period):
@@ -434,6 +434,6 @@ def test_level_reopens_after_emptying(book, traders, prosumers, evs, period):
     buy(book, evs[0], period, 200, 1_000)
     fresh = placed_id(sell(book, prosumers[1], period, 200, 2_000))
 
-    assert order_view(book, gone)["status"] == STATUS["Filled"]
+    assert order_view(book, gone)["status"] == OrderStatus.FILLED
     assert order_view(book, fresh)["remainingWh"] == 2_000
     assert best_ask(book, period) == (price(200), 2_000)

@@ -2,6 +2,7 @@
 
 import brownie
 import pytest
+from contract_helpers import INVALID_TIMING, UNAUTHORIZED, custom_error
 from book_support import (
     EXPORT_PRICE,
     GATE_LEAD_SECONDS,
@@ -12,15 +13,14 @@ from book_support import (
     PERIOD_SECONDS,
     TICK,
     book_params,
-    custom_error,
     price,
-    role,
 )
-from brownie import ZERO_ADDRESS, chain
+from brownie import chain
+
+from offchain.chain.abi import ZERO_ADDRESS
+from offchain.chain.roles import role_id
 
 INVALID_GRID = "InvalidPriceGrid(uint256,uint256,uint256)"
-INVALID_TIMING = "InvalidTiming(uint256,uint256,uint256,uint256)"
-UNAUTHORIZED = "AccessControlUnauthorizedAccount(address,bytes32)"
 
 
 @pytest.fixture(scope="module")
@@ -111,12 +111,12 @@ def test_rejects_genesis_before_gate_lead(EnergyOrderBook, registry, upos, credi
 
 
 def test_rejects_zero_token(EnergyOrderBook, registry, upos, admin, genesis):
-    with brownie.reverts(custom_error("ZeroTokenAddress()")):
+    with brownie.reverts(custom_error("ZeroAddress()")):
         EnergyOrderBook.deploy(registry, upos, ZERO_ADDRESS, book_params(genesis), {"from": admin})
 
 
 def test_rejects_zero_registry(EnergyOrderBook, upos, credit, admin, genesis):
-    with brownie.reverts(custom_error("ZeroRegistry()")):
+    with brownie.reverts(custom_error("ZeroAddress()")):
         EnergyOrderBook.deploy(ZERO_ADDRESS, upos, credit, book_params(genesis), {"from": admin})
 
 
@@ -140,7 +140,7 @@ def test_operator_sets_tariffs(book, operator):
 
 def test_tariffs_need_operator(book, prosumers, outsider):
     for caller in (prosumers[0], outsider):
-        with brownie.reverts(custom_error(UNAUTHORIZED, caller, role("OPERATOR"))):
+        with brownie.reverts(custom_error(UNAUTHORIZED, caller, role_id("OPERATOR"))):
             book.setGridTariffs(price(280), price(40), {"from": caller})
     assert (book.importPrice(), book.exportPrice()) == (IMPORT_PRICE, EXPORT_PRICE)
 
@@ -162,5 +162,5 @@ def test_tariffs_must_be_grid_prices(book, operator, import_price, export_price,
 
 def test_grid_fill_needs_operator(book, prosumers, outsider):
     for caller in (prosumers[0], outsider):
-        with brownie.reverts(custom_error(UNAUTHORIZED, caller, role("OPERATOR"))):
+        with brownie.reverts(custom_error(UNAUTHORIZED, caller, role_id("OPERATOR"))):
             book.gridFill([], {"from": caller})

@@ -7,16 +7,13 @@ from dataclasses import astuple, dataclass
 from typing import Callable
 
 import pytest
-from brownie import chain, web3
+from brownie import chain
 
+from offchain.chain.abi import ParticipantKind
+from offchain.chain.roles import role_id
 from offchain.market import AccessModel, BookConfig, EnergyOrderBookModel
 
 from .diff_runner import BOOK_PARAMS, CLOCK_OFFSET_S, CREDIT_WALLET_WH, CREDITED_PERIODS, UPOS_WALLET
-
-
-def role(name: str) -> bytes:
-    """The bytes32 id of a registry role, e.g. role("MARKET")."""
-    return web3.keccak(text=f"{name}_ROLE")
 
 
 @dataclass
@@ -68,12 +65,12 @@ def deploy_market(EnergyOrderBook, market_env) -> Callable[[], MarketPair]:
         # BookConfig's fields follow the constructor's struct BookParams, in order
         params = astuple(config)
         book = EnergyOrderBook.deploy(env.registry, env.upos, env.credit, params, {"from": env.admin})
-        env.registry.grantRole(role("MARKET"), book, {"from": env.admin})
+        env.registry.grantRole(role_id("MARKET"), book, {"from": env.admin})
         for account in env.actors:
             env.upos.approve(book, UPOS_WALLET, {"from": account})
             env.credit.setApprovalForAll(book, True, {"from": account})
         access = AccessModel(
-            participants={str(a): env.registry.isActive(a, 0) for a in [*env.prosumers, *env.evs]},
+            participants={str(a): env.registry.isActive(a, ParticipantKind.NONE) for a in [*env.prosumers, *env.evs]},
             operators={str(env.operator)},
         )
         return MarketPair(book, EnergyOrderBookModel(config, access, now=chain.time()))

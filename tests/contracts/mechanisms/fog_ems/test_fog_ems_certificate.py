@@ -8,28 +8,21 @@ from __future__ import annotations
 import brownie
 import numpy as np
 import pytest
-from seed000_support import (
-    ALREADY_ACCEPTED,
-    CERTIFIED,
-    UNAUTHORIZED,
-    close_bidding,
-    custom_error,
-    fresh_bidding_period,
-    matched_accounts,
-    place_bids,
-    random_period,
-    role,
-)
+from contract_helpers import ALREADY_ACCEPTED, UNAUTHORIZED, custom_error
+from fog_ems_support import close_bidding, fresh_bidding_period, matched_accounts, place_bids, random_period
 
 from offchain.algorithms.matching import (
     Assignment,
     benefit_matrix,
+    certified_assignment,
     dual_certificate,
     greedy_fifo,
     hungarian,
     optimal_assignment,
     verify_certificate,
 )
+from offchain.chain.roles import role_id
+from offchain.mechanisms.fog_ems.terms import MatchingMethod
 
 
 def as_ints(values) -> list[int]:
@@ -79,9 +72,8 @@ def bid_period(matching, crowd):
     place_bids(matching, period, crowd.prosumers, crowd.evs, bids)
     close_bidding(matching, period)
     b = benefit_matrix(bids.arrival_net(), bids.arrival_available(), bids.arrival_capacity())
-    optimum = hungarian(b)
-    u, v = dual_certificate(b, optimum)
-    return period, bids, b, optimum, as_ints(u), as_ints(v)
+    certified = certified_assignment(b)
+    return period, bids, b, certified.assignment, as_ints(certified.u), as_ints(certified.v)
 
 
 def arrival_accounts(bids, crowd, assignment: Assignment) -> list[tuple[str, str]]:
@@ -110,7 +102,7 @@ def test_python_certificate_verifies_on_chain(matching, exchange, crowd, scorer,
 
     assert matched_accounts(exchange, period) == arrival_accounts(bids, crowd, assignment)
     event = tx.events["PeriodMatched"]
-    expected = (CERTIFIED, len(assignment), assignment.benefit_wh(b))
+    expected = (MatchingMethod.CERTIFIED, len(assignment), assignment.benefit_wh(b))
     assert (event["method"], event["matches"], event["benefitWh"]) == expected
     assert matching.isMatched(period)
 
@@ -211,7 +203,7 @@ def test_honest_certificate_accepted_after_rejected_ones(matching, exchange, cro
 def test_only_scorer_submits(matching, meter, outsider, bid_period):
     period, _, _, optimum, u, v = bid_period
     for caller in (outsider, meter):
-        with brownie.reverts(custom_error(UNAUTHORIZED, caller, role("SCORER"))):
+        with brownie.reverts(custom_error(UNAUTHORIZED, caller, role_id("SCORER"))):
             submit(matching, period, optimum.prosumers, optimum.evs, u, v, caller)
     assert not matching.isMatched(period)
 
@@ -250,10 +242,8 @@ def test_certified_result_needs_no_greedy_delay(deploy_matching, exchange, crowd
     fallback.bidProsumer(period, 2_000, {"from": crowd.prosumers[1]})
     fallback.bidEV(period, 0, 1_500, {"from": crowd.evs[0]})
     close_bidding(fallback, period)
-    b = np.array(fallback.benefitMatrix(period), dtype=np.int64)
-    optimum = hungarian(b)
-    u, v = dual_certificate(b, optimum)
-    submit(fallback, period, optimum.prosumers, optimum.evs, u, v, scorer)
+    certified = certified_assignment(np.array(fallback.benefitMatrix(period), dtype=np.int64))
+    submit(fallback, period, certified.assignment.prosumers, certified.assignment.evs, certified.u, certified.v, scorer)
     assert matched_accounts(exchange, period) == [(crowd.prosumers[1].address, crowd.evs[0].address)]
 
 

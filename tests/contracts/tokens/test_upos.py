@@ -3,9 +3,12 @@
 import brownie
 import pytest
 from brownie import chain
-from contract_helpers import custom_error, role
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from contract_helpers import UNAUTHORIZED, custom_error
+
+from offchain.chain.abi import ZERO_ADDRESS
+from offchain.chain.roles import role_id
 
 TOKEN_NAME = "Kilowatt Exchange Utility"
 ONE_UPOS = 10**18
@@ -83,7 +86,7 @@ def test_admin_mints(upos, admin, prosumers):
     assert upos.totalSupply() == 5 * ONE_UPOS
     transfer = tx.events["Transfer"]
     assert (transfer["from"], transfer["to"], transfer["value"]) == (
-        "0x" + "00" * 20,
+        ZERO_ADDRESS,
         prosumers[0].address,
         5 * ONE_UPOS,
     )
@@ -92,7 +95,7 @@ def test_admin_mints(upos, admin, prosumers):
 @pytest.mark.parametrize("caller_name", ["operator", "meter", "scorer", "outsider"])
 def test_mint_requires_admin(upos, request, caller_name, prosumers):
     caller = request.getfixturevalue(caller_name)
-    with brownie.reverts(custom_error("AccessControlUnauthorizedAccount(address,bytes32)", caller, role("ADMIN"))):
+    with brownie.reverts(custom_error(UNAUTHORIZED, caller, role_id("ADMIN"))):
         upos.mint(prosumers[0], ONE_UPOS, {"from": caller})
     assert upos.balanceOf(prosumers[0]) == 0
     assert upos.totalSupply() == 0
@@ -100,14 +103,14 @@ def test_mint_requires_admin(upos, request, caller_name, prosumers):
 
 def test_new_admin_can_mint(upos, registry, admin, operator, prosumers):
     """Minting follows the registry's ADMIN grants, not the deployer."""
-    registry.grantRole(role("ADMIN"), operator, {"from": admin})
+    registry.grantRole(role_id("ADMIN"), operator, {"from": admin})
     upos.mint(prosumers[0], ONE_UPOS, {"from": operator})
     assert upos.balanceOf(prosumers[0]) == ONE_UPOS
 
 
 def test_zero_registry_rejected(UPOS, admin):
-    with brownie.reverts(custom_error("ZeroRegistry()")):
-        UPOS.deploy("0x" + "00" * 20, {"from": admin})
+    with brownie.reverts(custom_error("ZeroAddress()")):
+        UPOS.deploy(ZERO_ADDRESS, {"from": admin})
 
 
 # --- permit ------------------------------------------------------------------------------------------

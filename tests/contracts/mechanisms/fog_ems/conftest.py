@@ -1,4 +1,4 @@
-"""Fixtures of the seed-000 contract tests, on the shared foundation (tests/contracts/conftest.py):
+"""Fixtures of the fog EMS contract tests (seed 000), on the shared foundation (tests/contracts/conftest.py):
 an EVExchange with the paper's tariffs, a PeriodMatching holding MARKET (greedy open right after
 bidding), a FogModelRegistry; the shared EVs' batteries opened and everyone's UPOS deposited; and a
 larger crowd of agents for the matching comparisons."""
@@ -9,9 +9,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from seed000_support import (
+from fog_ems_support import (
     BASE_SPEC,
-    PROSUMER,
     SEED000_SPEC,
     STEPS_PER_PERIOD,
     end_period,
@@ -19,9 +18,11 @@ from seed000_support import (
     fund,
     matching_config,
     register_ev,
-    role,
     tariffs_tuple,
 )
+
+from offchain.chain.abi import ParticipantKind
+from offchain.chain.roles import role_id
 
 #: Opening energy of the shared fixture's EVs: evs[0] full, evs[1] 10 kWh above its lower bound.
 BASE_ENERGY_WH = (BASE_SPEC.upper_wh, BASE_SPEC.lower_wh + 10_000)
@@ -40,7 +41,7 @@ def deploy_matching(PeriodMatching, registry, exchange, admin):
 
     def deploy(**overrides):
         deployed = PeriodMatching.deploy(registry, exchange, matching_config(**overrides), {"from": admin})
-        registry.grantRole(role("MARKET"), deployed, {"from": admin})
+        registry.grantRole(role_id("MARKET"), deployed, {"from": admin})
         return deployed
 
     return deploy
@@ -57,11 +58,9 @@ def fog_models(FogModelRegistry, registry, admin):
 
 
 @pytest.fixture(scope="module")
-def market(funded_account, registry, admin):
+def market(role_holder):
     """Stands in for a matching contract: an account holding MARKET, to open matches directly."""
-    holder = funded_account()
-    registry.grantRole(role("MARKET"), holder, {"from": admin})
-    return holder
+    return role_holder("MARKET")
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +87,7 @@ def crowd(registry, exchange, matching, operator, meter, funded_account):
     prosumers = [funded_account() for _ in range(CROWD_PROSUMERS)]
     evs = [funded_account() for _ in range(CROWD_EVS)]
     for account in prosumers:
-        registry.register(account, PROSUMER, 0, 0, 0, 0, 0, {"from": operator})
+        registry.register(account, ParticipantKind.PROSUMER, 0, 0, 0, 0, 0, {"from": operator})
     for account in evs:
         register_ev(registry, operator, account, SEED000_SPEC)
         energy = int(rng.integers(SEED000_SPEC.lower_wh, SEED000_SPEC.upper_wh + 1))

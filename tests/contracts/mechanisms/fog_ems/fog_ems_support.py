@@ -1,6 +1,7 @@
-"""Constants and helpers shared by the seed-000 contract tests (PeriodMatching, EVExchange,
-FogModelRegistry), imported by this unique module name (every test folder has a conftest.py of its own);
-`role`, `custom_error` and the participant kinds come from tests/contracts/contract_helpers.py."""
+"""Constants and helpers shared by the fog EMS contract tests (seed 000: PeriodMatching, EVExchange,
+FogModelRegistry), imported by this unique module name (every test folder has a conftest.py of its own).
+The contracts' terms come from offchain.mechanisms.fog_ems.terms, the shared test helpers from
+tests/contracts/contract_helpers.py."""
 
 from __future__ import annotations
 
@@ -8,41 +9,34 @@ from dataclasses import dataclass
 
 import numpy as np
 from brownie import chain, web3
-from contract_helpers import EV, PROSUMER, custom_error, role  # noqa: F401  (re-exported for the tests)
 
 from offchain.algorithms.battery import BatterySpec
-from offchain.algorithms.pricing import Tariffs
+from offchain.algorithms.pricing import SellRule, Tariffs
+from offchain.chain.abi import ParticipantKind
 from offchain.data.seed000 import STEPS_PER_PERIOD
+from offchain.mechanisms.fog_ems.terms import BIDDING_SECONDS, PERIOD_SECONDS, FogEmsTerms  # noqa: F401
 
-PERIOD_SECONDS = 60  #: the paper's matching period
-BIDDING_SECONDS = 30  #: bids for a period are taken in its first half
 TARIFFS = Tariffs()  #: the paper's prices (docs/seed000.md §7), also the Python model's defaults
 #: Battery window of the shared fixture's EVs (tests/contracts/conftest.py): [15,900, 63,600] Wh.
 BASE_SPEC = BatterySpec(reserve_wh=0)
 #: The paper's window with a week's driving reserve: [55,250, 63,600] Wh.
 SEED000_SPEC = BatterySpec()
 DEPOSIT = 1_000 * 10**18  #: UPOS base units every actor keeps in the exchange
-UNAUTHORIZED = "AccessControlUnauthorizedAccount(address,bytes32)"
-ALREADY_ACCEPTED = "ResultAlreadyAccepted(bytes32,uint256)"
-GREEDY, CERTIFIED = 0, 1  #: IPeriodMatching.Method
 
 
 def tariffs_tuple(tariffs: Tariffs = TARIFFS) -> tuple:
     """IEVExchange.Tariffs from the Python model's integer prices (UPOS base units per kWh)."""
-    return (
-        tariffs.grid_buy_base,
-        tariffs.grid_sell_base,
-        tariffs.prosumer_to_ev_base,
-        tariffs.ev_markup_bps,
-        tariffs.initial_stock_base,
-    )
+    return FogEmsTerms(tariffs=tariffs).tariffs_struct
 
 
 def matching_config(
     genesis_time: int = 0, greedy_delay: int = 0, min_bid_periods: int = 1, require_store: bool = False
 ) -> tuple:
-    """IPeriodMatching.Config: 60-s periods bidding in their first 30 s, the sell rule of SellRule()."""
-    return (genesis_time, PERIOD_SECONDS, BIDDING_SECONDS, greedy_delay, min_bid_periods, require_store)
+    """IPeriodMatching.Config: 60-s periods bidding in their first 30 s, the given sell rule (default
+    SellRule())."""
+    terms = FogEmsTerms(genesis_time=genesis_time, greedy_delay_seconds=greedy_delay,
+                        sell_rule=SellRule(min_bid_periods, require_store))
+    return terms.matching_config
 
 
 def latest_time() -> int:
@@ -84,7 +78,8 @@ def fresh_bidding_period(matching) -> int:
 
 
 def register_ev(registry, operator, account, spec: BatterySpec) -> None:
-    registry.register(account, EV, 0, 0, spec.capacity_wh, spec.lower_wh, spec.upper_wh, {"from": operator})
+    registry.register(account, ParticipantKind.EV, 0, 0, spec.capacity_wh, spec.lower_wh, spec.upper_wh,
+                      {"from": operator})
 
 
 def fund(upos, exchange, admin, account, amount: int = DEPOSIT) -> None:

@@ -5,12 +5,12 @@ offchain.algorithms.matching.benefit_matrix."""
 import brownie
 import numpy as np
 import pytest
-from seed000_support import (
+from contract_helpers import custom_error
+from fog_ems_support import (
     BASE_SPEC,
     close_bidding,
-    custom_error,
-    fresh_bidding_period,
     end_period,
+    fresh_bidding_period,
     next_period,
     place_bids,
     random_period,

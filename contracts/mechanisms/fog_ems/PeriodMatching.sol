@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ParticipantRegistry} from "../../core/ParticipantRegistry.sol";
+import {PeriodClock} from "../../core/PeriodClock.sol";
 import {RegistryGated} from "../../core/RegistryGated.sol";
 import {ResultKeys} from "../../core/ResultKeys.sol";
 import {Roles} from "../../core/Roles.sol";
@@ -18,8 +19,6 @@ import {PeriodAssignment} from "./PeriodAssignment.sol";
 contract PeriodMatching is IPeriodMatching, RegistryGated, ResultKeys {
     /// @notice The ResultKeys mechanism id of a period's matching.
     bytes32 public constant MECHANISM = keccak256("seed000.matching");
-    /// @dev Times and delays above this are refused, so period arithmetic cannot overflow.
-    uint256 private constant MAX_TIME = type(uint64).max;
     /// @notice The last period that ever opens: later ones never open for bidding.
     uint256 public constant MAX_PERIOD = type(uint64).max;
 
@@ -47,11 +46,11 @@ contract PeriodMatching is IPeriodMatching, RegistryGated, ResultKeys {
     /// @param exchange_ The exchange holding the EV batteries; grant this contract MARKET there.
     /// @param config Timing and the EV sell rule (see {Config}).
     constructor(ParticipantRegistry registry_, IEVExchange exchange_, Config memory config) RegistryGated(registry_) {
-        if (address(exchange_) == address(0)) revert ZeroExchange();
+        if (address(exchange_) == address(0)) revert ZeroAddress();
+        // With the clock and the delay below 2^64, no time of a period up to MAX_PERIOD overflows.
         if (
-            config.periodSeconds == 0 || config.biddingSeconds == 0 || config.biddingSeconds > config.periodSeconds
-                || config.genesisTime > MAX_TIME || config.periodSeconds > MAX_TIME
-                || config.greedyDelaySeconds > MAX_TIME
+            !PeriodClock.isValid(config.genesisTime, config.periodSeconds) || config.biddingSeconds == 0
+                || config.biddingSeconds > config.periodSeconds || config.greedyDelaySeconds > PeriodClock.MAX_SECONDS
         ) {
             revert InvalidTiming(
                 config.genesisTime, config.periodSeconds, config.biddingSeconds, config.greedyDelaySeconds
@@ -132,13 +131,12 @@ contract PeriodMatching is IPeriodMatching, RegistryGated, ResultKeys {
 
     /// @inheritdoc IPeriodMatching
     function currentPeriod() external view returns (uint256) {
-        if (block.timestamp < genesisTime) revert BeforeGenesis(genesisTime);
-        return (block.timestamp - genesisTime) / periodSeconds;
+        return PeriodClock.periodAt(genesisTime, periodSeconds, block.timestamp);
     }
 
     /// @inheritdoc IPeriodMatching
     function biddingOpensAt(uint256 period) public view returns (uint256) {
-        return period > MAX_PERIOD ? type(uint256).max : genesisTime + period * periodSeconds;
+        return period > MAX_PERIOD ? type(uint256).max : PeriodClock.startOf(genesisTime, periodSeconds, period);
     }
 
     /// @inheritdoc IPeriodMatching

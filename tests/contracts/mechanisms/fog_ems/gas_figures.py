@@ -1,8 +1,8 @@
-"""Gas of the seed-000 contracts per period (not a test: prints figures).
+"""Gas of the fog EMS contracts (seed 000) per period (not a test: prints figures).
 
-    python tests/contracts/seed000/gas_figures.py [--network dev-h7] [--json out.json]
+    python tests/contracts/mechanisms/fog_ems/gas_figures.py [--network dev-h7] [--json out.json]
 
-Deploys a fresh foundation and the seed-000 contracts on the given brownie network, registers
+Deploys a fresh foundation and the fog EMS contracts on the given brownie network, registers
 prosumers and EVs (the paper's battery window, random opening energy, every EV verified by one warm-up
 bid period) and runs periods of P prosumers x E EVs with random bids, each matched greedily and, in a
 separate period with the same bids, by a Hungarian assignment with its dual certificate. Figures are
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 SHAPES = ((5, 1), (5, 2), (5, 5), (50, 20))  # (prosumers, EVs): the paper's 1, 2, 5 shared EVs and a larger grid
 PERIOD_SECONDS, BIDDING_SECONDS = 3_600, 1_800  # long windows: wall time of the bids never matters
 DEPOSIT = 10**24
@@ -45,7 +45,7 @@ def main() -> None:
     CONFIG.argv["silent"] = True
     import sys
 
-    sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1])]  # seed000_support, contract_helpers
+    sys.path[:0] = [str(Path(__file__).parents[2])]  # contract_helpers
     from contract_helpers import wait_for_receipts_before_confirming
 
     wait_for_receipts_before_confirming()
@@ -62,34 +62,33 @@ def run(kwx) -> dict:
     from brownie import accounts, chain, web3
 
     from offchain.algorithms.battery import BatterySpec, exchange_wh
-    from offchain.algorithms.matching import benefit_matrix, dual_certificate, hungarian
-    from offchain.algorithms.pricing import Tariffs
+    from offchain.algorithms.matching import certified_assignment
+    from offchain.chain.abi import ParticipantKind
+    from offchain.chain.roles import role_id
+    from offchain.mechanisms.fog_ems.terms import FogEmsTerms
 
-    spec, tariffs = BatterySpec(), Tariffs()
+    spec = BatterySpec()
     admin, operator, meter, scorer = accounts[0], accounts[1], accounts[2], accounts[3]
-    role = lambda name: web3.keccak(text=f"{name}_ROLE")  # noqa: E731
     registry = kwx.ParticipantRegistry.deploy(admin, {"from": admin})
     for name, holder in (("OPERATOR", operator), ("METER", meter), ("SCORER", scorer)):
-        registry.grantRole(role(name), holder, {"from": admin})
+        registry.grantRole(role_id(name), holder, {"from": admin})
     upos = kwx.UPOS.deploy(registry, {"from": admin})
-    tariff_tuple = (tariffs.grid_buy_base, tariffs.grid_sell_base, tariffs.prosumer_to_ev_base,
-                    tariffs.ev_markup_bps, tariffs.initial_stock_base)  # fmt: skip
-    exchange = kwx.EVExchange.deploy(registry, upos, 6, tariff_tuple, {"from": admin})
+    exchange = kwx.EVExchange.deploy(registry, upos, 6, FogEmsTerms().tariffs_struct, {"from": admin})
     config = (0, PERIOD_SECONDS, BIDDING_SECONDS, 0, 1, False)
     matching = kwx.PeriodMatching.deploy(registry, exchange, config, {"from": admin})
-    registry.grantRole(role("MARKET"), matching, {"from": admin})
+    registry.grantRole(role_id("MARKET"), matching, {"from": admin})
     figures: dict = {"deploy": {"EVExchange": exchange.tx.gas_used, "PeriodMatching": matching.tx.gas_used}}
 
     rng = np.random.default_rng(0)
     max_p, max_e = max(p for p, _ in SHAPES), max(e for _, e in SHAPES)
 
-    def actor(kind: int):
+    def actor(kind: ParticipantKind):
         account = accounts.add()
         admin.transfer(account, "1 ether")
-        if kind == 1:
-            registry.register(account, 1, 0, 0, 0, 0, 0, {"from": operator})
+        if kind == ParticipantKind.PROSUMER:
+            registry.register(account, kind, 0, 0, 0, 0, 0, {"from": operator})
         else:
-            registry.register(account, 2, 0, 0, spec.capacity_wh, spec.lower_wh, spec.upper_wh, {"from": operator})
+            registry.register(account, kind, 0, 0, spec.capacity_wh, spec.lower_wh, spec.upper_wh, {"from": operator})
             energy = int(rng.integers(spec.lower_wh, spec.upper_wh + 1))
             exchange.openBattery(account, energy, {"from": meter})
         upos.mint(account, DEPOSIT, {"from": admin})
@@ -97,8 +96,8 @@ def run(kwx) -> dict:
         exchange.deposit(DEPOSIT, {"from": account})
         return account
 
-    prosumers = [actor(1) for _ in range(max_p)]
-    evs = [actor(2) for _ in range(max_e)]
+    prosumers = [actor(ParticipantKind.PROSUMER) for _ in range(max_p)]
+    evs = [actor(ParticipantKind.EV) for _ in range(max_e)]
     upos.mint(operator, DEPOSIT, {"from": admin})
     upos.approve(exchange, DEPOSIT, {"from": operator})
     exchange.deposit(DEPOSIT, {"from": operator})
@@ -141,12 +140,11 @@ def run(kwx) -> dict:
         if method == "greedy":
             tx = matching.matchGreedy(period, {"from": scorer})
         else:
-            b = np.array(matching.benefitMatrix(period), dtype=np.int64)
-            a = hungarian(b)
-            u, v = dual_certificate(b, a)
-            pairs = (a.prosumers.tolist(), a.evs.tolist())
-            row["certificate_check"] = check_cost(web3, matching, scorer, period, pairs, u.tolist(), v.tolist())
-            tx = matching.submitAssignment(period, *pairs, u.tolist(), v.tolist(), {"from": scorer})
+            c = certified_assignment(np.array(matching.benefitMatrix(period), dtype=np.int64))
+            pairs = (c.assignment.prosumers.tolist(), c.assignment.evs.tolist())
+            u, v = c.u.tolist(), c.v.tolist()
+            row["certificate_check"] = check_cost(web3, matching, scorer, period, pairs, u, v)
+            tx = matching.submitAssignment(period, *pairs, u, v, {"from": scorer})
         row["match"] = tx.gas_used
         row["pairs"] = tx.events["PeriodMatched"]["matches"]
         warp(matching.biddingOpensAt(period + 1))

@@ -3,8 +3,8 @@ exactly the figures of offchain.mechanisms.fog_ems.model.simulate_day: the match
 the EVs' batteries and cost bases, and the money (EV cash flows, prosumer gains over the grid).
 
 Per period P: bids in the bidding window (greedy: in arrival_order; Hungarian: in agent order, so the
-benefit matrix is the model's), then the match (matchGreedy, or submitAssignment with a
-dual_certificate), then after the period the METER's logExchange (moves from battery.exchange_wh on
+benefit matrix is the model's), then the match (matchGreedy, or submitAssignment of the
+certified_assignment of the on-chain benefit matrix), then after the period the METER's logExchange (moves from battery.exchange_wh on
 the chain's batteries) and the OPERATOR's settleGrid of every prosumer's residual."""
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from seed000_support import (
-    PROSUMER,
+from fog_ems_support import (
     SEED000_SPEC,
     STEPS_PER_PERIOD,
     TARIFFS,
@@ -27,7 +26,8 @@ from seed000_support import (
 )
 
 from offchain.algorithms.battery import exchange_wh
-from offchain.algorithms.matching import benefit_matrix, dual_certificate, hungarian
+from offchain.algorithms.matching import certified_assignment
+from offchain.chain.abi import ParticipantKind
 from offchain.mechanisms.fog_ems.model import MarketRules, arrival_order, perfect_bids, simulate_day
 from offchain.units import payment_base
 
@@ -43,7 +43,7 @@ def day_agents(registry, exchange, upos, admin, operator, meter, prosumers, fund
     opened full (MarketRules' default), everyone and the operator funded in the exchange."""
     extra = [funded_account() for _ in range(len(AGENTS) - len(prosumers))]
     for account in extra:
-        registry.register(account, PROSUMER, 0, 0, 0, 0, 0, {"from": operator})
+        registry.register(account, ParticipantKind.PROSUMER, 0, 0, 0, 0, 0, {"from": operator})
     evs = [funded_account() for _ in range(N_EVS)]
     for ev in evs:
         register_ev(registry, operator, ev, SEED000_SPEC)
@@ -89,11 +89,10 @@ def run_period(matching, exchange, agents, scorer, meter, operator, period, m, n
     if greedy:
         matching.matchGreedy(period, {"from": scorer})
     else:
-        b = np.array(matching.benefitMatrix(period), dtype=np.int64)
-        assignment = hungarian(b)
-        u, v = dual_certificate(b, assignment)
+        c = certified_assignment(np.array(matching.benefitMatrix(period), dtype=np.int64))
         matching.submitAssignment(
-            period, assignment.prosumers.tolist(), assignment.evs.tolist(), u.tolist(), v.tolist(), {"from": scorer}
+            period, c.assignment.prosumers.tolist(), c.assignment.evs.tolist(), c.u.tolist(), c.v.tolist(),
+            {"from": scorer},
         )
     end_period(matching, period)
 

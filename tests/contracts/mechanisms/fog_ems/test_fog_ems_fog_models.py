@@ -7,9 +7,10 @@ import brownie
 import pytest
 import torch
 from brownie import web3
-from seed000_support import ALREADY_ACCEPTED, UNAUTHORIZED, custom_error, role
+from contract_helpers import ALREADY_ACCEPTED, UNAUTHORIZED, custom_error
 
 from offchain.algorithms.forecasting import FedAvgAggregator, ModelUpdate, state_hash
+from offchain.chain.roles import role_id
 
 NOT_INCREASING = "VersionNotIncreasing(uint256,uint256)"
 ZERO_HASH = "0x" + "00" * 32
@@ -132,5 +133,5 @@ def test_bad_rounds_revert_and_change_nothing(fog_models, registry, operator, sc
 
 def test_only_scorer_publishes(fog_models, meter, outsider):
     for caller in (outsider, meter):
-        with brownie.reverts(custom_error(UNAUTHORIZED, caller, role("SCORER"))):
+        with brownie.reverts(custom_error(UNAUTHORIZED, caller, role_id("SCORER"))):
             fog_models.publishRound(0, "0x" + "55" * 32, [], [], {"from": caller})

@@ -1,19 +1,20 @@
-"""Constructor checks of the seed-000 contracts and their wiring."""
+"""Constructor checks of the fog EMS contracts and their wiring."""
 
 import brownie
 import pytest
-from seed000_support import (
+from contract_helpers import INVALID_TIMING, custom_error
+from fog_ems_support import (
     BIDDING_SECONDS,
     PERIOD_SECONDS,
     STEPS_PER_PERIOD,
-    custom_error,
     latest_time,
     matching_config,
     tariffs_tuple,
 )
 
-ZERO_ADDRESS = "0x" + "00" * 20
-INVALID_TIMING = "InvalidTiming(uint256,uint256,uint256,uint256)"
+from offchain.chain.abi import ZERO_ADDRESS
+from offchain.chain.roles import role_id
+
 
 
 def test_wiring(matching, exchange, fog_models, registry, upos):
@@ -24,7 +25,7 @@ def test_wiring(matching, exchange, fog_models, registry, upos):
     assert (matching.greedyDelaySeconds(), matching.minBidPeriods(), matching.requireStore()) == (0, 1, False)
     assert (exchange.upos(), exchange.registry(), exchange.stepsPerPeriod()) == (upos, registry, STEPS_PER_PERIOD)
     assert fog_models.registry() == registry
-    assert registry.hasRole(brownie.web3.keccak(text="MARKET_ROLE"), matching)
+    assert registry.hasRole(role_id("MARKET"), matching)
 
 
 @pytest.mark.parametrize(
@@ -43,9 +44,9 @@ def test_matching_rejects_bad_timing(PeriodMatching, registry, exchange, admin, 
 
 
 def test_matching_rejects_zero_addresses(PeriodMatching, registry, admin):
-    with brownie.reverts(custom_error("ZeroExchange()")):
+    with brownie.reverts(custom_error("ZeroAddress()")):
         PeriodMatching.deploy(registry, ZERO_ADDRESS, matching_config(), {"from": admin})
-    with brownie.reverts(custom_error("ZeroRegistry()")):
+    with brownie.reverts(custom_error("ZeroAddress()")):
         PeriodMatching.deploy(ZERO_ADDRESS, registry, matching_config(), {"from": admin})
 
 
@@ -58,7 +59,7 @@ def test_no_period_before_genesis(PeriodMatching, registry, exchange, admin):
 
 
 def test_exchange_rejects_bad_parameters(EVExchange, registry, upos, admin):
-    with brownie.reverts(custom_error("ZeroTokenAddress()")):
+    with brownie.reverts(custom_error("ZeroAddress()")):
         EVExchange.deploy(registry, ZERO_ADDRESS, STEPS_PER_PERIOD, tariffs_tuple(), {"from": admin})
     with brownie.reverts(custom_error("ZeroStepsPerPeriod()")):
         EVExchange.deploy(registry, upos, 0, tariffs_tuple(), {"from": admin})

@@ -9,29 +9,26 @@ from dataclasses import dataclass, field
 import brownie
 import numpy as np
 import pytest
-from seed000_support import (
-    ALREADY_ACCEPTED,
+from contract_helpers import ALREADY_ACCEPTED, INSUFFICIENT_BALANCE, UNAUTHORIZED, custom_error
+from fog_ems_support import (
     BASE_SPEC,
     DEPOSIT,
     STEPS_PER_PERIOD,
     TARIFFS,
-    UNAUTHORIZED,
     close_bidding,
-    custom_error,
     end_period,
     fresh_bidding_period,
     register_ev,
-    role,
     tariffs_tuple,
 )
 
 from offchain.algorithms.pricing import EVAccount, Tariffs
+from offchain.chain.roles import role_id
 from offchain.units import payment_base
 
 pytestmark = pytest.mark.usefixtures("batteries", "deposits")
 
 PERIOD = 27_000_000  #: a period index for matches opened directly by the MARKET stand-in
-INSUFFICIENT = "InsufficientBalance(address,uint256,uint256)"
 
 
 @dataclass
@@ -149,7 +146,7 @@ def test_only_meter_opens_batteries(exchange, registry, operator, outsider, fund
     ev = funded_account()
     register_ev(registry, operator, ev, BASE_SPEC)
     for caller in (outsider, operator):
-        with brownie.reverts(custom_error(UNAUTHORIZED, caller, role("METER"))):
+        with brownie.reverts(custom_error(UNAUTHORIZED, caller, role_id("METER"))):
             exchange.openBattery(ev, BASE_SPEC.lower_wh, {"from": caller})
 
 
@@ -177,7 +174,7 @@ def test_open_matches_rejects_bad_input(exchange, market, prosumers, evs, outsid
         exchange.openMatches(PERIOD, [prosumers[0], prosumers[1]], [evs[0]], [True, True], {"from": market})
     with brownie.reverts(custom_error(mismatch, 1, 1, 0)):
         exchange.openMatches(PERIOD, [prosumers[0]], [evs[0]], [], {"from": market})
-    with brownie.reverts(custom_error(UNAUTHORIZED, outsider, role("MARKET"))):
+    with brownie.reverts(custom_error(UNAUTHORIZED, outsider, role_id("MARKET"))):
         exchange.openMatches(PERIOD, [prosumers[0]], [evs[0]], [True], {"from": outsider})
     assert exchange.periodMatches(PERIOD)[0] is False
     exchange.openMatches(PERIOD, [prosumers[0]], [evs[0]], [True], {"from": market})
@@ -252,7 +249,7 @@ def test_log_rejects_unknown_period_wrong_length_and_repeats(exchange, market, m
 def test_only_meter_logs(exchange, market, prosumers, evs, outsider, operator):
     open_pairs(exchange, market, PERIOD, [(prosumers[0], evs[1], True)])
     for caller in (outsider, operator):
-        with brownie.reverts(custom_error(UNAUTHORIZED, caller, role("METER"))):
+        with brownie.reverts(custom_error(UNAUTHORIZED, caller, role_id("METER"))):
             exchange.logExchange(PERIOD, [0] * STEPS_PER_PERIOD, {"from": caller})
 
 
@@ -302,7 +299,7 @@ def test_payer_without_balance_reverts(exchange, market, meter, prosumers, evs):
     exchange.withdraw(DEPOSIT, {"from": evs[1]})
     open_pairs(exchange, market, PERIOD, [(prosumers[0], evs[1], True)])
     payment = payment_base(1_000, TARIFFS.prosumer_to_ev_base)
-    with brownie.reverts(custom_error(INSUFFICIENT, evs[1], 0, payment)):
+    with brownie.reverts(custom_error(INSUFFICIENT_BALANCE, evs[1], 0, payment)):
         exchange.logExchange(PERIOD, [1_000, 0, 0, 0, 0, 0], {"from": meter})
 
 
@@ -352,7 +349,7 @@ def test_grid_settlement_rejects_bad_input(exchange, operator, prosumers, evs, o
     with brownie.reverts(custom_error("NotAnActiveProsumer(address)", evs[0])):
         exchange.settleGrid(PERIOD, [prosumers[0], evs[0]], [1, 1], [0, 0], {"from": operator})
     for caller in (outsider, meter):
-        with brownie.reverts(custom_error(UNAUTHORIZED, caller, role("OPERATOR"))):
+        with brownie.reverts(custom_error(UNAUTHORIZED, caller, role_id("OPERATOR"))):
             exchange.settleGrid(PERIOD, [prosumers[0]], [1], [0], {"from": caller})
     assert not exchange.isAccepted(exchange.GRID(), PERIOD)
     exchange.settleGrid(PERIOD, [prosumers[0]], [1_000], [0], {"from": operator})
@@ -364,11 +361,11 @@ def test_grid_settlement_needs_funds_on_both_sides(exchange, operator, prosumers
     operator_balance = exchange.balanceOf(operator)
     exchange.withdraw(operator_balance, {"from": operator})
     revenue = payment_base(5_000, TARIFFS.grid_sell_base)
-    with brownie.reverts(custom_error(INSUFFICIENT, operator, 0, revenue)):
+    with brownie.reverts(custom_error(INSUFFICIENT_BALANCE, operator, 0, revenue)):
         exchange.settleGrid(PERIOD, [prosumers[0]], [0], [5_000], {"from": operator})
     exchange.withdraw(DEPOSIT, {"from": prosumers[1]})
     cost = payment_base(2_000, TARIFFS.grid_buy_base)
-    with brownie.reverts(custom_error(INSUFFICIENT, prosumers[1], 0, cost)):
+    with brownie.reverts(custom_error(INSUFFICIENT_BALANCE, prosumers[1], 0, cost)):
         exchange.settleGrid(PERIOD, [prosumers[1]], [2_000], [0], {"from": operator})
 
 
@@ -414,7 +411,7 @@ def test_invalid_tariffs_revert(exchange, operator, fields):
 
 def test_only_operator_sets_tariffs(exchange, admin, outsider):
     for caller in (outsider, admin):
-        with brownie.reverts(custom_error(UNAUTHORIZED, caller, role("OPERATOR"))):
+        with brownie.reverts(custom_error(UNAUTHORIZED, caller, role_id("OPERATOR"))):
             exchange.setTariffs(tariffs_tuple(), {"from": caller})
 
 
@@ -424,7 +421,7 @@ def test_deposit_and_withdraw(exchange, upos, admin, outsider):
     tx = exchange.deposit(500, {"from": outsider})
     assert list(tx.events["Deposited"].values()) == [outsider, 500]
     assert (exchange.balanceOf(outsider), upos.balanceOf(outsider)) == (500, 0)
-    with brownie.reverts(custom_error(INSUFFICIENT, outsider, 500, 501)):
+    with brownie.reverts(custom_error(INSUFFICIENT_BALANCE, outsider, 500, 501)):
         exchange.withdraw(501, {"from": outsider})
     tx = exchange.withdraw(200, {"from": outsider})
     assert list(tx.events["Withdrawn"].values()) == [outsider, 200]

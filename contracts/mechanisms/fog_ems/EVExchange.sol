@@ -2,14 +2,14 @@
 pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ParticipantRegistry} from "../../core/ParticipantRegistry.sol";
 import {RegistryGated} from "../../core/RegistryGated.sol";
 import {ResultKeys} from "../../core/ResultKeys.sol";
 import {Roles} from "../../core/Roles.sol";
+import {UposAccounts} from "../../core/UposAccounts.sol";
+import {UposLedger} from "../../core/UposLedger.sol";
 import {IEVExchange} from "../../../interfaces/IEVExchange.sol";
 
 /// @title EVExchange
@@ -21,10 +21,9 @@ import {IEVExchange} from "../../../interfaces/IEVExchange.sol";
 /// stock's average cost `cost * wh / stock` and is priced at clamp(cost * 1000 / stock * (10000 +
 /// markup) / 10000, gridSell, gridBuy). A period's log is applied in memory per match (an EV is in at
 /// most one match per period, so its steps never interleave with another match's) and written back
-/// once per match, with one net payment per match.
-contract EVExchange is IEVExchange, RegistryGated, ResultKeys, ReentrancyGuardTransient {
-    using SafeERC20 for IERC20;
-
+/// once per match, with one net payment per match. Payments move between internal balances
+/// ({UposAccounts}).
+contract EVExchange is IEVExchange, RegistryGated, ResultKeys, UposAccounts {
     /// @notice ResultKeys mechanism id of a period's matches (from the matching contract).
     bytes32 public constant MATCHES = keccak256("seed000.matches");
     /// @notice ResultKeys mechanism id of a period's exchange log.
@@ -38,15 +37,10 @@ contract EVExchange is IEVExchange, RegistryGated, ResultKeys, ReentrancyGuardTr
     uint256 private constant WH_PER_KWH = 1000;
     uint256 private constant BPS = 10_000;
 
-    /// @notice The settlement token.
-    IERC20 public immutable upos;
     /// @inheritdoc IEVExchange
     uint256 public immutable stepsPerPeriod;
     /// @notice The id of the last match opened (ids start at 1).
     uint256 public lastMatchingId;
-
-    /// @inheritdoc IEVExchange
-    mapping(address account => uint256 amount) public balanceOf;
 
     /// @dev The matches of a period: ids firstMatchingId .. firstMatchingId + count - 1; 0 = not matched.
     struct PeriodRecord {
@@ -82,10 +76,9 @@ contract EVExchange is IEVExchange, RegistryGated, ResultKeys, ReentrancyGuardTr
     /// @param tariffs_ The initial prices (see {Tariffs}).
     constructor(ParticipantRegistry registry_, IERC20 upos_, uint256 stepsPerPeriod_, Tariffs memory tariffs_)
         RegistryGated(registry_)
+        UposLedger(upos_)
     {
-        if (address(upos_) == address(0)) revert ZeroTokenAddress();
         if (stepsPerPeriod_ == 0) revert ZeroStepsPerPeriod();
-        upos = upos_;
         stepsPerPeriod = stepsPerPeriod_;
         _setTariffs(tariffs_);
     }
@@ -174,31 +167,15 @@ contract EVExchange is IEVExchange, RegistryGated, ResultKeys, ReentrancyGuardTr
             operatorReceives += received;
             operatorPays += paid;
         }
-        if (operatorPays > operatorReceives) _debit(msg.sender, operatorPays - operatorReceives);
-        else balanceOf[msg.sender] += operatorReceives - operatorPays;
+        if (operatorPays > operatorReceives) _update(msg.sender, address(0), operatorPays - operatorReceives);
+        else _update(address(0), msg.sender, operatorReceives - operatorPays);
     }
 
-    // ---------------------------------------------------------------------------- tariffs, money
+    // ------------------------------------------------------------------------------------ tariffs
 
     /// @inheritdoc IEVExchange
     function setTariffs(Tariffs calldata tariffs_) external onlyRegistryRole(Roles.OPERATOR) {
         _setTariffs(tariffs_);
-    }
-
-    /// @inheritdoc IEVExchange
-    function deposit(uint256 amount) external nonReentrant {
-        if (amount == 0) revert ZeroAmount();
-        balanceOf[msg.sender] += amount;
-        emit Deposited(msg.sender, amount);
-        upos.safeTransferFrom(msg.sender, address(this), amount);
-    }
-
-    /// @inheritdoc IEVExchange
-    function withdraw(uint256 amount) external nonReentrant {
-        if (amount == 0) revert ZeroAmount();
-        _debit(msg.sender, amount);
-        emit Withdrawn(msg.sender, amount);
-        upos.safeTransfer(msg.sender, amount);
     }
 
     // ------------------------------------------------------------------------------------- views
@@ -266,10 +243,10 @@ contract EVExchange is IEVExchange, RegistryGated, ResultKeys, ReentrancyGuardTr
         uint256 exportRevenue = exportWh * t.gridSellPrice / WH_PER_KWH;
         if (importCost > exportRevenue) {
             operatorReceives = importCost - exportRevenue;
-            _debit(prosumer, operatorReceives);
+            _update(prosumer, address(0), operatorReceives);
         } else {
             operatorPays = exportRevenue - importCost;
-            balanceOf[prosumer] += operatorPays;
+            _update(address(0), prosumer, operatorPays);
         }
         emit GridSettled(period, prosumer, msg.sender, importWh, exportWh, importCost, exportRevenue);
     }
@@ -336,17 +313,8 @@ contract EVExchange is IEVExchange, RegistryGated, ResultKeys, ReentrancyGuardTr
     }
 
     function _pay(Leg memory leg, address payer, address payee, uint256 amount) private {
-        _debit(payer, amount);
-        balanceOf[payee] += amount;
+        _update(payer, payee, amount);
         emit MatchSettled(leg.matchingId, payer, payee, amount);
-    }
-
-    function _debit(address account, uint256 amount) private {
-        uint256 balance = balanceOf[account];
-        if (balance < amount) revert InsufficientBalance(account, balance, amount);
-        unchecked {
-            balanceOf[account] = balance - amount;
-        }
     }
 
     /// @dev clamp(basis * (1 + markup), gridSell, gridBuy) with basis = cost * 1000 / stock (0 if empty).

@@ -5,19 +5,11 @@ once per period, by anyone, from the close of bidding plus the configured delay.
 import brownie
 import numpy as np
 import pytest
-from seed000_support import (
-    ALREADY_ACCEPTED,
-    GREEDY,
-    close_bidding,
-    custom_error,
-    fresh_bidding_period,
-    matched_accounts,
-    place_bids,
-    random_period,
-    warp,
-)
+from contract_helpers import ALREADY_ACCEPTED, custom_error
+from fog_ems_support import close_bidding, fresh_bidding_period, matched_accounts, place_bids, random_period, warp
 
 from offchain.algorithms.matching import benefit_matrix, greedy_fifo
+from offchain.mechanisms.fog_ems.terms import MatchingMethod
 
 NOT_CLOSED = "BiddingNotClosed(uint256,uint256)"
 
@@ -42,7 +34,7 @@ def test_greedy_equals_python_greedy_fifo(matching, exchange, crowd, outsider, s
     event = tx.events["PeriodMatched"]
     benefit = expected.benefit_wh(benefit_matrix(bids.net, bids.available, bids.capacity)) if len(expected) else 0
     assert (event["period"], event["method"], event["matches"], event["benefitWh"]) == (
-        period, GREEDY, len(expected), benefit
+        period, MatchingMethod.GREEDY, len(expected), benefit
     )
     assert matching.isMatched(period)
 

@@ -3,21 +3,20 @@ active participants and MARKET holders; METER or MARKET burns delivered Wh."""
 
 import brownie
 import pytest
-from contract_helpers import custom_error, role
+from contract_helpers import UNAUTHORIZED, custom_error
+
+from offchain.chain.abi import ZERO_ADDRESS
+from offchain.chain.roles import role_id
 
 PERIOD = 480_123  # a delivery period index, also the ERC-1155 token id
 SURPLUS_WH = 2_500
-ZERO_ADDRESS = "0x" + "00" * 20
-UNAUTHORIZED = "AccessControlUnauthorizedAccount(address,bytes32)"
 NOT_ALLOWED = "CreditRecipientNotAllowed(address)"
 
 
 @pytest.fixture(scope="module")
-def market(funded_account, registry, admin):
+def market(role_holder):
     """Stands in for a market contract: an account holding MARKET in the registry."""
-    holder = funded_account()
-    registry.grantRole(role("MARKET"), holder, {"from": admin})
-    return holder
+    return role_holder("MARKET")
 
 
 @pytest.fixture
@@ -65,7 +64,7 @@ def test_attest_requires_meter(credit, admin, operator, scorer, market, outsider
     caller = {"admin": admin, "operator": operator, "scorer": scorer, "market": market, "outsider": outsider}[
         caller_name
     ]
-    with brownie.reverts(custom_error(UNAUTHORIZED, caller, role("METER"))):
+    with brownie.reverts(custom_error(UNAUTHORIZED, caller, role_id("METER"))):
         credit.attestSurplus(prosumers[0], PERIOD, SURPLUS_WH, {"from": caller})
     assert credit.balanceOf(prosumers[0], PERIOD) == 0
     assert credit.attested(prosumers[0], PERIOD) == 0
@@ -95,7 +94,7 @@ def test_other_period_and_other_prosumer_can_be_attested(credit, meter, prosumer
 
 
 def test_zero_energy_attestation_rejected(credit, meter, prosumers):
-    with brownie.reverts(custom_error("ZeroEnergy()")):
+    with brownie.reverts(custom_error("ZeroAmount()")):
         credit.attestSurplus(prosumers[0], PERIOD, 0, {"from": meter})
     assert credit.attested(prosumers[0], PERIOD) == 0
 
@@ -220,7 +219,7 @@ def test_holder_cannot_burn_own_credits(credit, attested):
 
 
 def test_zero_energy_burn_rejected(credit, meter, attested):
-    with brownie.reverts(custom_error("ZeroEnergy()")):
+    with brownie.reverts(custom_error("ZeroAmount()")):
         credit.burnDelivered(attested, PERIOD, 0, {"from": meter})
     assert credit.balanceOf(attested, PERIOD) == SURPLUS_WH
 

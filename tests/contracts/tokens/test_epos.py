@@ -4,22 +4,22 @@ and out of STAKING-role holders, which alone can burn."""
 import brownie
 import pytest
 from brownie import web3
-from contract_helpers import custom_error, role
+from contract_helpers import ALREADY_ACCEPTED, UNAUTHORIZED, custom_error
+
+from offchain.chain.abi import ZERO_ADDRESS
+from offchain.chain.roles import role_id
 
 ONE_EPOS = 10**18
 MECHANISM = web3.keccak(text="seed001.poeg")
 OTHER_MECHANISM = web3.keccak(text="seed001.posoc")
 SLOT = 42
-UNAUTHORIZED = "AccessControlUnauthorizedAccount(address,bytes32)"
 NON_TRANSFERABLE = "EPOSNonTransferable(address,address)"
 
 
 @pytest.fixture(scope="module")
-def staking(funded_account, registry, admin):
+def staking(role_holder):
     """Stands in for a staking contract: an account holding STAKING in the registry."""
-    holder = funded_account()
-    registry.grantRole(role("STAKING"), holder, {"from": admin})
-    return holder
+    return role_holder("STAKING")
 
 
 @pytest.fixture
@@ -62,14 +62,14 @@ def test_scorer_mints_scores(epos, scorer, prosumers, evs):
 @pytest.mark.parametrize("caller_name", ["admin", "operator", "meter", "outsider"])
 def test_mint_requires_scorer(epos, request, caller_name, prosumers):
     caller = request.getfixturevalue(caller_name)
-    with brownie.reverts(custom_error(UNAUTHORIZED, caller, role("SCORER"))):
+    with brownie.reverts(custom_error(UNAUTHORIZED, caller, role_id("SCORER"))):
         epos.mintScores(MECHANISM, SLOT, [prosumers[0]], [ONE_EPOS], {"from": caller})
     assert epos.totalSupply() == 0
     assert not epos.isAccepted(MECHANISM, SLOT)
 
 
 def test_key_accepted_once(epos, scorer, prosumers, scored):
-    with brownie.reverts(custom_error("ResultAlreadyAccepted(bytes32,uint256)", MECHANISM, SLOT)):
+    with brownie.reverts(custom_error(ALREADY_ACCEPTED, MECHANISM, SLOT)):
         epos.mintScores(MECHANISM, SLOT, [prosumers[0]], [ONE_EPOS], {"from": scorer})
     assert balances(epos, scored) == list(scored.values())
     assert epos.totalSupply() == sum(scored.values())
@@ -147,7 +147,7 @@ def test_stake_in_and_out_of_staking_holder(epos, staking, prosumers, scored):
 
 def test_revoked_staking_holder_cannot_move_epos(epos, registry, admin, staking, prosumers, scored):
     epos.transfer(staking, ONE_EPOS, {"from": prosumers[0]})
-    registry.revokeRole(role("STAKING"), staking, {"from": admin})
+    registry.revokeRole(role_id("STAKING"), staking, {"from": admin})
     with brownie.reverts(custom_error(NON_TRANSFERABLE, staking, prosumers[0])):
         epos.transfer(prosumers[0], ONE_EPOS, {"from": staking})
     assert epos.balanceOf(staking) == ONE_EPOS
@@ -161,18 +161,18 @@ def test_staking_holder_burns_its_own_balance(epos, staking, prosumers, scored):
     tx = epos.burn(ONE_EPOS, {"from": staking})
     assert epos.balanceOf(staking) == 2 * ONE_EPOS
     assert epos.totalSupply() == sum(scored.values()) - ONE_EPOS
-    assert (tx.events["Transfer"]["from"], tx.events["Transfer"]["to"]) == (staking.address, "0x" + "00" * 20)
+    assert (tx.events["Transfer"]["from"], tx.events["Transfer"]["to"]) == (staking.address, ZERO_ADDRESS)
 
 
 @pytest.mark.parametrize("caller_name", ["admin", "scorer"])
 def test_burn_requires_staking(epos, request, caller_name, prosumers, scored):
     caller = request.getfixturevalue(caller_name)
-    with brownie.reverts(custom_error(UNAUTHORIZED, caller, role("STAKING"))):
+    with brownie.reverts(custom_error(UNAUTHORIZED, caller, role_id("STAKING"))):
         epos.burn(0, {"from": caller})
 
 
 def test_participant_cannot_burn_own_score(epos, prosumers, scored):
-    with brownie.reverts(custom_error(UNAUTHORIZED, prosumers[0], role("STAKING"))):
+    with brownie.reverts(custom_error(UNAUTHORIZED, prosumers[0], role_id("STAKING"))):
         epos.burn(ONE_EPOS, {"from": prosumers[0]})
     assert epos.balanceOf(prosumers[0]) == scored[prosumers[0]]
 
