@@ -13,10 +13,8 @@ The chain is stopped at the end, also on Ctrl-C or an error.
 
 from __future__ import annotations
 
-import dataclasses
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -24,18 +22,11 @@ from rich.table import Table
 from web3.logs import DISCARD
 
 from offchain import units
-from offchain.chain import (
-    ANVIL_TEST_MNEMONIC,
-    ChainClient,
-    EmbeddedAnvil,
-    accounts_from_mnemonic,
-    connect,
-    deploy_suite,
-    get_network,
-    manifest_path,
-)
+from offchain.chain import ChainClient, ParticipantKind
 
-PROSUMER, EV = 1, 2
+PROSUMER, EV = ParticipantKind.PROSUMER, ParticipantKind.EV
+#: Test-mnemonic index of the first community member (0-3 act as the roles).
+FIRST_MEMBER = 4
 #: (name, kind, x m, y m, battery capacity Wh, SoC min Wh, SoC max Wh, attested surplus kWh)
 COMMUNITY = (
     ("prosumer-A", PROSUMER, 1_200, 300, 0, 0, 0, 4.2),
@@ -63,36 +54,36 @@ ORDERS = (
 @dataclass(frozen=True)
 class Member:
     name: str
-    kind: int
-    account: Any  # eth_account LocalAccount
+    kind: ParticipantKind
+    client: ChainClient
 
     @property
     def address(self) -> str:
-        return self.account.address
+        return self.client.address
 
 
 def run_demo(console: Console | None = None) -> dict[str, dict[str, float]]:
     """Runs the scenario; returns the final holdings per member and the operator:
     {name: {"UPOS": wallet + book, "EPOS": .., "credits_kWh": wallet + book, "grid_kWh": ..}}."""
     from offchain.mechanisms import SUITE, WORKERS
+    from offchain.scenarios.harness import open_scenario_chain
     from offchain.workers import run_worker
 
     console = console or Console()
-    network = get_network("local")
-    accounts = accounts_from_mnemonic(ANVIL_TEST_MNEMONIC, 4 + len(COMMUNITY))
-    with EmbeddedAnvil(chain_id=network.chain_id) as node, tempfile.TemporaryDirectory(prefix="kwx-demo-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="kwx-demo-") as tmp, \
+            open_scenario_chain(tmp, accounts=FIRST_MEMBER + len(COMMUNITY)) as chain:
         console.rule("[bold]Kilowatt Exchange demo")
-        console.print(f"Embedded Anvil on {node.rpc_url} (chain id {network.chain_id})")
-        w3 = connect(node.rpc_url)
-        clients = {role: ChainClient(w3, network.account(role)) for role in ("ADMIN", "OPERATOR", "METER")}
-        demo_network = dataclasses.replace(network, rpc_url=node.rpc_url)
-        manifest = deploy_suite(clients["ADMIN"], demo_network, manifest_dir=Path(tmp), suite=SUITE)
+        console.print(f"Embedded Anvil on {chain.anvil.rpc_url} (chain id {chain.network.chain_id})")
+        w3 = chain.w3
+        clients = {"ADMIN": chain.admin, "OPERATOR": chain.operator, "METER": chain.meter}
+        manifest = chain.deploy(SUITE)
         console.print(f"Deployed {', '.join(manifest.contracts)} in block {manifest.deploy_block}")
         console.print("Roles: " + ", ".join(f"{role} {address[:10]}…" for role, address in manifest.roles.items()))
 
-        members = [Member(spec[0], spec[1], acct) for spec, acct in zip(COMMUNITY, accounts[4:])]
+        members = [Member(spec[0], spec[1], client)
+                   for spec, client in zip(COMMUNITY, chain.participants(FIRST_MEMBER, len(COMMUNITY), "member"))]
         by_name = {m.name: m for m in members}
-        member_clients = {m.name: ChainClient(w3, m.account) for m in members}
+        member_clients = {m.name: m.client for m in members}
 
         def contract(name: str, client: ChainClient):
             return client.contract(name, manifest.contracts[name])
@@ -120,12 +111,12 @@ def run_demo(console: Console | None = None) -> dict[str, dict[str, float]]:
 
         summary = run_worker(
             WORKERS["surplus-score"],
-            rpc_url=node.rpc_url,
-            manifest_path=manifest_path(demo_network, tmp),
-            state_dir=Path(tmp) / "workers",
+            rpc_url=chain.anvil.rpc_url,
+            manifest_path=chain.manifest_file,
+            state_dir=chain.work_dir / "workers",
             once=True,
             through_period=period,
-            account=demo_network.account("SCORER"),
+            account=chain.network.account("SCORER"),
             log_level="WARNING",
         )
         console.print(f"surplus-score worker minted EPOS for period {period}: {summary.accepted} result(s) accepted")
@@ -145,7 +136,6 @@ def run_demo(console: Console | None = None) -> dict[str, dict[str, float]]:
 
 def _trade_period(console, w3, contracts, clients, members, member_clients, period, send, contract) -> list[dict]:
     """Deposits, the order sequence, gate closure, grid fill and expiry; prints trades and returns them."""
-    by_name = {m.name: m for m in members}
     book_address = contracts["EnergyOrderBook"]
     console.rule(f"[bold]Delivery period {period} in the order book")
     for member in members:
