@@ -3,16 +3,21 @@ plus reading contract events as :class:`~offchain.workers.runtime.ChainEvent` in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from eth_account.typed_transactions import TypedTransaction
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractEvent
 from web3.exceptions import TransactionNotFound
 
 from offchain.chain import ChainClient, ContractRevertError
+from offchain.chain.batch import receipts_batch
+from offchain.chain.errors import FeeCapError, FeeTooLowError
 
-from .runtime import Acceptance, ChainEvent, Rejected, TxState, block_ranges
+from .runtime import Acceptance, ChainEvent, FeeCapReached, FeeTooLow, Rejected, TxState, block_ranges
 from .state import Submission
 
 
@@ -29,7 +34,8 @@ def contract_events(event: ContractEvent, from_block: int, to_block: int,
 
 class Web3ResultChain:
     """Submits results to `results` (a contract with ResultKeys: ``isAccepted``, ``ResultAccepted``) from
-    `client`'s account. ``block_chunk``: most blocks per log query when looking for an acceptance."""
+    `client`'s account, a window of transactions per JSON-RPC batch (offchain.chain.batch).
+    ``block_chunk``: most blocks per log query when looking for an acceptance."""
 
     def __init__(self, client: ChainClient, results: Contract, *, block_chunk: int = 2000) -> None:
         self.client = client
@@ -58,23 +64,50 @@ class Web3ResultChain:
                 return Acceptance(found[0].tx_hash, found[0].block)
         return None
 
-    def sign(self, call: Any) -> Submission:
+    def sign(self, calls: Sequence[Any]) -> list[Submission | Rejected]:
         signed_at_block = self.head()
         try:
-            tx = self.client.build(call)
-        except ContractRevertError as revert:
-            raise Rejected(revert.error_name, tuple(revert.args.values())) from revert
-        signed = self.client.sign(tx)
-        return Submission(Web3.to_hex(signed.hash), tx["nonce"], bytes(signed.raw_transaction), signed_at_block)
+            prepared = self.client.prepare_many(calls)
+        except FeeCapError as capped:
+            raise FeeCapReached(str(capped)) from capped
+        outcomes: list[Submission | Rejected] = []
+        for tx in prepared:
+            if isinstance(tx, ContractRevertError):
+                outcomes.append(Rejected(tx.error_name, tuple(tx.args.values())))
+            else:
+                outcomes.append(self._submission(self.client.sign(tx), tx["nonce"], signed_at_block))
+        return outcomes
 
-    def broadcast(self, raw_tx: bytes) -> None:
-        self.client.send_raw(_Raw(raw_tx))
+    @staticmethod
+    def _submission(signed: Any, nonce: int, signed_at_block: int) -> Submission:
+        return Submission(Web3.to_hex(signed.hash), nonce, bytes(signed.raw_transaction), signed_at_block)
 
-    def wait(self, tx_hash: str, timeout: float) -> int:
+    def broadcast(self, raw_txs: Sequence[bytes]) -> list[Exception | None]:
+        outcomes = self.client.send_many([_Raw(raw) for raw in raw_txs])
+        return [FeeTooLow(str(o)) if isinstance(o, FeeTooLowError) else o if isinstance(o, Exception) else None
+                for o in outcomes]
+
+    def receipts(self, tx_hashes: Sequence[str]) -> dict[str, int | Rejected]:
+        outcomes: dict[str, int | Rejected] = {}
+        for tx_hash, receipt in receipts_batch(self.w3, tx_hashes).items():
+            if receipt["status"] == 0:
+                revert = self.client._replayed_failure(receipt)
+                outcomes[tx_hash] = Rejected(revert.error_name, tuple(revert.args.values()))
+            else:
+                outcomes[tx_hash] = receipt["blockNumber"]
+        return outcomes
+
+    def reprice(self, submission: Submission) -> Submission:
         try:
-            return self.client.wait(tx_hash, timeout=timeout)["blockNumber"]
-        except ContractRevertError as revert:
-            raise Rejected(revert.error_name, tuple(revert.args.values())) from revert
+            signed = self.client.reprice(submission.raw_tx)
+        except FeeCapError as capped:
+            raise FeeCapReached(str(capped)) from capped
+        return self._submission(signed, submission.nonce, self.head())
+
+    def fee_too_low(self, submission: Submission) -> bool:
+        base_fee = self.w3.eth.get_block("latest").get("baseFeePerGas")
+        tx = TypedTransaction.from_bytes(HexBytes(submission.raw_tx)).as_dict() if submission.raw_tx[:1] < b"\x7f" else {}
+        return base_fee is not None and tx.get("maxFeePerGas", base_fee) < base_fee
 
     def tx_state(self, tx_hash: str) -> TxState:
         try:
