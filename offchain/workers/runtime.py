@@ -55,10 +55,10 @@ CRASH_ENV = "KWX_WORKER_CRASH_AT"
 
 #: After a stop request, how long in-flight receipts are still waited for (s): SIGTERM ends a worker within 2 s,
 #: and an entry whose receipt is not in by then stays SIGNED for the next run.
-STOP_GRACE = 1.5
+STOP_GRACE = 1.0
 #: Receipt polling pauses (s): short first (a local node mines in milliseconds), doubling up to the cap.
 RECEIPT_FIRST_PAUSE = 0.002
-RECEIPT_MAX_PAUSE = 0.5
+RECEIPT_MAX_PAUSE = 0.25
 #: Longest pause (s) between polls while the RPC is down, and between retries of a key refused at estimation.
 MAX_BACKOFF = 600.0
 
