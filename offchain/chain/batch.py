@@ -14,7 +14,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import eth_abi
+from eth_abi.exceptions import EncodingError
 from eth_account.datastructures import SignedTransaction
+from eth_utils.abi import get_abi_input_types
 from hexbytes import HexBytes
 from web3 import Web3
 from web3._utils.method_formatters import receipt_formatter
@@ -32,8 +35,20 @@ DEFAULT_WINDOW = 64
 def _call_fields(call: Any) -> dict[str, Any]:
     """``to`` and ``data`` of a contract function call or constructor, encoded locally (no RPC)."""
     if hasattr(call, "_encode_transaction_data"):  # ContractFunction
-        return {"to": call.address, "data": call._encode_transaction_data()}
+        return {"to": call.address, "data": encode_call(call)}
     return {"data": call._encode_data_in_transaction()}  # ContractConstructor
+
+
+def encode_call(call: Any) -> str:
+    """The calldata of a contract function call. eth_abi directly (about 0.1 ms) when the arguments are plain
+    values (bytes for bytesN, checksummed addresses, ints, lists, tuples); web3's normalising encoder (about
+    2 ms) for anything else, such as hex strings for bytes."""
+    if not call.kwargs:
+        try:
+            return call.selector + eth_abi.encode(get_abi_input_types(call.abi), call.args).hex()
+        except (EncodingError, TypeError, ValueError):
+            pass
+    return call._encode_transaction_data()
 
 
 def prepare_batch(items: Sequence[tuple[ChainClient, Any]], *, value: int = 0,

@@ -312,6 +312,7 @@ class Worker:
         self._changes: Counter[Status] = Counter()
         self._deferred = 0
         self._retry_at: dict[tuple[bytes, int], float] = {}  # in memory: a new process retries at once
+        self._outstanding: list[_InFlight] = []  # sent, receipts not collected yet
         self.state = WorkerState(state_path, logic.schema, fresh=fresh)
         try:
             if self.state.set_aside is not None:
@@ -371,9 +372,14 @@ class Worker:
         self._deferred = 0
         head = self.chain.head()
         self.state.bind(self._identity())
-        self._drive(self._open_entries())
-        events = self._scan(head - self.confirmations)
-        results = self._submit_new()
+        try:
+            self._drive(self._open_entries())
+            self._flush()
+            events = self._scan(head - self.confirmations)
+            results = self._submit_new()
+            self._flush()
+        finally:
+            self._outstanding = []
         summary = RunSummary(
             head=head,
             scanned_to=self.state.cursor(self.start_block).scanned_block,
@@ -474,7 +480,8 @@ class Worker:
         return recorded
 
     def _drive(self, entries: list[JournalEntry]) -> None:
-        """Drives open entries to a final status, a window at a time: recover or sign, broadcast, await."""
+        """Drives open entries towards a final status, a window at a time: recover or sign, broadcast; the
+        receipts of each window are collected after the next one is sent (:meth:`_flush` collects the last)."""
         for start in range(0, len(entries), self.window):
             if self.stopping:
                 return
@@ -491,7 +498,15 @@ class Worker:
             self._send([f for f in flights if not f.sent])
             signed = self._sign(to_sign)
             self._send(signed)
-            self._await(flights + signed)
+            # The previous window's receipts are collected only now, so the node mines one window while the next
+            # is computed, estimated and signed.
+            self._flush()
+            self._outstanding = flights + signed
+
+    def _flush(self) -> None:
+        """Collects the receipts of the last window sent."""
+        outstanding, self._outstanding = self._outstanding, []
+        self._await(outstanding)
 
     def _recover(self, entry: JournalEntry, to_sign: list[JournalEntry], flights: list[_InFlight]) -> None:
         """Decides what a SIGNED entry from an earlier run needs (the table in docs/workers.md)."""
