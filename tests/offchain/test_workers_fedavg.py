@@ -308,6 +308,7 @@ def test_kwx_worker_fedavg_aggregator_takes_string_options(fed, community, tmp_p
     manifest_path = tmp_path / "deployments" / "local.json"
     contracts = {**community.manifest.contracts, "FogModelRegistry": fed.fog_models.address}
     dataclasses.replace(community.manifest, contracts=contracts).write(manifest_path)
+    fed.store.root.mkdir(parents=True, exist_ok=True)  # store_dir must be an existing folder
     pairs = [f"store_dir={fed.store.root}", f"contributors={' , '.join(fed.addresses)}", "through_round=1",
              "weighting=uniform"]  # as `kwx worker fedavg-aggregator -o KEY=VALUE ...` passes them
     options = parse_worker_options(WORKERS["fedavg-aggregator"], pairs)
