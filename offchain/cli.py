@@ -114,7 +114,15 @@ def deploy(
     yes: bool = typer.Option(False, "--yes", help="Do not ask before sending to a remote network."),
 ) -> None:
     """Deploy the contract suite, or reuse the manifest of a live deployment from the same artifacts."""
-    from offchain.chain import deploy_suite, find_reusable_manifest, get_network, manifest_path, plan_deployment
+    from offchain.chain import (
+        DeployProgress,
+        deploy_suite,
+        find_reusable_manifest,
+        get_network,
+        manifest_path,
+        plan_deployment,
+        progress_path,
+    )
     from offchain.chain.artifacts import project_root
     from offchain.mechanisms import SUITE
 
@@ -122,6 +130,10 @@ def deploy(
     folder = manifest_dir or project_root() / "deployments"
     client = config.client("ADMIN")
     reusable = find_reusable_manifest(client, config, folder, SUITE)
+    progress = DeployProgress.read(progress_path(config, folder)) if reusable is None else None
+    if progress is not None:
+        typer.echo(f"Resuming the deployment in {progress_path(config, folder)}: {len(progress.done)} step(s) "
+                   "confirmed (checked against the chain before anything is sent)")
     if reusable is None and not config.local:
         plan = plan_deployment(client, suite=SUITE)
         typer.echo(f"Deploying to {config.name} (chain id {config.chain_id}) from {client.address}:")

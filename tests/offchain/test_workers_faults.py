@@ -283,3 +283,44 @@ def test_broken_state_files_are_one_line_naming_the_file(site):
     assert list(site.state.glob("surplus-score.sqlite.*.old"))
     # The new state knows none of the old transactions: the key accepted by the earlier run counts as someone else's.
     assert journal(site) == {1: "superseded"} and len(site.acceptances(1)) == 1
+
+
+# --- kills inside pipelined windows, real processes ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_worker_processes_killed_inside_windows_repeatedly_accept_every_period_once(site, seed):
+    """The worker process dies (os._exit at a random step and occurrence, or SIGKILL at a random moment) inside
+    windows of 4, again and again; after a clean run every period is accepted exactly once, by the transaction
+    its journal records, and the account's nonces have no gap (the chain mined every one)."""
+    from random import Random
+
+    from offchain.chain import transact_batch
+    from offchain.workers import CRASH_POINTS
+
+    rng = Random(seed)
+    periods = 24
+    meter, credit = site.contract("EnergyCredit", METER)
+    prosumer = site.client(PROSUMERS[0]).address
+    transact_batch([(meter, credit.functions.attestSurplus(prosumer, period, 100 + period))
+                    for period in range(1, periods + 2)])
+    args = site.worker_args("--once", "--window", "4")
+    for _ in range(4):
+        if rng.random() < 0.5:
+            site.kwx(*args, crash_at=f"{rng.choice(CRASH_POINTS)}:{rng.randint(1, 12)}")
+        else:
+            process = subprocess.Popen([sys.executable, "-m", "offchain.cli", *args], env=site.env(),
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(1.0, 4.0))
+            process.kill()
+            process.wait()
+    final = site.kwx(*args)
+    assert final.returncode == 0, final.stderr
+    with sqlite3.connect(site.state / "surplus-score.sqlite") as db:
+        landed = dict(db.execute("SELECT slot, tx_hash FROM journal WHERE status = 'accepted'"))
+    assert sorted(landed) == list(range(1, periods + 1))
+    for period in range(1, periods + 1):
+        assert site.acceptances(period) == [landed[period]]
+    scorer = site.client(SCORER)
+    assert scorer.w3.eth.get_transaction_count(scorer.address, "pending") == \
+        scorer.w3.eth.get_transaction_count(scorer.address, "latest")
