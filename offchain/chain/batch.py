@@ -5,6 +5,11 @@ Per window: one fee query, one batch of gas estimates, local signing with each a
 one batch of ``eth_sendRawTransaction``, then batches of ``eth_getTransactionReceipt`` until every receipt
 is in. Gas is estimated against the latest block, so calls inside one window must not depend on each other
 (an ``approve`` and the ``deposit`` it allows go in different windows, or carry an explicit gas).
+
+One account's transactions are mined in nonce order, but transactions of different accounts sent in one batch
+may be mined in any order: Anvil handles a batch's requests concurrently (30 senders in one batch: two came out
+swapped). Where the order across accounts matters (seed 000's greedy match is first come, first served by
+arrival), send such calls with ``window=1``.
 """
 
 from __future__ import annotations
