@@ -68,11 +68,11 @@ CREATE INDEX IF NOT EXISTS submissions_by_key ON submissions (mechanism, slot);
 class Status(StrEnum):
     """Where a result key stands in the journal. PENDING and SIGNED are open; the others are final."""
 
-    PENDING = "pending"  #: result computed and stored; no transaction signed yet
+    PENDING = "pending"  #: result computed and stored; no transaction signed yet (or refused at estimation: retried)
     SIGNED = "signed"  #: a signed transaction is stored; it may or may not have been broadcast
     ACCEPTED = "accepted"  #: the chain accepted the key through one of this worker's transactions
     SUPERSEDED = "superseded"  #: the chain accepted the key through someone else's transaction
-    FAILED = "failed"  #: the contract rejected the result for another reason (see `error`)
+    FAILED = "failed"  #: a mined transaction of ours reverted for another reason (see `error`); final
 
 
 OPEN_STATUSES = (Status.PENDING, Status.SIGNED)
