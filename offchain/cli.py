@@ -79,14 +79,22 @@ class _WorkerCommand(typer.core.TyperCommand):
 def chain(
     network: str = typer.Option("local", help="local (chain id 31337, port 8545) or fuji-rehearsal (43113, "
                                 "port 8546)."),
-    port: Optional[int] = typer.Option(None, help="Port to listen on instead of the network's RPC port."),
+    port: Optional[int] = typer.Option(None, help="Port to listen on instead of the network's RPC port, 1-65535."),
 ) -> None:
     """Run a local Anvil chain in the foreground until Ctrl-C."""
     import time
+    from urllib.parse import urlparse
 
-    from offchain.chain import ANVIL_TEST_MNEMONIC, EmbeddedAnvil, get_network
+    from offchain.chain import ANVIL_TEST_MNEMONIC, EmbeddedAnvil, get_network, port_open
 
     config = get_network(network)
+    if port is not None and not 1 <= port <= 65535:
+        fail(f"--port must be between 1 and 65535, got {port}")
+    if not config.local:
+        fail(f"network {config.name} is remote: there is no chain to start")
+    chosen = port or urlparse(config.require_rpc_url()).port
+    if chosen is not None and port_open(chosen):
+        fail(f"port {chosen} is already in use: stop what listens there or choose another with --port")
     node = EmbeddedAnvil(chain_id=config.chain_id, port=port) if port else config.embedded_anvil()
     with node:
         typer.echo(f"Anvil, chain id {config.chain_id}, listening on {node.rpc_url} (pid {node.pid}); Ctrl-C stops it.")
@@ -106,7 +114,15 @@ def deploy(
     yes: bool = typer.Option(False, "--yes", help="Do not ask before sending to a remote network."),
 ) -> None:
     """Deploy the contract suite, or reuse the manifest of a live deployment from the same artifacts."""
-    from offchain.chain import deploy_suite, find_reusable_manifest, get_network, manifest_path, plan_deployment
+    from offchain.chain import (
+        DeployProgress,
+        deploy_suite,
+        find_reusable_manifest,
+        get_network,
+        manifest_path,
+        plan_deployment,
+        progress_path,
+    )
     from offchain.chain.artifacts import project_root
     from offchain.mechanisms import SUITE
 
@@ -114,6 +130,10 @@ def deploy(
     folder = manifest_dir or project_root() / "deployments"
     client = config.client("ADMIN")
     reusable = find_reusable_manifest(client, config, folder, SUITE)
+    progress = DeployProgress.read(progress_path(config, folder)) if reusable is None else None
+    if progress is not None:
+        typer.echo(f"Resuming the deployment in {progress_path(config, folder)}: {len(progress.done)} step(s) "
+                   "confirmed (checked against the chain before anything is sent)")
     if reusable is None and not config.local:
         plan = plan_deployment(client, suite=SUITE)
         typer.echo(f"Deploying to {config.name} (chain id {config.chain_id}) from {client.address}:")
@@ -150,7 +170,15 @@ def worker(
     state_dir: Path = typer.Option(Path("var/workers"), help="Folder of the worker's SQLite cursor and journal."),
     once: bool = typer.Option(False, "--once", help="Process everything up to the chain head, print a summary, then "
                               "exit: status 0, or 1 if any result failed (the contract rejected it) in this run."),
-    poll: float = typer.Option(5.0, help="Seconds between polls when running continuously."),
+    poll: float = typer.Option(5.0, help="Seconds between polls when running continuously, 0.1-3600."),
+    window: int = typer.Option(64, help="Results signed and sent together (one JSON-RPC batch), 1-1000."),
+    fresh: bool = typer.Option(False, "--fresh", help="Set the state file aside (<file>.<time>.old) and start a "
+                               "new state: after a chain reset, or when the file is empty or unreadable."),
+    on_reset: str = typer.Option("stop", help="When the chain is reset under the worker: stop (exit 1 with one "
+                                 "line) or fresh (set the state aside and go on with the new chain)."),
+    max_fee_gwei: Optional[float] = typer.Option(
+        None, help="Most any transaction may offer per gas, in gwei (nAVAX), 0.001-1000000; re-pricing after a "
+        "fee spike stops there. Default: no cap."),
     option: list[str] = typer.Option(
         [], "--option", "-o", metavar="KEY=VALUE",
         help="A worker option, repeatable (e.g. -o through_period=5); `kwx worker NAME --list-options` lists them.",
@@ -159,15 +187,24 @@ def worker(
 ) -> None:
     """Run an off-chain worker (JSON logs on stderr; SIGTERM or Ctrl-C stop it after the current step).
 
-    With --once the exit status is 1 when any result failed in that run (`failed` in the summary; the
-    worker does not retry it: docs/workers.md).
+    With --once the exit status is 1 when any result failed in that run (a mined transaction reverted: final)
+    or was deferred (the contract refused it before anything was sent; the next run retries it).
     """
     from offchain.chain import get_network, manifest_path
     from offchain.chain.artifacts import project_root
     from offchain.mechanisms import worker_spec
     from offchain.workers import parse_worker_options, run_worker
+    from offchain.workers.registry import MAX_FEE_GWEI_RANGE, ON_RESET, POLL_RANGE, WINDOW_RANGE, check_range
 
     spec = worker_spec(name)
+    check_range("--poll", poll, POLL_RANGE)
+    check_range("--window", window, WINDOW_RANGE)
+    if max_fee_gwei is not None:
+        check_range("--max-fee-gwei", max_fee_gwei, MAX_FEE_GWEI_RANGE)
+    if on_reset not in ON_RESET:
+        fail(f"--on-reset must be one of {', '.join(ON_RESET)}, got {on_reset!r}")
+    if state_dir.exists() and not state_dir.is_dir():
+        fail(f"--state-dir {state_dir} is a file, not a folder")
     if list_options:
         declared = spec.options
         typer.echo(f"{name}: {spec.summary}")
@@ -185,14 +222,23 @@ def worker(
         state_dir=state_dir,
         once=once,
         poll_seconds=poll,
+        window=window,
+        fresh=fresh,
+        on_reset=on_reset,
+        max_fee_gwei=max_fee_gwei,
         account=config.account("SCORER"),
         **options,
     )
     if summary is not None:
         typer.echo(str(summary))
+        problems = []
         if summary.failed:
-            fail(f"{summary.failed} result(s) failed in this run (the contract rejected them; see the "
-                  "result_failed log lines and docs/workers.md on retrying)")
+            problems.append(f"{summary.failed} result(s) failed (a mined transaction reverted; see result_failed)")
+        if summary.deferred:
+            problems.append(f"{summary.deferred} result(s) not sent: the contract refuses them for now (see "
+                            "result_deferred); the next run retries them")
+        if problems:
+            fail("; ".join(problems))
 
 
 @one_line_errors
@@ -211,6 +257,10 @@ def gas(
     brownie = shutil.which("brownie", path=str(Path(sys.executable).parent)) or shutil.which("brownie")
     if brownie is None:
         fail("brownie is not installed: run `make setup`")
+    from brownie._config import CONFIG
+
+    if network not in CONFIG.networks:
+        fail(f"unknown brownie network {network!r}: `brownie networks list` shows them (development starts Anvil)")
     env = os.environ | {"SOLCX_BINARY_PATH": str(root / "toolchain" / "solcx")}
     env["PATH"] = os.pathsep.join([str(root / "node_modules" / ".bin"), env.get("PATH", "")])
     result = subprocess.run([brownie, "run", "scripts/gas_benchmark.py", "--network", network], cwd=root, env=env)
@@ -222,9 +272,25 @@ def gas(
 app = build_app()
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app(prog_name="kwx")
+def main() -> None:
+    """The console entry point: like `app`, but a usage error (an option that does not parse, a missing
+    argument) is one line on stderr, as every other failure is."""
+    from typer._click.exceptions import UsageError  # typer ships its own click
+
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(prog_name="kwx", standalone_mode=False)
+    except typer.Abort:
+        typer.echo("kwx: interrupted", err=True)
+        raise SystemExit(130) from None
+    except UsageError as error:
+        where = f" (see `{error.ctx.command_path} --help`)" if error.ctx is not None else ""
+        typer.echo(f"kwx: {error.format_message()}{where}".replace("\n", " "), err=True)
+        raise SystemExit(error.exit_code) from None
+    except typer.Exit as done:
+        raise SystemExit(done.exit_code) from None
+    raise SystemExit(result if isinstance(result, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -11,21 +11,26 @@ from offchain.chain.accounts import (
 )
 from offchain.chain.anvil import EmbeddedAnvil, find_anvil, free_port, port_open, stop_all
 from offchain.chain.artifacts import Artifact, ErrorDecoder, default_build_dir, load_artifact, project_root
+from offchain.chain.batch import prepare_batch, receipts_batch, send_batch, transact_batch, wait_batch
 from offchain.chain.client import ChainClient
 from offchain.chain.deploy import (
     DeploymentPlan,
+    DeployProgress,
     Manifest,
     deploy_suite,
     find_reusable_manifest,
     load_manifest,
     manifest_path,
     plan_deployment,
+    progress_path,
 )
 from offchain.chain.errors import (
     AnvilStartError,
     ArtifactsMissingError,
     ChainIdMismatchError,
     ContractRevertError,
+    FeeCapError,
+    FeeTooLowError,
     InvalidCredentialsError,
     KwxChainError,
     ManifestMissingError,
@@ -39,7 +44,7 @@ from offchain.chain.errors import (
 from offchain.chain.networks import FIRST_PARTICIPANT_INDEX, LOCAL_ROLE_ACCOUNTS, NETWORK_NAMES, NetworkConfig, get_network
 from offchain.chain.nonces import NonceManager
 from offchain.chain.roles import ROLE_NAMES, role_id, role_name
-from offchain.chain.rpc import connect
+from offchain.chain.rpc import check_rpc_url, connect, rpc_batch
 from offchain.chain.abi import MAX_UINT256, ZERO_ADDRESS, ParticipantKind
 from offchain.chain.steps import DEPLOYER, Call, ContractRef, Deploy, Grant, RoleHolder, Step, replace_group
 
@@ -61,9 +66,12 @@ __all__ = [
     "ContractRef",
     "ContractRevertError",
     "Deploy",
+    "DeployProgress",
     "DeploymentPlan",
     "EmbeddedAnvil",
     "ErrorDecoder",
+    "FeeCapError",
+    "FeeTooLowError",
     "Grant",
     "InvalidCredentialsError",
     "KwxChainError",
@@ -84,6 +92,7 @@ __all__ = [
     "account_from_keystore",
     "account_from_mnemonic",
     "accounts_from_mnemonic",
+    "check_rpc_url",
     "connect",
     "default_build_dir",
     "deploy_suite",
@@ -96,10 +105,17 @@ __all__ = [
     "manifest_path",
     "plan_deployment",
     "port_open",
+    "prepare_batch",
+    "progress_path",
+    "receipts_batch",
     "project_root",
     "remote_account",
     "replace_group",
     "role_id",
     "role_name",
+    "rpc_batch",
+    "send_batch",
     "stop_all",
+    "transact_batch",
+    "wait_batch",
 ]

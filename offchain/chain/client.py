@@ -11,6 +11,7 @@ from typing import Any
 
 from eth_account.datastructures import SignedTransaction
 from eth_account.signers.local import LocalAccount
+from eth_account.typed_transactions import TypedTransaction
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
@@ -20,6 +21,8 @@ from web3.types import TxReceipt
 from offchain.chain.artifacts import Artifact, ErrorDecoder, load_artifact, revert_data_of
 from offchain.chain.errors import (
     ContractRevertError,
+    FeeCapError,
+    FeeTooLowError,
     KwxChainError,
     NonceConflictError,
     TransactionRejectedError,
@@ -31,6 +34,11 @@ from offchain.chain.nonces import NonceManager
 _NONCE_CONFLICTS = ("nonce too low", "replacement transaction underpriced", "nonce has already been used")
 #: Node messages meaning "this very transaction is already in the pool".
 _ALREADY_SENT = ("already known", "already imported")
+#: Node messages meaning "the fee is below what the node takes now" (checked after the nonce conflicts, whose
+#: "replacement transaction underpriced" is about the nonce, not the price).
+_FEE_TOO_LOW = ("less than block base fee", "transaction underpriced", "fee cap less than")
+#: A replacement must raise both fee fields by at least 10 % (geth's and coreth's txpool rule); 12.5 % clears it.
+REPRICE_BUMP = 1.125
 
 
 def rpc_message(exc: Web3RPCError) -> str:
@@ -58,6 +66,8 @@ class ChainClient:
         gas_margin: gas limit = estimate * gas_margin when no gas is given.
         fallback_tip_wei: priority fee when the node does not answer eth_maxPriorityFeePerGas.
         nonce_retries: how often `transact` rebuilds a transaction whose nonce another sender took.
+        max_fee_per_gas_cap: most wei per gas any transaction may offer (None: no cap). A base fee above
+            it raises FeeCapError before anything is signed; re-pricing never goes above it.
     """
 
     def __init__(
@@ -69,6 +79,7 @@ class ChainClient:
         gas_margin: float = 1.2,
         fallback_tip_wei: int = 10**9,
         nonce_retries: int = 3,
+        max_fee_per_gas_cap: int | None = None,
     ) -> None:
         self.w3 = w3
         self.account = account
@@ -76,6 +87,7 @@ class ChainClient:
         self.gas_margin = gas_margin
         self.fallback_tip_wei = fallback_tip_wei
         self.nonce_retries = nonce_retries
+        self.max_fee_per_gas_cap = max_fee_per_gas_cap
         self.chain_id: int = w3.eth.chain_id
         self.nonces = NonceManager(w3, account.address)
         self._errors: ErrorDecoder | None = None
@@ -118,16 +130,46 @@ class ChainClient:
     def fees(self) -> dict[str, int]:
         """EIP-1559 fees for a transaction sent now: tip from eth_maxPriorityFeePerGas (fallback_tip_wei if
         the node lacks it), maxFeePerGas = 2 * latest base fee + tip, which survives six full blocks of
-        base-fee increases. A chain without a base fee gets a legacy gasPrice."""
+        base-fee increases; both bounded by `max_fee_per_gas_cap` (FeeCapError when the base fee alone is
+        above it). A chain without a base fee gets a legacy gasPrice (FeeCapError above the cap)."""
         base_fee = self.w3.eth.get_block("latest").get("baseFeePerGas")
         if base_fee is None:
-            return {"gasPrice": self.w3.eth.gas_price}
+            return {"gasPrice": self._capped(self.w3.eth.gas_price, self.w3.eth.gas_price)}
         try:
             answer = self.w3.manager.request_blocking("eth_maxPriorityFeePerGas", [])
             tip = int(answer, 16) if isinstance(answer, str) else int(answer)
         except (Web3RPCError, MethodUnavailable):
             tip = self.fallback_tip_wei
-        return {"maxFeePerGas": 2 * base_fee + tip, "maxPriorityFeePerGas": tip}
+        max_fee = self._capped(2 * base_fee + tip, base_fee)
+        return {"maxFeePerGas": max_fee, "maxPriorityFeePerGas": min(tip, max_fee - base_fee)}
+
+    def _capped(self, fee: int, floor: int) -> int:
+        """`fee` bounded by the cap; FeeCapError if even `floor` (what the chain asks now) is above the cap."""
+        cap = self.max_fee_per_gas_cap
+        if cap is None:
+            return fee
+        if floor > cap:
+            raise FeeCapError(f"the chain asks {floor / 1e9:g} gwei per gas, above the cap of {cap / 1e9:g} gwei")
+        return min(fee, cap)
+
+    def reprice(self, raw_tx: bytes) -> SignedTransaction:
+        """`raw_tx` (one of this account's signed transactions) signed again with the same nonce, call and gas
+        and fees that the node takes now: at least the current fees and REPRICE_BUMP times the old ones (a
+        replacement must outbid the transaction it replaces), at most `max_fee_per_gas_cap`. Both can never
+        be mined: they share the nonce. FeeCapError when the cap does not allow a valid replacement."""
+        old = dict(TypedTransaction.from_bytes(HexBytes(raw_tx)).as_dict()) if raw_tx[:1] < b"\x7f" else None
+        if old is None:
+            raise KwxChainError("re-pricing handles typed (EIP-2718) transactions only")
+        old.pop("v", None), old.pop("r", None), old.pop("s", None)
+        now = self.fees()
+        bumped = {key: max(now[key], math.ceil(old[key] * REPRICE_BUMP))
+                  for key in ("maxFeePerGas", "maxPriorityFeePerGas")}
+        cap = self.max_fee_per_gas_cap
+        if cap is not None and bumped["maxFeePerGas"] > cap:
+            raise FeeCapError(f"re-pricing nonce {old['nonce']} needs {bumped['maxFeePerGas'] / 1e9:g} gwei per gas, "
+                              f"above the cap of {cap / 1e9:g} gwei")
+        bumped["maxPriorityFeePerGas"] = min(bumped["maxPriorityFeePerGas"], bumped["maxFeePerGas"])
+        return self.sign({**old, **bumped})
 
     def estimate_gas(self, fn_call: Any, *, value: int = 0) -> int:
         """Gas the call would use if sent now by this account; a revert raises ContractRevertError."""
@@ -162,7 +204,8 @@ class ChainClient:
         safe: if the node already has it (pending or mined) its hash is returned.
 
         Raises NonceConflictError when a different transaction already used its nonce (the nonce manager is
-        resynchronised first: rebuild and re-sign), TransactionRejectedError for any other refusal.
+        resynchronised first: rebuild and re-sign), FeeTooLowError when its max fee is below the base fee
+        (re-price it), TransactionRejectedError for any other refusal.
         """
         tx_hash = HexBytes(signed.hash)
         try:
@@ -172,18 +215,23 @@ class ChainClient:
             lowered = message.lower()
             if any(marker in lowered for marker in _ALREADY_SENT):
                 return tx_hash
-            if any(marker in lowered for marker in _NONCE_CONFLICTS):
-                if self._on_chain(tx_hash):
-                    return tx_hash
-                self.nonces.resync()
-                raise NonceConflictError(
-                    f"transaction {tx_hash.to_0x_hex()} from {self.address}: nonce already used ({message})"
-                ) from exc
-            raise TransactionRejectedError(
-                f"transaction {tx_hash.to_0x_hex()} from {self.address} refused: {message}"
-            ) from exc
+            if any(marker in lowered for marker in _NONCE_CONFLICTS) and self.is_on_chain(tx_hash):
+                return tx_hash
+            raise self.refusal_error(tx_hash, message) from exc
 
-    def _on_chain(self, tx_hash: HexBytes) -> bool:
+    def refusal_error(self, tx_hash: HexBytes, message: str) -> TransactionRejectedError:
+        """The error for a node's refusal of `tx_hash` with `message` (see send_raw)."""
+        lowered = message.lower()
+        if any(marker in lowered for marker in _NONCE_CONFLICTS):
+            self.nonces.resync()
+            return NonceConflictError(f"transaction {tx_hash.to_0x_hex()} from {self.address}: nonce already used "
+                                      f"({message})")
+        if any(marker in lowered for marker in _FEE_TOO_LOW):
+            return FeeTooLowError(f"transaction {tx_hash.to_0x_hex()} from {self.address}: fee too low ({message})")
+        return TransactionRejectedError(f"transaction {tx_hash.to_0x_hex()} from {self.address} refused: {message}")
+
+    def is_on_chain(self, tx_hash: HexBytes) -> bool:
+        """Whether the node knows `tx_hash` (pending or mined)."""
         try:
             self.w3.eth.get_transaction(tx_hash)
         except TransactionNotFound:
@@ -206,10 +254,10 @@ class ChainClient:
             time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
             pause = min(2 * pause, RECEIPT_MAX_PAUSE)
         if receipt["status"] == 0:
-            raise self._replayed_failure(receipt)
+            raise self.replayed_failure(receipt)
         return receipt
 
-    def _replayed_failure(self, receipt: TxReceipt) -> ContractRevertError:
+    def replayed_failure(self, receipt: TxReceipt) -> ContractRevertError:
         """Why a mined transaction reverted: the node keeps no revert data, so its call is replayed at its
         block (the state after it, where the condition that made it fail normally still holds)."""
         tx_hash = receipt["transactionHash"]

@@ -12,11 +12,15 @@ import math
 import os
 import subprocess
 from dataclasses import asdict, dataclass, field
+from types import SimpleNamespace
 from datetime import datetime, timezone
 from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.exceptions import TransactionNotFound
 from web3.types import TxReceipt
 
 from offchain.chain.accounts import account_from_mnemonic
@@ -132,9 +136,51 @@ def find_reusable_manifest(
     return manifest
 
 
+def progress_path(network: str | NetworkConfig, manifest_dir: str | Path = "deployments") -> Path:
+    """<manifest_dir>/<network name>.progress.json: the confirmed steps of a deployment under way."""
+    return manifest_path(network, manifest_dir).with_suffix(".progress.json")
+
+
+@dataclass
+class DeployProgress:
+    """What a deployment under way has confirmed, written after every step (and before every send), so a
+    deployment killed midway resumes instead of paying for every contract again.
+
+    `done`: labels of confirmed steps; `contracts`: addresses deployed so far; `pending`: the step whose signed
+    transaction may have been sent ({label, tx_hash, nonce, raw_tx}), resolved on resume by its receipt.
+    `chain_id`, `genesis`, `deployer` and `bytecode_sha256` tie it to one chain, account and build.
+    """
+
+    chain_id: int
+    genesis: str
+    deployer: str
+    bytecode_sha256: dict[str, str]
+    done: list[str] = field(default_factory=list)
+    contracts: dict[str, str] = field(default_factory=dict)
+    deploy_block: int | None = None
+    pending: dict[str, Any] | None = None
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        with open(partial, "w") as handle:
+            handle.write(json.dumps(asdict(self), indent=2) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+
+    @classmethod
+    def read(cls, path: Path) -> DeployProgress | None:
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+
 @dataclass
 class _Run:
-    """One pass over the suite: the addresses known so far and what each step cost."""
+    """One pass over the suite: the addresses known so far and what each step cost. With `progress` (at
+    `progress_file`) every step is recorded as it happens and steps recorded as done are skipped."""
 
     client: ChainClient
     roles: dict[str, str]
@@ -142,6 +188,8 @@ class _Run:
     granted: dict[str, str] = field(default_factory=dict)
     contract_roles: dict[str, list[str]] = field(default_factory=dict)
     receipts: list[tuple[str, TxReceipt]] = field(default_factory=list)
+    progress: DeployProgress | None = None
+    progress_file: Path | None = None
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, ContractRef):
@@ -155,16 +203,19 @@ class _Run:
         return value
 
     def apply(self, step: Step) -> None:
+        done = self.progress is not None and step.label in self.progress.done
         if isinstance(step, Deploy):
-            args = [self.resolve(a) for a in step.args]
-            receipt = self.client.transact(self.client.constructor(step.contract, *args))
-            self.contracts[step.contract] = receipt["contractAddress"]
-            self.receipts.append((step.label, receipt))
+            if not done:
+                args = [self.resolve(a) for a in step.args]
+                receipt = self._transact(step.label, self.client.constructor(step.contract, *args), step.contract)
+                self.contracts[step.contract] = receipt["contractAddress"]
+                self._confirmed(step.label)
             return
         if isinstance(step, Call):
-            target = self.client.contract(step.contract, self.resolve(ContractRef(step.contract)))
-            call = target.get_function_by_name(step.function)(*[self.resolve(a) for a in step.args])
-            self.receipts.append((step.label, self.client.transact(call)))
+            if not done:
+                target = self.client.contract(step.contract, self.resolve(ContractRef(step.contract)))
+                self._transact(step.label, target.get_function_by_name(step.function)(*[self.resolve(a) for a in step.args]))
+                self._confirmed(step.label)
             return
         registry = self.client.contract(step.registry, self.resolve(ContractRef(step.registry)))
         holder = self.resolve(step.holder)
@@ -173,8 +224,69 @@ class _Run:
         else:
             self.granted[step.role] = holder
         if not self.client.call(registry.functions.hasRole(role_id(step.role), holder)):
-            receipt = self.client.transact(registry.functions.grantRole(role_id(step.role), holder))
-            self.receipts.append((step.label, receipt))
+            self._transact(step.label, registry.functions.grantRole(role_id(step.role), holder))
+            self._confirmed(step.label)
+
+    def _transact(self, label: str, fn_call: Any, contract: str | None = None) -> TxReceipt:
+        """build + sign + send + wait; with progress the signed transaction is recorded before it is sent."""
+        if self.progress is None:
+            receipt = self.client.transact(fn_call)
+        else:
+            tx = self.client.build(fn_call)
+            signed = self.client.sign(tx)
+            self.progress.pending = {"label": label, "contract": contract, "nonce": tx["nonce"],
+                                     "tx_hash": HexBytes(signed.hash).to_0x_hex(),
+                                     "raw_tx": HexBytes(signed.raw_transaction).to_0x_hex()}
+            self._save()
+            self.client.send_raw(signed)
+            receipt = self.client.wait(signed.hash, timeout=600)
+        self._landed(label, receipt)
+        return receipt
+
+    def _landed(self, label: str, receipt: TxReceipt) -> None:
+        self.receipts.append((label, receipt))
+        if self.progress is not None and self.progress.deploy_block is None:
+            self.progress.deploy_block = receipt["blockNumber"]
+
+    def _confirmed(self, label: str) -> None:
+        if self.progress is not None:
+            self.progress.done.append(label)
+            self.progress.contracts = dict(self.contracts)
+            self.progress.pending = None
+            self._save()
+
+    def _save(self) -> None:
+        assert self.progress is not None and self.progress_file is not None
+        self.progress.write(self.progress_file)
+
+    def resume_pending(self) -> None:
+        """Settles the step whose transaction a killed deployment may have sent: its receipt confirms it (a
+        deployed contract's address is read from it); a transaction the node does not know whose nonce is
+        still free is sent again (same bytes); if another transaction took the nonce, the step runs again."""
+        pending = self.progress.pending if self.progress is not None else None
+        if pending is None:
+            return
+        w3, tx_hash = self.client.w3, pending["tx_hash"]
+        if not _known(w3, tx_hash):
+            if w3.eth.get_transaction_count(self.client.address, "latest") > pending["nonce"]:
+                self.progress.pending = None
+                self._save()
+                return
+            raw = HexBytes(pending["raw_tx"])
+            self.client.send_raw(SimpleNamespace(raw_transaction=raw, hash=Web3.keccak(raw)))
+        receipt = self.client.wait(tx_hash, timeout=600)
+        self._landed(pending["label"], receipt)
+        if pending.get("contract"):
+            self.contracts[pending["contract"]] = receipt["contractAddress"]
+        self._confirmed(pending["label"])
+
+
+def _known(w3: Web3, tx_hash: str) -> bool:
+    try:
+        w3.eth.get_transaction(tx_hash)
+    except TransactionNotFound:
+        return False
+    return True
 
 
 def _role_holders(network: NetworkConfig, roles: dict[str, str] | None, suite: tuple[Step, ...]) -> dict[str, str]:
@@ -199,8 +311,11 @@ def deploy_suite(
     Reuse rule: if <manifest_dir>/<network>.json exists for the chain id `client` talks to, has code at every
     contract address and was deployed from the current artifacts, no contract is deployed again and no
     wiring call is repeated; only role grants the chain lacks are sent (normally none, so nothing is sent). Otherwise the whole suite is
-    deployed fresh and the manifest rewritten. `roles` ({ROLE: address}) overrides the network's role
-    accounts.
+    deployed fresh and the manifest rewritten. Every confirmed step of a fresh deployment is recorded in
+    <manifest_dir>/<network>.progress.json as it happens (and each transaction before it is sent): a
+    deployment killed midway resumes from there on the next call, after checking that the chain, account
+    and build are the same and that every recorded address has code. `roles` ({ROLE: address}) overrides
+    the network's role accounts.
     """
     if client.chain_id != network.chain_id:
         raise ChainIdMismatchError(f"network {network.name} is chain {network.chain_id}, the client is on {client.chain_id}")
@@ -216,23 +331,42 @@ def deploy_suite(
             reusable.roles, reusable.contract_roles = run.granted, run.contract_roles
             reusable.write(path)
         return reusable
-    run = _Run(client, holders, {})
+    run = _resumable_run(client, holders, suite, progress_path(network, manifest_dir))
+    run.resume_pending()
     for step in suite:
         run.apply(step)
+    assert run.progress is not None
     manifest = Manifest(
         network=network.name,
         chain_id=client.chain_id,
-        deploy_block=run.receipts[0][1]["blockNumber"],
+        deploy_block=run.progress.deploy_block if run.progress.deploy_block is not None else client.w3.eth.block_number,
         git_commit=git_commit(),
         deployer=client.address,
         contracts=run.contracts,
         roles=run.granted,
         contract_roles=run.contract_roles,
-        bytecode_sha256={s.contract: bytecode_hash(client, s.contract) for s in suite if isinstance(s, Deploy)},
+        bytecode_sha256=run.progress.bytecode_sha256,
         deployed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
     manifest.write(path)
+    progress_path(network, manifest_dir).unlink(missing_ok=True)
     return manifest
+
+
+def _resumable_run(client: ChainClient, holders: dict[str, str], suite: tuple[Step, ...], path: Path) -> _Run:
+    """A run that records its progress at `path`, resuming the one recorded there if it belongs to this chain
+    (genesis), account and build (bytecode hashes) and every contract it records still has code; otherwise a
+    new one (the stale record is replaced)."""
+    genesis = Web3.to_hex(client.w3.eth.get_block(0)["hash"])
+    hashes = {s.contract: bytecode_hash(client, s.contract) for s in suite if isinstance(s, Deploy)}
+    fresh = DeployProgress(client.chain_id, genesis, client.address, hashes)
+    recorded = DeployProgress.read(path) if path.is_file() else None
+    usable = (recorded is not None
+              and (recorded.chain_id, recorded.genesis, recorded.deployer, recorded.bytecode_sha256)
+              == (fresh.chain_id, fresh.genesis, fresh.deployer, fresh.bytecode_sha256)
+              and all(client.w3.eth.get_code(address) for address in recorded.contracts.values()))
+    progress = recorded if usable else fresh
+    return _Run(client, holders, dict(progress.contracts), progress=progress, progress_file=path)
 
 
 @dataclass(frozen=True)

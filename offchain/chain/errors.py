@@ -26,8 +26,9 @@ class InvalidCredentialsError(KwxChainError):
     """A key or keystore was provided but cannot be used (malformed key, wrong password)."""
 
 
-class RpcUnreachableError(KwxChainError):
-    """The RPC endpoint did not answer after every retry."""
+class RpcUnreachableError(KwxChainError, ConnectionError):
+    """The RPC endpoint did not answer (after every retry, when connecting). Also a ConnectionError, so code
+    that knows nothing of the chain layer (the worker runtime) can tell "the node is not there" apart."""
 
 
 class ChainIdMismatchError(KwxChainError):
@@ -56,6 +57,16 @@ class NonceConflictError(TransactionRejectedError):
     Raised after the nonce manager has been resynchronised with the chain: rebuilding and re-signing the
     transaction gives it a fresh nonce (`ChainClient.transact` does so by itself).
     """
+
+
+class FeeTooLowError(TransactionRejectedError):
+    """The node refused a transaction whose max fee per gas is below the current base fee: re-price it
+    (`ChainClient.reprice`) rather than resend the same bytes."""
+
+
+class FeeCapError(KwxChainError):
+    """A transaction would need a max fee per gas above the client's cap (`max_fee_per_gas_cap`): nothing was
+    signed or sent; try again when the base fee has come down, or raise the cap."""
 
 
 class TransactionTimeoutError(KwxChainError):

@@ -16,7 +16,7 @@ from offchain.chain.accounts import ANVIL_TEST_MNEMONIC, account_from_mnemonic, 
 from offchain.chain.anvil import EmbeddedAnvil
 from offchain.chain.client import ChainClient
 from offchain.chain.errors import KwxChainError, MissingCredentialsError, UnknownNetworkError
-from offchain.chain.rpc import connect
+from offchain.chain.rpc import check_rpc_url, connect
 
 #: Which account of the test mnemonic holds which registry role on a local network.
 LOCAL_ROLE_ACCOUNTS: Mapping[str, int] = MappingProxyType({"ADMIN": 0, "OPERATOR": 1, "METER": 2, "SCORER": 3})
@@ -108,6 +108,11 @@ def get_network(name: str) -> NetworkConfig:
         raise UnknownNetworkError(f"unknown network {name!r}: choose one of {', '.join(NETWORK_NAMES)}")
     chain_id, default_url, rpc_env, local = _NETWORKS[name]
     rpc_url = os.environ.get(rpc_env, "").strip() or default_url
+    if rpc_url:
+        try:
+            check_rpc_url(rpc_url)
+        except ValueError as bad:
+            raise KwxChainError(f"{rpc_env}: {bad}") from None
     return NetworkConfig(
         name=name,
         chain_id=chain_id,

@@ -23,6 +23,8 @@ from .runtime import (
     Acceptance,
     ChainEvent,
     FaultInjector,
+    FeeCapReached,
+    FeeTooLow,
     Rejected,
     ResultChain,
     RunSummary,
@@ -30,7 +32,7 @@ from .runtime import (
     Worker,
     WorkerLogic,
 )
-from .state import JournalEntry, Status, Submission, WorkerState, WorkerStateError
+from .state import ChainResetError, JournalEntry, Status, Submission, WorkerState, WorkerStateError
 from .surplus_score import MECHANISM as SURPLUS_SCORE_MECHANISM
 from .surplus_score import SURPLUS_SCORE, SurplusScoreLogic
 from .web3_chain import Web3ResultChain, contract_events
@@ -44,7 +46,10 @@ __all__ = [
     "SURPLUS_SCORE_MECHANISM",
     "Acceptance",
     "ChainEvent",
+    "ChainResetError",
     "FaultInjector",
+    "FeeCapReached",
+    "FeeTooLow",
     "JournalEntry",
     "JsonFormatter",
     "Rejected",

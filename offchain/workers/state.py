@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -32,7 +33,9 @@ CREATE TABLE IF NOT EXISTS cursor (
     event_block     INTEGER NOT NULL,
     event_log_index INTEGER NOT NULL
 );
--- One row per result key; a key is inserted once and only moves forward through its statuses.
+-- One row per result key; a key is inserted once and only moves forward through its statuses. `attempts`:
+-- how often the contract refused the key at gas estimation (nothing sent; retried with backoff), with the
+-- last refusal in `error`.
 CREATE TABLE IF NOT EXISTS journal (
     mechanism  TEXT    NOT NULL,
     slot       INTEGER NOT NULL CHECK (slot >= 0),
@@ -41,6 +44,7 @@ CREATE TABLE IF NOT EXISTS journal (
     tx_hash    TEXT,
     block      INTEGER,
     error      TEXT,
+    attempts   INTEGER NOT NULL DEFAULT 0,
     created_at REAL    NOT NULL,
     updated_at REAL    NOT NULL,
     PRIMARY KEY (mechanism, slot)
@@ -64,18 +68,27 @@ CREATE INDEX IF NOT EXISTS submissions_by_key ON submissions (mechanism, slot);
 class Status(StrEnum):
     """Where a result key stands in the journal. PENDING and SIGNED are open; the others are final."""
 
-    PENDING = "pending"  #: result computed and stored; no transaction signed yet
+    PENDING = "pending"  #: result computed and stored; no transaction signed yet (or refused at estimation: retried)
     SIGNED = "signed"  #: a signed transaction is stored; it may or may not have been broadcast
     ACCEPTED = "accepted"  #: the chain accepted the key through one of this worker's transactions
     SUPERSEDED = "superseded"  #: the chain accepted the key through someone else's transaction
-    FAILED = "failed"  #: the contract rejected the result for another reason (see `error`)
+    FAILED = "failed"  #: a mined transaction of ours reverted for another reason (see `error`); final
 
 
 OPEN_STATUSES = (Status.PENDING, Status.SIGNED)
 
 
 class WorkerStateError(RuntimeError):
-    """The state file cannot be used as asked (held by another process, or made for another chain)."""
+    """The state file cannot be used as asked (held by another process, unreadable, or made for another chain)."""
+
+
+class ChainResetError(WorkerStateError):
+    """The chain behind the RPC is not the one the state file was made on (a new genesis: a restarted local
+    chain, which reuses chain id and addresses). The cursor and journal mean nothing there."""
+
+
+#: What to tell the user whenever a state file cannot be used as it is.
+FRESH_HINT = "run with --fresh to set it aside and start a new state"
 
 
 @dataclass(frozen=True)
@@ -116,6 +129,7 @@ class JournalEntry:
     tx_hash: str | None
     block: int | None
     error: str | None
+    attempts: int = 0  #: refusals at gas estimation so far (the key is retried while PENDING)
 
 
 def _hex(mechanism: bytes) -> str:
@@ -129,7 +143,7 @@ class WorkerState:
     ``CREATE TABLE IF NOT EXISTS`` statements, run once on open.
     """
 
-    def __init__(self, path: str | Path, schema: str = "") -> None:
+    def __init__(self, path: str | Path, schema: str = "", *, fresh: bool = False) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock_file = open(self.path.with_name(self.path.name + ".lock"), "w")
@@ -137,14 +151,57 @@ class WorkerState:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._lock_file.close()
-            raise WorkerStateError(f"{self.path} is in use by another worker process") from None
-        # Autocommit mode: every change below happens inside an explicit BEGIN IMMEDIATE ... COMMIT.
-        self.db = sqlite3.connect(self.path, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.executescript(SCHEMA + schema)
+            raise WorkerStateError(f"{self.path} is in use by another worker process; stop it first") from None
+        #: Where ``fresh`` moved the previous file (None: nothing was set aside).
+        self.set_aside: Path | None = None
+        try:
+            if fresh:
+                self.set_aside = self._set_aside()
+            elif self._is_empty():
+                # SQLite would silently start a new database in an empty file: the cursor and journal are gone,
+                # and starting over must be the user's decision.
+                raise WorkerStateError(f"{self.path} is empty (0 bytes): its cursor and journal are lost; {FRESH_HINT}")
+            self.db = self._open(schema)
+        except BaseException:
+            self._lock_file.close()
+            raise
+
+    def _is_empty(self) -> bool:
+        wal = self.path.with_name(self.path.name + "-wal")
+        return (self.path.exists() and self.path.stat().st_size == 0
+                and (not wal.exists() or wal.stat().st_size == 0))
+
+    def _set_aside(self) -> Path | None:
+        """Renames the state file (and its WAL files) to ``<name>.<UTC time>.old``; returns the new name."""
+        if not self.path.exists():
+            return None
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        target = self.path.with_name(f"{self.path.name}.{stamp}.old")
+        for suffix in ("-wal", "-shm", ""):
+            source = self.path.with_name(self.path.name + suffix)
+            if source.exists():
+                os.replace(source, target.with_name(target.name + suffix))
+        return target
+
+    def _open(self, schema: str) -> sqlite3.Connection:
+        """The connection, set up and checked; WorkerStateError (one line) for a file SQLite cannot use."""
+        db = sqlite3.connect(self.path, isolation_level=None)  # autocommit: explicit BEGIN IMMEDIATE ... COMMIT
+        try:
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            problems = [row[0] for row in db.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise sqlite3.DatabaseError(problems[0])
+            db.executescript(SCHEMA + schema)
+            columns = {row["name"] for row in db.execute("PRAGMA table_info(journal)")}
+            if "attempts" not in columns:  # a file from before deferred retries
+                db.execute("ALTER TABLE journal ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise WorkerStateError(f"{self.path} is not a usable worker state file ({exc}); {FRESH_HINT}") from None
+        return db
 
     def close(self) -> None:
         """Closes the database (uncommitted changes are dropped) and releases the lock."""
@@ -183,14 +240,24 @@ class WorkerState:
                 db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", sorted(identity.items()))
             return
         different = {k: (stored.get(k), v) for k, v in identity.items() if stored.get(k) != v}
+        if "genesis" in different:
+            old, new = different["genesis"]
+            raise ChainResetError(
+                f"the chain was reset: {self.path} was made on genesis {old}, the RPC now serves genesis {new}; "
+                f"{FRESH_HINT} (or --on-reset fresh to do so by itself)"
+            )
         if different:
             details = ", ".join(f"{k}: file has {old!r}, chain has {new!r}" for k, (old, new) in different.items())
             raise WorkerStateError(
                 f"{self.path} belongs to another chain or deployment ({details}); "
-                "use another state directory or delete the file to start over"
+                f"use another state directory, or {FRESH_HINT}"
             )
 
     # --- cursor ---------------------------------------------------------------------------------
+
+    def identity(self) -> dict[str, str]:
+        """What the file was bound to (empty before the first bind)."""
+        return {row["key"]: row["value"] for row in self.db.execute("SELECT key, value FROM meta")}
 
     def cursor(self, start_block: int) -> Cursor:
         """The stored cursor, or one just before `start_block` if none is stored yet."""
@@ -213,33 +280,56 @@ class WorkerState:
 
     def insert_result(self, mechanism: bytes, slot: int, payload: dict[str, Any]) -> None:
         """Records a computed result as PENDING (first step of every submission)."""
+        self.insert_results(mechanism, [(slot, payload)])
+
+    def insert_results(self, mechanism: bytes, results: Iterable[tuple[int, dict[str, Any]]]) -> None:
+        """Records (slot, payload) results as PENDING in one commit (a window's worth)."""
         now = time.time()
         with self.transaction() as db:
-            db.execute(
+            db.executemany(
                 "INSERT INTO journal (mechanism, slot, status, payload, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (_hex(mechanism), slot, Status.PENDING, json.dumps(payload), now, now),
+                [(_hex(mechanism), slot, Status.PENDING, json.dumps(payload), now, now) for slot, payload in results],
             )
 
     def record_submission(self, mechanism: bytes, slot: int, submission: Submission) -> None:
         """Stores a signed transaction and marks the key SIGNED, before anything is broadcast."""
+        self.record_submissions([(mechanism, slot, submission)])
+
+    def record_submissions(self, signed: Iterable[tuple[bytes, int, Submission]]) -> None:
+        """Stores signed transactions and marks their keys SIGNED in one commit, before any is broadcast."""
         now = time.time()
         with self.transaction() as db:
-            db.execute(
-                "INSERT INTO submissions (tx_hash, mechanism, slot, nonce, raw_tx, signed_at_block, signed_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (submission.tx_hash, _hex(mechanism), slot, submission.nonce, submission.raw_tx,
-                 submission.signed_at_block, now),
-            )
-            self._set_status(db, mechanism, slot, Status.SIGNED, tx_hash=submission.tx_hash)
+            for mechanism, slot, submission in signed:
+                db.execute(
+                    "INSERT INTO submissions (tx_hash, mechanism, slot, nonce, raw_tx, signed_at_block, signed_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (submission.tx_hash, _hex(mechanism), slot, submission.nonce, submission.raw_tx,
+                     submission.signed_at_block, now),
+                )
+                self._set_status(db, mechanism, slot, Status.SIGNED, tx_hash=submission.tx_hash)
+
+    def defer(self, mechanism: bytes, slot: int, error: str) -> int:
+        """Counts a refusal at gas estimation (nothing was sent; the key stays PENDING); returns the attempts."""
+        with self.transaction() as db:
+            db.execute("UPDATE journal SET attempts = attempts + 1, error = ?, updated_at = ? "
+                       "WHERE mechanism = ? AND slot = ?", (error, time.time(), _hex(mechanism), slot))
+            (attempts,) = db.execute("SELECT attempts FROM journal WHERE mechanism = ? AND slot = ?",
+                                     (_hex(mechanism), slot)).fetchone()
+        return attempts
 
     def finish(self, mechanism: bytes, slot: int, status: Status, *, tx_hash: str | None = None,
                block: int | None = None, error: str | None = None) -> None:
         """Moves a key to a final status (ACCEPTED, SUPERSEDED or FAILED)."""
-        if status in OPEN_STATUSES:
-            raise ValueError(f"{status} is not a final status")
+        self.finish_many([(mechanism, slot, status, tx_hash, block, error)])
+
+    def finish_many(self, settled: Iterable[tuple[bytes, int, Status, str | None, int | None, str | None]]) -> None:
+        """Moves keys to final statuses in one commit: (mechanism, slot, status, tx_hash, block, error) each."""
         with self.transaction() as db:
-            self._set_status(db, mechanism, slot, status, tx_hash=tx_hash, block=block, error=error)
+            for mechanism, slot, status, tx_hash, block, error in settled:
+                if status in OPEN_STATUSES:
+                    raise ValueError(f"{status} is not a final status")
+                self._set_status(db, mechanism, slot, status, tx_hash=tx_hash, block=block, error=error)
 
     @staticmethod
     def _set_status(db: sqlite3.Connection, mechanism: bytes, slot: int, status: Status, *,
@@ -286,4 +376,5 @@ class WorkerState:
             tx_hash=row["tx_hash"],
             block=row["block"],
             error=row["error"],
+            attempts=row["attempts"],
         )

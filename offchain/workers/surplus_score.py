@@ -24,7 +24,7 @@ from offchain.units import score_to_base, wh_to_kwh
 from .runtime import ChainEvent
 from offchain.chain import ChainClient, Manifest
 
-from .registry import WorkerOption, WorkerSpec
+from .registry import WorkerOption, WorkerSpec, integer
 from .web3_chain import contract_events
 
 #: keccak256("kwx.surplus-score.v1"): the mechanism id of this worker's EPOS mints.
@@ -111,5 +111,6 @@ SURPLUS_SCORE = WorkerSpec(
     summary="EPOS scores = attested surplus (kWh) per prosumer and period (foundation score)",
     results_contract="EPOS",
     make_logic=make_surplus_score_logic,
-    options={"through_period": WorkerOption(int, "treat periods up to this one as final (>= 0)", minimum=0)},
+    options={"through_period": WorkerOption(integer, "treat periods up to this one as final (0 to 10^9)", minimum=0,
+                                            maximum=10**9)},
 )

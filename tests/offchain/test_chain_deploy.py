@@ -169,3 +169,62 @@ def test_a_group_under_other_terms_replaces_the_default_group():
     assert labels.index("MinerSelection") < labels.index("Staking.setMinerSelection") < labels.index("MiningRewardEscrow")
     untouched = [s for s in SUITE if s.touches not in {"ProofScoreRegistry", "Staking", "MinerSelection", "MiningRewardEscrow"}]
     assert list(suite[: len(untouched)]) == untouched  # the other groups keep their order
+
+
+# --- fault 5: a deployment killed midway resumes ---------------------------------------------------------------
+
+
+class _Killed(BaseException):
+    """Stands for a killed process (not an Exception, so nothing catches it)."""
+
+
+@pytest.mark.parametrize("kill_at", [1, 6, 12])
+def test_deploy_killed_midway_resumes_from_the_last_confirmed_step(tmp_path, kill_at):
+    """Fault 5: the rerun of a deployment killed while waiting for its `kill_at`-th receipt (that transaction is
+    sent) deploys nothing twice: the recorded contracts keep their addresses and every suite step is paid once."""
+    from offchain.chain import EmbeddedAnvil, accounts_from_mnemonic, connect
+    from offchain.chain.deploy import progress_path
+
+    network = get_network("local")
+    with EmbeddedAnvil(chain_id=31337) as node:
+        w3 = connect(node.rpc_url)
+        client = ChainClient(w3, accounts_from_mnemonic(count=1)[0])
+        real_wait, waits = client.wait, []
+
+        def wait_then_die(tx_hash, **kwargs):
+            waits.append(tx_hash)
+            if len(waits) == kill_at:
+                raise _Killed
+            return real_wait(tx_hash, **kwargs)
+
+        client.wait = wait_then_die
+        with pytest.raises(_Killed):
+            deploy_suite(client, network, manifest_dir=tmp_path, suite=SUITE)
+        recorded = json.loads(progress_path(network, tmp_path).read_text())
+        assert len(recorded["done"]) == kill_at - 1 and recorded["pending"] is not None
+
+        rerun = ChainClient(w3, accounts_from_mnemonic(count=1)[0])  # a new process: a new nonce manager
+        manifest = deploy_suite(rerun, network, manifest_dir=tmp_path, suite=SUITE)
+        with EmbeddedAnvil(chain_id=31337) as other:
+            reference = ChainClient(connect(other.rpc_url), accounts_from_mnemonic(count=1)[0])
+            deploy_suite(reference, network, manifest_dir=tmp_path / "reference", suite=SUITE)
+            # Both runs together sent exactly the transactions of one uninterrupted deployment.
+            assert w3.eth.get_transaction_count(client.address) == reference.w3.eth.get_transaction_count(reference.address)
+        assert all(manifest.contracts[name] == address for name, address in recorded["contracts"].items())
+        assert all(w3.eth.get_code(address) for address in manifest.contracts.values())
+        assert not progress_path(network, tmp_path).exists()
+
+
+def test_deploy_progress_of_a_reset_chain_is_not_resumed(tmp_path):
+    from offchain.chain import EmbeddedAnvil, accounts_from_mnemonic, connect
+    from offchain.chain.deploy import progress_path
+
+    network = get_network("local")
+    stale = {"chain_id": 31337, "genesis": "0x" + "ab" * 32, "deployer": accounts_from_mnemonic(count=1)[0].address,
+             "bytecode_sha256": {}, "done": ["Deploy ParticipantRegistry"],
+             "contracts": {"ParticipantRegistry": "0x5FbDB2315678afecb367f032d93F642f64180aa3"}}
+    progress_path(network, tmp_path).write_text(json.dumps(stale))
+    with EmbeddedAnvil(chain_id=31337) as node:
+        client = ChainClient(connect(node.rpc_url), accounts_from_mnemonic(count=1)[0])
+        manifest = deploy_suite(client, network, manifest_dir=tmp_path, suite=SUITE)
+        assert all(client.w3.eth.get_code(address) for address in manifest.contracts.values())

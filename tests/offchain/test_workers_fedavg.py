@@ -310,6 +310,7 @@ def test_a_contributor_who_is_not_a_participant_is_named(fed, community):
 def test_kwx_worker_fedavg_aggregator_takes_string_options(fed, community, tmp_path):
     manifest_path = tmp_path / "deployments" / "local.json"
     fed.manifest.write(manifest_path)
+    fed.store.root.mkdir(parents=True, exist_ok=True)  # store_dir must be an existing folder
     pairs = [f"store_dir={fed.store.root}", f"contributors={' , '.join(fed.addresses)}", "through_round=1",
              "weighting=uniform"]  # as `kwx worker fedavg-aggregator -o KEY=VALUE ...` passes them
     options = parse_worker_options(WORKERS["fedavg-aggregator"], pairs)

@@ -12,9 +12,11 @@ import hashlib
 import io
 import json
 import os
+import random
 import signal
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +31,8 @@ from offchain.workers.runtime import (
     Acceptance,
     ChainEvent,
     FaultInjector,
+    FeeCapReached,
+    FeeTooLow,
     Rejected,
     TxState,
     Worker,
@@ -54,15 +58,17 @@ class FakeTx:
     mechanism: bytes
     slot: int
     payload: dict[str, Any]
+    max_fee: int = 100
 
     def encode(self) -> bytes:
         return json.dumps({"sender": self.sender, "nonce": self.nonce, "mechanism": self.mechanism.hex(),
-                           "slot": self.slot, "payload": self.payload}, sort_keys=True).encode()
+                           "slot": self.slot, "payload": self.payload, "max_fee": self.max_fee},
+                          sort_keys=True).encode()
 
     @classmethod
     def decode(cls, raw: bytes) -> FakeTx:
         d = json.loads(raw)
-        return cls(d["sender"], d["nonce"], bytes.fromhex(d["mechanism"]), d["slot"], d["payload"])
+        return cls(d["sender"], d["nonce"], bytes.fromhex(d["mechanism"]), d["slot"], d["payload"], d["max_fee"])
 
 
 def tx_hash(raw: bytes) -> str:
@@ -85,11 +91,14 @@ class FakeChain:
     broadcasts: list[str] = field(default_factory=list)
     readings: list[ChainEvent] = field(default_factory=list)
     rejects: dict[int, str] = field(default_factory=dict)  # slot -> custom error at gas estimation
+    mined_rejects: dict[int, str] = field(default_factory=dict)  # slot -> custom error once mined
     forgotten: set[str] = field(default_factory=set)
     before_mine: Callable[[], None] | None = None
     on_broadcast: Callable[[], None] | None = None
     head_failures: int = 0  # head() raises ConnectionError this many times
-    receipt_timeouts: int = 0  # wait() raises TimeoutError this many times
+    receipt_timeouts: int = 0  # receipts() answers nothing this many times
+    base_fee: int = 10  # a transaction offering less is refused at broadcast and never mined
+    fee_cap: int = 10_000  # most a (re-)priced transaction may offer
 
     # --- test controls ---------------------------------------------------------------------------
 
@@ -105,7 +114,7 @@ class FakeChain:
             hook, self.before_mine = self.before_mine, None
             hook()
         for h, tx in sorted(self.mempool.items(), key=lambda item: item[1].nonce):
-            if tx.nonce == self.nonces[tx.sender]:
+            if tx.nonce == self.nonces[tx.sender] and tx.max_fee >= self.base_fee:
                 self._execute(h, tx)
         self.mempool = {h: tx for h, tx in self.mempool.items() if tx.nonce >= self.nonces[tx.sender]}
 
@@ -113,8 +122,8 @@ class FakeChain:
         self.head_block += 1
         self.nonces[tx.sender] += 1
         key = (tx.mechanism, tx.slot)
-        if key in self.accepted:
-            self.mined[h] = (self.head_block, ALREADY_ACCEPTED)
+        if key in self.accepted or tx.slot in self.mined_rejects:
+            self.mined[h] = (self.head_block, self.mined_rejects.get(tx.slot, ALREADY_ACCEPTED))
             return
         self.mined[h] = (self.head_block, None)
         self.accepted[key] = Acceptance(h, self.head_block)
@@ -154,43 +163,69 @@ class FakeChain:
         found = self.accepted.get((mechanism, slot))
         return found if found is not None and found.block >= since_block else None
 
-    def sign(self, call: tuple[bytes, int, dict[str, Any]]) -> Submission:
-        mechanism, slot, payload = call
-        if slot in self.rejects:
-            raise Rejected(self.rejects[slot], (slot,))
-        if (mechanism, slot) in self.accepted:
-            raise Rejected(ALREADY_ACCEPTED, (mechanism, slot))
+    def sign(self, calls: list[tuple[bytes, int, dict[str, Any]]]) -> list[Submission | Rejected]:
+        if 2 * self.base_fee > self.fee_cap:
+            raise FeeCapReached(f"base fee {self.base_fee} above the cap")
         pending = sum(1 for tx in self.mempool.values() if tx.sender == "worker")
-        tx = FakeTx("worker", self.nonces["worker"] + pending, mechanism, slot, payload)
+        outcomes: list[Submission | Rejected] = []
+        for mechanism, slot, payload in calls:
+            if slot in self.rejects:
+                outcomes.append(Rejected(self.rejects[slot], (slot,)))
+                continue
+            if (mechanism, slot) in self.accepted:
+                outcomes.append(Rejected(ALREADY_ACCEPTED, (mechanism, slot)))
+                continue
+            nonce = self.nonces["worker"] + pending + len([o for o in outcomes if isinstance(o, Submission)])
+            raw = FakeTx("worker", nonce, mechanism, slot, payload, 2 * self.base_fee).encode()
+            outcomes.append(Submission(tx_hash(raw), nonce, raw, self.head_block))
+        return outcomes
+
+    def reprice(self, submission: Submission) -> Submission:
+        tx = FakeTx.decode(submission.raw_tx)
+        tx.max_fee = max(2 * self.base_fee, tx.max_fee + tx.max_fee // 8 + 1)
+        if tx.max_fee > self.fee_cap:
+            raise FeeCapReached(f"needs {tx.max_fee}, cap {self.fee_cap}")
         raw = tx.encode()
         return Submission(tx_hash(raw), tx.nonce, raw, self.head_block)
 
-    def broadcast(self, raw_tx: bytes) -> None:
-        h = tx_hash(raw_tx)
-        self.broadcasts.append(h)
-        if h in self.mined or h in self.mempool:
-            return
-        tx = FakeTx.decode(raw_tx)
-        if tx.nonce < self.nonces[tx.sender]:
-            raise ValueError("nonce too low")
-        self.mempool[h] = tx
-        if self.on_broadcast is not None:
-            self.on_broadcast()
+    def fee_too_low(self, submission: Submission) -> bool:
+        return FakeTx.decode(submission.raw_tx).max_fee < self.base_fee
+
+    def broadcast(self, raw_txs: list[bytes]) -> list[Exception | None]:
+        outcomes: list[Exception | None] = []
+        for raw_tx in raw_txs:
+            h = tx_hash(raw_tx)
+            self.broadcasts.append(h)
+            tx = FakeTx.decode(raw_tx)
+            if h in self.mined or h in self.mempool:
+                outcomes.append(None)
+            elif tx.nonce < self.nonces[tx.sender]:
+                outcomes.append(ValueError("nonce too low"))
+            elif tx.max_fee < self.base_fee:
+                outcomes.append(FeeTooLow(f"max fee {tx.max_fee} below base fee {self.base_fee}"))
+            else:
+                # A replacement (same sender and nonce) takes the place of the transaction it outbids.
+                self.mempool = {k: t for k, t in self.mempool.items() if (t.sender, t.nonce) != (tx.sender, tx.nonce)}
+                self.mempool[h] = tx
+                outcomes.append(None)
+                if self.on_broadcast is not None:
+                    self.on_broadcast()
         if self.automine:
             self.mine()
+        return outcomes
 
-    def wait(self, tx_hash_: str, timeout: float) -> int:
+    def receipts(self, tx_hashes: list[str]) -> dict[str, int | Rejected]:
         if self.receipt_timeouts:
             self.receipt_timeouts -= 1
-            raise TimeoutError(tx_hash_)
-        if tx_hash_ in self.mempool:
+            return {}
+        if any(h in self.mempool for h in tx_hashes):
             self.mine()
-        if tx_hash_ not in self.mined:
-            raise TimeoutError(tx_hash_)
-        block, error = self.mined[tx_hash_]
-        if error is not None:
-            raise Rejected(error, ())
-        return block
+        found: dict[str, int | Rejected] = {}
+        for h in tx_hashes:
+            if h in self.mined:
+                block, error = self.mined[h]
+                found[h] = Rejected(error, ()) if error is not None else block
+        return found
 
     def tx_state(self, tx_hash_: str) -> TxState:
         if tx_hash_ in self.mined and tx_hash_ not in self.forgotten:
@@ -340,7 +375,7 @@ def test_nonce_used_by_another_transaction_signs_the_result_again(state_path):
     with make_worker(chain, state_path) as worker:
         worker.run_once()
         first, second = worker.state.submissions(MECHANISM, 0)
-    assert second.nonce == first.nonce + 1
+    assert second.nonce > first.nonce
     assert first.tx_hash not in chain.mined
     assert_exactly_once(chain, state_path, expected)
     assert chain.accepted[(MECHANISM, 0)].tx_hash == second.tx_hash
@@ -356,8 +391,11 @@ def test_key_accepted_by_another_submitter_is_superseded_and_never_sent(state_pa
         summary = worker.run_once()
     assert journal(state_path)[0] == ("superseded", other)
     assert (summary.superseded, summary.accepted) == (1, 2)
-    assert len(chain.broadcasts) == chain.nonces["worker"] == 2  # only slots 1 and 2 were sent
+    # Slot 0's transaction was signed in the same window as slots 1 and 2 (after_sign) and is sent only to keep
+    # the nonces contiguous: it reverts; it never lands the key.
+    assert chain.nonces["worker"] == 3 - (crash_at == "after_insert")
     assert [slot for _, slot, h in chain.accept_events if h == other] == [0]
+    assert Counter(slot for _, slot, _ in chain.accept_events) == Counter({0: 1, 1: 1, 2: 1})
 
 
 def test_revert_already_accepted_after_another_landed_first_is_superseded(state_path):
@@ -381,26 +419,155 @@ def test_key_found_accepted_through_our_own_transaction_is_accepted_even_if_node
     assert_exactly_once(chain, state_path, expected)
 
 
-def test_other_revert_marks_failed_and_is_not_retried(state_path):
+def test_refusal_at_estimation_is_deferred_and_retried_not_failed(state_path):
+    """Fault 2: a result the contract refuses before anything is sent (e.g. ParticipantNotRegistered) used to be
+    FAILED for ever; it stays PENDING, is reported as deferred and lands once the cause is gone."""
+    chain = FakeChain()
+    expected = three_final_slots(chain)
+    chain.rejects[1] = "ParticipantNotRegistered"
+    with make_worker(chain, state_path, retry_backoff=0.05) as worker:
+        summary = worker.run_once()
+        too_soon = worker.run_once()
+        entry = worker.state.entry(MECHANISM, 1)
+        assert (summary.accepted, summary.deferred, summary.failed, summary.open) == (2, 1, 0, 1)
+        assert (too_soon.deferred, too_soon.open) == (0, 1)  # backoff: not asked again at once
+        assert entry.status is Status.PENDING and entry.attempts == 1 and "ParticipantNotRegistered" in entry.error
+        assert (MECHANISM, 1) not in chain.accepted and len(chain.broadcasts) == 2
+        del chain.rejects[1]
+        time.sleep(0.06)
+        retried = worker.run_once()
+    assert (retried.accepted, retried.deferred, retried.open) == (1, 0, 0)
+    assert_exactly_once(chain, state_path, expected)
+
+
+def test_deferred_result_is_retried_at_once_by_a_new_process(state_path):
+    chain = FakeChain()
+    expected = three_final_slots(chain)
+    chain.rejects[1] = "ParticipantNotRegistered"
+    with make_worker(chain, state_path, retry_backoff=3600) as worker:
+        assert worker.run_once().deferred == 1
+    del chain.rejects[1]
+    with make_worker(chain, state_path, retry_backoff=3600) as worker:
+        assert worker.run_once().accepted == 1
+    assert_exactly_once(chain, state_path, expected)
+
+
+def test_mined_transaction_that_reverted_is_failed_and_final(state_path):
     chain = FakeChain()
     three_final_slots(chain)
-    chain.rejects[1] = "ScoreHolderNotActive"
+    chain.mined_rejects[1] = "ScoreHolderNotActive"
     with make_worker(chain, state_path) as worker:
         summary = worker.run_once()
         again = worker.run_once()
         entry = worker.state.entry(MECHANISM, 1)
-    assert summary.failed == 1 and again.failed == again.results == 0
+    assert (summary.failed, summary.deferred) == (1, 0) and again.failed == again.results == 0
     assert entry.status is Status.FAILED and "ScoreHolderNotActive" in entry.error
     assert (MECHANISM, 1) not in chain.accepted
 
 
-def test_receipt_timeout_leaves_entry_open_and_next_run_settles_it(state_path):
-    chain = FakeChain(automine=False, receipt_timeouts=1)
+# --- fee spikes (fault 3) ---------------------------------------------------------------------------------
+
+
+def test_signed_transaction_outpriced_by_a_fee_spike_is_repriced_with_the_same_nonce(state_path):
+    """Fault 3: a stored transaction whose max fee fell below the base fee was resent as the same bytes on
+    every restart, blocking every later key. It is re-priced (same nonce) and exactly one lands."""
+    chain = FakeChain()
     expected = three_final_slots(chain)
+    run_until_crash(chain, state_path, "after_sign")
+    chain.base_fee = 1_000  # the stored transactions offer 20
     with make_worker(chain, state_path) as worker:
+        summary = worker.run_once()
+        subs = {slot: worker.state.submissions(MECHANISM, slot) for slot in expected}
+    assert summary.accepted == 3
+    assert_exactly_once(chain, state_path, expected)
+    for slot, (old, new) in subs.items():
+        assert old.nonce == new.nonce and old.tx_hash != new.tx_hash
+        assert chain.accepted[(MECHANISM, slot)].tx_hash == new.tx_hash and old.tx_hash not in chain.mined
+
+
+def test_pending_transaction_below_the_base_fee_is_repriced_and_the_old_one_never_lands(state_path):
+    chain = FakeChain(automine=False)
+    expected = three_final_slots(chain)
+    run_until_crash(chain, state_path, "after_send", 3)  # all three in the mempool offering 20
+    chain.base_fee = 500
+    with make_worker(chain, state_path) as worker:
+        worker.run_once()
+    assert_exactly_once(chain, state_path, expected)
+    chain.base_fee = 1  # even if the fee falls back, the replaced transactions can never be mined
+    chain.mine()
+    assert_exactly_once(chain, state_path, expected)
+
+
+def test_fee_cap_bounds_repricing_and_leaves_the_key_signed(state_path):
+    chain = FakeChain(fee_cap=300)
+    three_final_slots(chain)
+    run_until_crash(chain, state_path, "after_sign")
+    chain.base_fee = 1_000
+    with make_worker(chain, state_path) as worker:
+        summary = worker.run_once()
+    assert summary.accepted == 0 and summary.open == 3
+    assert chain.accepted == {} and journal(state_path)[0][0] == "signed"
+    chain.base_fee, chain.fee_cap = 100, 10_000  # the spike passes
+    with make_worker(chain, state_path) as worker:
+        assert worker.run_once().accepted == 3
+
+
+# --- pipelined windows --------------------------------------------------------------------------------------
+
+
+def many_final_slots(chain: FakeChain, count: int) -> dict[int, int]:
+    for slot in range(count + 1):
+        chain.emit((slot, slot + 1))
+    return {slot: slot + 1 for slot in range(count)}
+
+
+def test_windows_of_transactions_are_in_flight_at_once(state_path):
+    """A window is sent before the previous window's receipts are collected: up to two windows in flight."""
+    chain = FakeChain(automine=False)
+    expected = many_final_slots(chain, 10)
+    in_flight = []
+    chain.on_broadcast = lambda: in_flight.append(len(chain.mempool))
+    with make_worker(chain, state_path, window=4) as worker:
+        worker.run_once()
+    assert max(in_flight) == 8
+    assert_exactly_once(chain, state_path, expected)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_killed_at_random_points_inside_windows_repeatedly_no_duplicate_no_loss(state_path, seed):
+    """Kills the worker at random crash points and occurrences inside pipelined windows, restarts it, again and
+    again (sometimes with transactions dropped from the mempool or the fee spiking meanwhile): every key is
+    accepted exactly once, through the transaction the journal records."""
+    rng = random.Random(seed)
+    chain = FakeChain(automine=rng.random() < 0.5)
+    expected = many_final_slots(chain, 12)
+    for _ in range(rng.randint(1, 6)):
+        worker = make_worker(chain, state_path, crash_at=rng.choice(CRASH_POINTS), occurrence=rng.randint(1, 8),
+                             window=rng.randint(2, 5))
+        try:
+            worker.run_once()
+        except SimulatedCrash:
+            pass
+        finally:
+            worker.close()
+        if rng.random() < 0.3:
+            chain.drop_mempool()
+        if rng.random() < 0.2:
+            chain.base_fee *= 5
+    chain.base_fee = min(chain.base_fee, 100)
+    with make_worker(chain, state_path, window=rng.randint(1, 5)) as worker:
+        worker.run_once()
+    assert_exactly_once(chain, state_path, expected)
+
+
+def test_receipt_timeout_leaves_entry_open_and_next_run_settles_it(state_path):
+    chain = FakeChain(automine=False, receipt_timeouts=10**6)
+    expected = three_final_slots(chain)
+    with make_worker(chain, state_path, receipt_timeout=0.05) as worker:
         with pytest.raises(TimeoutError):
             worker.run_once()
         assert worker.state.entry(MECHANISM, 0).status is Status.SIGNED
+        chain.receipt_timeouts = 0
         summary = worker.run_once()
     assert summary.accepted == 3
     assert_exactly_once(chain, state_path, expected)
@@ -491,9 +658,10 @@ def test_sigterm_finishes_the_current_submission_then_stops(state_path):
     three_final_slots(chain)
     chain.on_broadcast = lambda: os.kill(os.getpid(), signal.SIGTERM)
     previous = signal.getsignal(signal.SIGTERM)
-    with make_worker(chain, state_path) as worker:
+    with make_worker(chain, state_path, window=1) as worker:
         worker.run_forever(poll_seconds=0.01)
-    # The signal arrived while slot 0 was in flight: it was waited for and committed, nothing else began.
+    # The signal arrived while slot 0 (a window of one) was in flight: it was waited for and committed, nothing
+    # else began.
     assert journal(state_path) == {0: ("accepted", chain.accepted[(MECHANISM, 0)].tx_hash)}
     assert signal.getsignal(signal.SIGTERM) is previous
     chain.on_broadcast = None

@@ -10,21 +10,28 @@ import typer
 
 from offchain.commands import fail, int_list, one_line_errors, prepare_out
 
+#: Upper bounds: beyond them a run takes hours (coalition formation grows fast with the community; the thesis
+#: stops at 50 prosumers), so a typo is refused rather than left running.
+MAX_SIZE = 100
+MAX_REPETITIONS = 1_000
+MAX_VERDICT_RUNS = 10_000
+MAX_SLOTS = 100
+
 
 @one_line_errors
 def reproduce_seed001_coalitions(
     out: Path = typer.Option(Path("out/seed001-coalitions"), help="Output folder for tables, plots (and with --chain "
                              "the on-chain report and its gas benchmark)."),
     repetitions: Optional[int] = typer.Option(
-        None, help="Seeded repetitions per size and distribution, >= 1 (default 20). Not with --chain."),
+        None, help="Seeded repetitions per size and distribution, 1-1000 (default 20). Not with --chain."),
     sizes: Optional[str] = typer.Option(
-        None, help="Comma-separated numbers of prosumers, each >= 2 (default 10,20,30,40,50). Not with --chain."),
+        None, help="Comma-separated numbers of prosumers, each 2-100 (default 10,20,30,40,50). Not with --chain."),
     verdict_runs: Optional[int] = typer.Option(
         None, help="Most runs a cell gets when its 99% interval still straddles a target bound after "
-        "--repetitions (default 640; equal to --repetitions: no extra runs). Not with --chain."),
+        "--repetitions, at most 10000 (default 640; equal to --repetitions: no extra runs). Not with --chain."),
     on_chain: bool = typer.Option(False, "--chain", help="Run slots of 10 prosumers through the contracts on an "
                                   "embedded Anvil instead."),
-    slots: Optional[int] = typer.Option(None, help="--chain only: slots to run, >= 2 (default 3; slot 2 has a missed "
+    slots: Optional[int] = typer.Option(None, help="--chain only: slots to run, 2-100 (default 3; slot 2 has a missed "
                                         "mining window, slot 3 an unpaid mining fee)."),
     update_benchmarks: bool = typer.Option(
         False, "--update-benchmarks", help="--chain only: also write the gas benchmark to the project's "
@@ -48,6 +55,8 @@ def reproduce_seed001_coalitions(
         slot_count = 3 if slots is None else slots
         if slot_count < 2:
             fail(f"--slots must be at least 2 (slot 2 has the missed mining window), got {slot_count}")
+        if slot_count > MAX_SLOTS:
+            fail(f"--slots must be at most {MAX_SLOTS}, got {slot_count}")
         benchmarks = project_root() / "benchmarks" if update_benchmarks else None
         prepare_out(out)
         run = reproduce_chain(out, slots=slot_count, benchmark_dir=benchmarks)
@@ -62,11 +71,13 @@ def reproduce_seed001_coalitions(
         typer.echo(f"All {len(run.checks)} on-chain checks equal run_slot; wrote {wrote}")
         return
     count = 20 if repetitions is None else repetitions
-    if count < 1:
-        fail(f"--repetitions must be at least 1, got {count}")
+    if not 1 <= count <= MAX_REPETITIONS:
+        fail(f"--repetitions must be between 1 and {MAX_REPETITIONS}, got {count}")
     size_list = int_list("10,20,30,40,50" if sizes is None else sizes, "--sizes")
     if min(size_list) < 2:
         fail(f"--sizes must each be at least 2 (a coalition needs a seller and a buyer), got {sizes!r}")
+    if max(size_list) > MAX_SIZE:
+        fail(f"--sizes must each be at most {MAX_SIZE}, got {sizes!r}")
     from offchain.mechanisms.coalition_market.model import (
         VERDICT_MAX_REPETITIONS,
         reproduce_coalitions,
@@ -75,6 +86,8 @@ def reproduce_seed001_coalitions(
     most = max(VERDICT_MAX_REPETITIONS, count) if verdict_runs is None else verdict_runs
     if most < count:
         fail(f"--verdict-runs must be at least --repetitions ({count}), got {most}")
+    if most > MAX_VERDICT_RUNS:
+        fail(f"--verdict-runs must be at most {MAX_VERDICT_RUNS}, got {most}")
     prepare_out(out)
     reproduce_coalitions(out, repetitions=count, sizes=size_list, verdict_max_repetitions=most)
     typer.echo(f"Wrote {out / 'seed001.md'}")

@@ -46,7 +46,7 @@ from offchain.workers import (
     WorkerSpec,
     contract_events,
 )
-from offchain.workers.registry import open_worker
+from offchain.workers.registry import integer, open_worker
 
 from .forecasts import ForecastSource, SeededForecasts, participant_accounts
 from .plan import SlotPlan, SlotSettings, plan_slot, reward_split
@@ -265,11 +265,16 @@ def _stage_factory(position: int) -> Any:
 
 #: The options of the coalition-market stages: which rehearsal community they serve. A slot needs at least
 #: one participant (ProofScoreRegistry rejects an empty result); slots are numbered from 1
-#: (SeededForecasts.first_slot); the forecasts' random generator takes no negative seed.
+#: (SeededForecasts.first_slot); the forecasts' random generator takes no negative seed. The upper bounds keep
+#: a typo from deriving a million keys or planning a million slots: the thesis' communities have at most 50
+#: prosumers, and 10,000 daily slots are 27 years.
 COALITION_OPTIONS = {
-    "participants": WorkerOption(int, "number of test-mnemonic participant accounts, >= 1 (default 10)", minimum=1),
-    "seed": WorkerOption(int, "seed of the rehearsal forecasts, >= 0 (default 1)", minimum=0),
-    "through_slot": WorkerOption(int, "last slot with forecasts; slots start at 1 (default 1)", minimum=1),
+    "participants": WorkerOption(integer, "number of test-mnemonic participant accounts, 1 to 100 (default 10)",
+                                 minimum=1, maximum=100),
+    "seed": WorkerOption(integer, "seed of the rehearsal forecasts, 0 to 2^32 - 1 (default 1)", minimum=0,
+                         maximum=2**32 - 1),
+    "through_slot": WorkerOption(integer, "last slot with forecasts, 1 to 10,000; slots start at 1 (default 1)",
+                                 minimum=1, maximum=10_000),
 }
 
 #: The three stages as workers, in the order they run (stage_logics).

@@ -10,6 +10,11 @@ import typer
 
 from offchain.commands import fail, int_list, one_line_errors, prepare_out
 
+#: Most shared EVs a run takes: the paper runs 1-5; every EV is a simulated agent (and on chain an account).
+MAX_EVS = 20
+#: Periods of the synthetic day (15-minute periods); --window must lie inside it.
+DAY_PERIODS = 1440
+
 
 @one_line_errors
 def reproduce_seed000(
@@ -17,16 +22,18 @@ def reproduce_seed000(
     forecast: Optional[str] = typer.Option(
         None, help="perfect, federated or both (federated trains LSTMs: minutes). Default: both; with --chain, "
         "perfect (federated on chain also publishes every FedAvg round through the fedavg-aggregator worker)."),
-    evs: str = typer.Option("0,1,2,3,4,5", help="Comma-separated shared-EV counts (0 = Isolated)."),
+    evs: str = typer.Option("0,1,2,3,4,5", help="Comma-separated shared-EV counts, each 0-20 (0 = Isolated)."),
     on_chain: bool = typer.Option(False, "--chain", help="Run a window of the day through the contracts on an "
                                   "embedded Anvil."),
-    window: str = typer.Option("600,60", help="--chain: first period,number of periods (a full day is 0,1440: "
-                               "~18 min)."),
+    window: str = typer.Option("600,60", help="--chain: first period,number of periods inside the day's 1440 "
+                               "(a full day is 0,1440: ~18 min)."),
 ) -> None:
     """Seed 000: Isolated and 1-5 shared EVs x {greedy, Hungarian} x {perfect, federated}; Tables I-III, Figs 6-7."""
     if forecast not in (None, "perfect", "federated", "both"):
         fail(f"unknown --forecast {forecast!r}: use perfect, federated or both")
     ev_list = int_list(evs, "--evs")
+    if max(ev_list) > MAX_EVS:
+        fail(f"--evs takes counts from 0 to {MAX_EVS}, got {evs!r}")
     if on_chain:
         from offchain.mechanisms.fog_ems.chain_run import (
             compare_with_model,
@@ -38,6 +45,8 @@ def reproduce_seed000(
         if len(window_values) != 2:
             fail(f"--window takes FIRST,COUNT (two integers), got {window!r}")
         first, count = window_values
+        if count < 1 or first + count > DAY_PERIODS:
+            fail(f"--window must lie inside the day's {DAY_PERIODS} periods with COUNT >= 1, got {window!r}")
         modes = ("perfect", "federated") if forecast == "both" else (forecast or "perfect",)
         prepare_out(out)
         runs = []

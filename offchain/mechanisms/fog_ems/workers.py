@@ -38,6 +38,7 @@ from offchain.workers import (
     WorkerSpec,
     contract_events,
 )
+from offchain.workers.registry import existing_folder, integer
 
 #: keccak256("seed000.matching"): PeriodMatching.MECHANISM, the key of a period's match.
 MECHANISM = bytes(Web3.keccak(text="seed000.matching"))
@@ -172,10 +173,12 @@ FEDAVG_AGGREGATOR = WorkerSpec(
     results_contract="FogModelRegistry",
     make_logic=make_fedavg_logic,
     options={
-        "store_dir": WorkerOption(str, "folder of the model store (required)"),
+        "store_dir": WorkerOption(str, "folder of the model store, an existing folder (required)",
+                                  check=existing_folder),
         "contributors": WorkerOption(str, "comma-separated fog-node addresses each round waits for (required)"),
         "weighting": WorkerOption(str, "samples (FedAvg by sample count, default) or uniform",
                                   choices=("samples", "uniform")),
-        "through_round": WorkerOption(int, "last round version to publish, >= 1 (default: no limit)", minimum=1),
+        "through_round": WorkerOption(integer, "last round version to publish, 1 to 2^32 - 1 (default: no limit)",
+                                      minimum=1, maximum=2**32 - 1),
     },
 )
