@@ -13,7 +13,7 @@ export MPLBACKEND := Agg
 BROWNIE_TESTS ?= tests/contracts
 PYTEST_TESTS ?= tests/offchain
 
-.PHONY: setup compile test test-contracts test-offchain demo gas lock clean
+.PHONY: setup compile lint test test-contracts test-offchain demo gas lock clean
 
 setup: $(VENV)/.installed node_modules/.installed $(VENV)/.toolchain
 
@@ -40,6 +40,17 @@ $(VENV)/.toolchain: $(VENV)/.installed node_modules/.installed toolchain/solc-sh
 
 compile: setup
 	$(BIN)/brownie compile
+
+# Slither in its own venv (its pins clash with brownie's); toolchain/lint.py compiles through the solc shim
+# and fails on any High/Medium finding not named in toolchain/slither-triage.json (docs/security.md).
+LINT_VENV := .venv-lint
+$(LINT_VENV)/.installed: toolchain/requirements-lint.lock
+	@test -x $(LINT_VENV)/bin/python || $(PYTHON) -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/python -m pip install --quiet -r toolchain/requirements-lint.lock
+	@touch $@
+
+lint: node_modules/.installed $(LINT_VENV)/.installed
+	$(LINT_VENV)/bin/python toolchain/lint.py --slither $(LINT_VENV)/bin/slither
 
 test: compile
 	$(BIN)/brownie test $(BROWNIE_TESTS)
