@@ -129,6 +129,8 @@ def run_up(network: str, *, manifest_dir: Path, state_dir: Path, poll: float, op
     chain: _Chain | None = None
     try:
         chain = _open_chain(config, log)
+        if chain.anvil is not None:
+            supervisor.context["chain_pid"] = chain.anvil.pid
         if config.local:
             manifest = deploy_suite(config.client("ADMIN", w3=chain.w3), config, manifest_dir=manifest_dir,
                                     suite=SUITE)
@@ -155,7 +157,7 @@ def run_up(network: str, *, manifest_dir: Path, state_dir: Path, poll: float, op
     finally:
         if chain is not None and chain.anvil is not None:
             chain.anvil.stop()
-            log.event("chain_stopped_by_kwx_up", worker=SUPERVISOR)
+            log.event("anvil_stopped", worker=SUPERVISOR)
 
 
 # --- kwx status --------------------------------------------------------------------------------------------
