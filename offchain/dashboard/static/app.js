@@ -101,10 +101,10 @@ const kwx = (() => {
   }
 
   function renderTape(tape) {
-    ui.table(document.getElementById("tape"), ["block", "period", "price (UPOS/kWh)", "energy (kWh)", "paid (UPOS)", "seller → buyer"],
-      tape.map((t) => [{ text: t.block, title: `transaction ${t.tx}` }, t.period,
+    ui.table(document.getElementById("tape"), ["period", "UPOS/kWh", "kWh", "seller → buyer"],
+      tape.map((t) => [{ text: t.period, title: `block ${t.block}, transaction ${t.tx}` },
         { text: fmt(t.price, 4), title: `${t.price_base} base units per kWh` },
-        { text: fmt(t.kwh, 3), title: `${t.wh} Wh` }, { text: fmt(t.upos, 4), title: `${t.upos} UPOS` },
+        { text: fmt(t.kwh, 3), title: `${t.wh} Wh, paid ${t.upos} UPOS` },
         { text: `${ui.who(t.seller, t.seller_name)} → ${ui.who(t.buyer, t.buyer_name)}`, title: `seller ${t.seller}, buyer ${t.buyer}; maker order #${t.maker}, taker order #${t.taker}` }]),
       (i) => `data-testid="trade" data-block="${tape[i].block}"`);
   }
@@ -125,7 +125,7 @@ const kwx = (() => {
       workers.map((w) => [w.name, { text: w.state, cls: `state-${w.state.replace(/ /g, "-")}`, title: w.reason || (w.pid ? `pid ${w.pid}` : "") },
         w.restarts, w.last_exit || "–", { text: w.lag_blocks ?? "–", title: `cursor at block ${w.scanned_block ?? "–"}` },
         { text: w.accepted + w.superseded, title: `${w.accepted} accepted, ${w.superseded} accepted through someone else's transaction, ${w.open} open (${w.deferred} deferred)` },
-        w.failed, w.last_result || "–"]),
+        w.failed, { text: (w.last_result || "–").replace(/ 0x.*$/, ""), title: w.last_result || "" }]),
       (i) => `data-worker="${workers[i].name}" data-restarts="${workers[i].restarts}" data-state="${workers[i].state}"`);
   }
 

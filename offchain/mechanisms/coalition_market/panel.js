@@ -6,7 +6,7 @@ kwx.registerPanel("coalition_market", (root, data, ui) => {
       coalition's proof score measures the energy it shares; the block producer (miner) of the slot is drawn among
       coalitions with a probability proportional to their score. A drawn validator that misses its block is slashed
       (part of its staked score is burned) and the draw repeats.</p>
-    <div class="split"><div class="chart-box"><canvas id="coal-chart"></canvas></div>
+    <div class="split even"><div class="chart-box"><canvas id="coal-chart"></canvas></div>
       <div class="scroll"><table id="coal-coalitions"></table></div></div>
     <div class="split3"><div><h3>Participants of the latest slot</h3><div class="scroll"><table id="coal-members"></table></div></div>
       <div><h3>Slots</h3><div class="scroll"><table id="coal-slots"></table></div></div>
@@ -24,7 +24,7 @@ kwx.registerPanel("coalition_market", (root, data, ui) => {
     },
     options: { scales: { x: ui.axis("coalition"), y: Object.assign(ui.axis("draw probability (%)"), { beginAtZero: true }) } },
   });
-  ui.table(body.querySelector("#coal-coalitions"), ["coalition", "members", "score (EPOS)", "draw chance", "validator stake (EPOS)", "outcome"],
+  ui.table(body.querySelector("#coal-coalitions"), ["coalition", "members", "score (EPOS)", "draw chance", "stake (EPOS)", "outcome"],
     rows.map((c) => [c.coalition, c.size, { text: ui.num(c.score, 3), title: `${c.score_base} base units` },
       `${(100 * c.probability).toFixed(1)} %`, { text: ui.num(c.stake_epos, 3), title: `validator ${c.validator}` }, c.status || "–"]));
   ui.table(body.querySelector("#coal-members"), ["participant", "coalition", { text: "alone", title: "proof score trading alone (EPOS)" },

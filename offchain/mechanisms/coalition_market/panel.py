@@ -48,7 +48,7 @@ def build(events: Mapping[str, Sequence[ChainEvent]], views: Any) -> dict[str, A
         if slot in void:
             return "void: " + VoidReason(int(void[slot].args["reason"])).name.replace("_", " ").lower()
         if slot in final:
-            return f"final: coalition {final[slot].args['coalition']} mined"
+            return f"coalition {final[slot].args['coalition']} mined"
         return "drawing" if slot in draws else "scored"
 
     slots = []

@@ -5,7 +5,7 @@ kwx.registerPanel("fog_ems", (root, data, ui) => {
     <p class="hint">Each period, prosumers with surplus or deficit are paired with EVs that can store or supply it.
       The first-come rule (greedy) is cheap; the optimal assignment moves the most energy and comes with a proof
       (a certificate) the contract checks. Bars: energy each rule would move, from the period's bids.</p>
-    <div class="split"><div class="chart-box"><canvas id="fog-chart"></canvas></div>
+    <div class="split even"><div class="chart-box"><canvas id="fog-chart"></canvas></div>
       <div class="scroll"><table id="fog-totals"></table></div></div>
     <h3>Exchange log <span class="hint">every 10-second step of every match; + prosumer → EV, − EV → prosumer</span></h3>
     <div class="scroll"><table id="fog-log"></table></div></div>`);
