@@ -255,6 +255,9 @@ def up(
         [], "--option", "-o", metavar="WORKER.KEY=VALUE",
         help="A worker option, repeatable (e.g. -o fedavg-aggregator.store_dir=/srv/models); a worker whose "
         "required options are missing is not started (`kwx status` says which it needs)."),
+    on_reset: str = typer.Option("fresh", help="What a worker does when the chain behind it is not the one its state "
+                                 "was made on (a chain kwx up just started never is): fresh (set the state aside and "
+                                 "go on) or stop (exit; kwx up restarts it into the same refusal)."),
     json_lines: bool = typer.Option(False, "--json", help="The merged log as JSON lines (every line; the terminal "
                                     "form leaves out polls that did nothing)."),
 ) -> None:
@@ -262,13 +265,15 @@ def up(
     supervisor (restarted with backoff when it dies) with one merged log on stdout, until SIGTERM or Ctrl-C."""
     from offchain.chain.artifacts import project_root
     from offchain.service import run_up
-    from offchain.workers.registry import POLL_RANGE, check_range
+    from offchain.workers.registry import ON_RESET, POLL_RANGE, check_range
 
     check_range("--poll", poll, POLL_RANGE)
+    if on_reset not in ON_RESET:
+        fail(f"--on-reset must be one of {', '.join(ON_RESET)}, got {on_reset!r}")
     if state_dir.exists() and not state_dir.is_dir():
         fail(f"--state-dir {state_dir} is a file, not a folder")
     run_up(network, manifest_dir=manifest_dir or project_root() / "deployments", state_dir=state_dir, poll=poll,
-           option_pairs=option, skip=skip, json_lines=json_lines)
+           option_pairs=option, skip=skip, on_reset=on_reset, json_lines=json_lines)
 
 
 @one_line_errors

@@ -58,9 +58,11 @@ def split_worker_options(pairs: Sequence[str], specs: Mapping[str, WorkerSpec]) 
 
 
 def worker_children(specs: Mapping[str, WorkerSpec], *, network: str, manifest_dir: Path, state_dir: Path,
-                    poll: float, options: Mapping[str, Sequence[str]], skip: Sequence[str] = ()) -> list[Child]:
-    """One child per worker: ``kwx worker NAME --network .. --manifest-dir .. --state-dir .. --poll .. -o ..``. A
-    worker in `skip`, or one whose required options (WorkerOption.required) are not given, is listed as skipped."""
+                    poll: float, options: Mapping[str, Sequence[str]], skip: Sequence[str] = (),
+                    on_reset: str = "fresh") -> list[Child]:
+    """One child per worker: ``kwx worker NAME --network .. --manifest-dir .. --state-dir .. --poll .. --on-reset ..
+    -o ..``. A worker in `skip`, or one whose required options (WorkerOption.required) are not given, is listed as
+    skipped."""
     children = []
     for name, spec in specs.items():
         given = list(options.get(name, ()))
@@ -69,7 +71,8 @@ def worker_children(specs: Mapping[str, WorkerSpec], *, network: str, manifest_d
         reason = ("--skip" if name in skip else
                   f"needs {', '.join(f'-o {name}.{k}=...' for k in missing)}" if missing else None)
         argv = (*KWX, "worker", name, "--network", network, "--manifest-dir", str(manifest_dir),
-                "--state-dir", str(state_dir), "--poll", f"{poll:g}", *(a for pair in given for a in ("-o", pair)))
+                "--state-dir", str(state_dir), "--poll", f"{poll:g}", "--on-reset", on_reset,
+                *(a for pair in given for a in ("-o", pair)))
         children.append(Child(name, argv, reason))
     return children
 
@@ -100,8 +103,13 @@ def _open_chain(config: NetworkConfig, log: MergedLog) -> _Chain:
 
 
 def run_up(network: str, *, manifest_dir: Path, state_dir: Path, poll: float, option_pairs: Sequence[str] = (),
-           skip: Sequence[str] = (), json_lines: bool = False, stream: TextIO | None = None) -> None:
+           skip: Sequence[str] = (), on_reset: str = "fresh", json_lines: bool = False,
+           stream: TextIO | None = None) -> None:
     """``kwx up``: until SIGTERM or Ctrl-C (then every child is stopped, and the chain if it started it).
+
+    `on_reset` goes to every worker (``kwx worker --on-reset``): "fresh" (the default) sets a worker's state aside
+    when the chain behind it is not the one its state was made on, which is what a chain `kwx up` has just started
+    always is; "stop" would only restart the worker into the same refusal, again and again.
 
     Everything a bad input can fail is checked before any process starts: the network, the keys of a remote
     network (before it is contacted), the worker names and options, another `kwx up` on the same state folder.
@@ -121,7 +129,7 @@ def run_up(network: str, *, manifest_dir: Path, state_dir: Path, poll: float, op
         config.account("SCORER")  # the workers' key: refused here, before the network is contacted
     log = MergedLog(stream or sys.stdout, json_lines=json_lines)
     children = worker_children(WORKERS, network=config.name, manifest_dir=manifest_dir, state_dir=state_dir,
-                               poll=poll, options=options, skip=skip)
+                               poll=poll, options=options, skip=skip, on_reset=on_reset)
     manifest_file = manifest_path(config, manifest_dir)
     supervisor = Supervisor(children, log=log, status_dir=state_dir,
                             context={"network": config.name, "rpc_url": config.rpc_url,

@@ -8,11 +8,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 from offchain.chain import ChainClient, accounts_from_mnemonic, connect, free_port, load_manifest
 

@@ -88,6 +88,9 @@ def page(dashboard: str) -> Iterator[tuple[Page, list[str]]]:
         errors: list[str] = []
         page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
         page.on("pageerror", lambda error: errors.append(str(error)))
+        # every asset is served by the dashboard itself (no CDN): a request elsewhere is an error too
+        page.on("request", lambda request: None if request.url.startswith((dashboard, "data:"))
+                else errors.append(f"request to {request.url}"))
         page.goto(dashboard)
         try:
             yield page, errors

@@ -91,6 +91,15 @@ def test_ctrl_c_or_a_killed_supervisor_leaves_nothing_behind(tmp_path: Path, how
         if up.process.poll() is None:
             up.process.kill()
             up.process.wait()
+    if how == "ctrl-c":
+        # The next `kwx up` starts a new chain: the worker sets its old state aside instead of refusing to start.
+        again = start_up(tmp_path, *only_surplus_score())
+        try:
+            wait_until(lambda: list(again.state.glob("surplus-score.sqlite.*.old")), 60, "the old state set aside")
+            wait_until(lambda: "worker_started poll_seconds" in again.log.read_text(), 30, "the worker to run")
+            assert again.workers()["surplus-score"]["restarts"] == 0
+        finally:
+            again.stop()
 
 
 def test_remote_network_without_keys_is_refused_before_anything(tmp_path: Path):
