@@ -13,14 +13,14 @@ export MPLBACKEND := Agg
 BROWNIE_TESTS ?= tests/contracts
 PYTEST_TESTS ?= tests/offchain
 
-.PHONY: setup compile lint test test-contracts test-offchain demo gas lock clean
+.PHONY: setup browser compile lint test test-contracts test-offchain demo gas lock clean
 
-setup: $(VENV)/.installed node_modules/.installed $(VENV)/.toolchain
+setup: $(VENV)/.installed node_modules/.installed $(VENV)/.toolchain browser
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[ml]"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[ml,browser]"
 	@touch $@
 
 # `npm ci` installs exactly what package-lock.json records and never rewrites it (`npm install` may add
@@ -37,6 +37,14 @@ $(VENV)/.toolchain: $(VENV)/.installed node_modules/.installed toolchain/solc-sh
 	ln -sf $(SOLCX_DIR)/solc-v$(SOLC_VERSION) $(BIN)/solc
 	grep -q SOLCX_BINARY_PATH $(BIN)/activate || echo 'export SOLCX_BINARY_PATH="$(SOLCX_DIR)"' >> $(BIN)/activate
 	@touch $@
+
+# The dashboard's browser tests drive Debian's chromium through playwright (never `playwright install`, which
+# downloads a browser build). Installed once where it is missing (as root, as on CI and the developers' machines).
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	    >/dev/null; } || { echo "could not install chromium: run 'apt-get install chromium' as root"; exit 1; }
 
 compile: setup
 	$(BIN)/brownie compile

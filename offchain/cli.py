@@ -58,7 +58,7 @@ def build_app(mechanisms: Iterable[Mechanism] | None = None) -> typer.Typer:
     group = type("ReproduceGroup", (_ReproduceGroup,), {"mechanisms": None if mechanisms is None else tuple(mechanisms)})
     kwx.add_typer(typer.Typer(cls=group, no_args_is_help=True, help="Reproduce a seed paper's tables and figures."),
                   name="reproduce")
-    for command in (chain, deploy, demo, worker, gas):
+    for command in (chain, deploy, demo, worker, up, status, dashboard, gas):
         kwx.command(cls=_WorkerCommand if command is worker else None)(command)
     return kwx
 
@@ -239,6 +239,87 @@ def worker(
                             "result_deferred); the next run retries them")
         if problems:
             fail("; ".join(problems))
+
+
+@one_line_errors
+def up(
+    network: str = typer.Option("local", help="local, fuji-rehearsal (an Anvil chain: started on the network's RPC "
+                                "port unless one answers there) or fuji (needs its RPC and keys)."),
+    manifest_dir: Optional[Path] = typer.Option(None, help="Folder of <network>.json (default: deployments/ in the "
+                                                "project)."),
+    state_dir: Path = typer.Option(Path("var/workers"), help="Folder of the workers' state files and of up.json, "
+                                   "the status `kwx status` reads."),
+    poll: float = typer.Option(2.0, help="Seconds between each worker's polls, 0.1-3600."),
+    skip: list[str] = typer.Option([], "--skip", metavar="WORKER", help="A worker not to run, repeatable."),
+    option: list[str] = typer.Option(
+        [], "--option", "-o", metavar="WORKER.KEY=VALUE",
+        help="A worker option, repeatable (e.g. -o fedavg-aggregator.store_dir=/srv/models); a worker whose "
+        "required options are missing is not started (`kwx status` says which it needs)."),
+    on_reset: str = typer.Option("fresh", help="What a worker does when the chain behind it is not the one its state "
+                                 "was made on (a chain kwx up just started never is): fresh (set the state aside and "
+                                 "go on) or stop (exit; kwx up restarts it into the same refusal)."),
+    json_lines: bool = typer.Option(False, "--json", help="The merged log as JSON lines (every line; the terminal "
+                                    "form leaves out polls that did nothing)."),
+) -> None:
+    """Run the market: start (or connect to) the chain, deploy or reuse the suite, run every worker under one
+    supervisor (restarted with backoff when it dies) with one merged log on stdout, until SIGTERM or Ctrl-C."""
+    from offchain.chain.artifacts import project_root
+    from offchain.service import run_up
+    from offchain.workers.registry import ON_RESET, POLL_RANGE, check_range
+
+    check_range("--poll", poll, POLL_RANGE)
+    if on_reset not in ON_RESET:
+        fail(f"--on-reset must be one of {', '.join(ON_RESET)}, got {on_reset!r}")
+    if state_dir.exists() and not state_dir.is_dir():
+        fail(f"--state-dir {state_dir} is a file, not a folder")
+    run_up(network, manifest_dir=manifest_dir or project_root() / "deployments", state_dir=state_dir, poll=poll,
+           option_pairs=option, skip=skip, on_reset=on_reset, json_lines=json_lines)
+
+
+@one_line_errors
+def status(
+    network: str = typer.Option("local", help="Network whose chain head the lag is measured against."),
+    state_dir: Path = typer.Option(Path("var/workers"), help="Folder of the workers' state files and up.json."),
+    json_out: bool = typer.Option(False, "--json", help="Print the status as one JSON object."),
+) -> None:
+    """Each worker's state under `kwx up` (restarts, last exit), cursor, lag behind the chain head, results and
+    failures."""
+    import json
+
+    from offchain.service import status_lines, status_report
+
+    if state_dir.exists() and not state_dir.is_dir():
+        fail(f"--state-dir {state_dir} is a file, not a folder")
+    report = status_report(network, state_dir)
+    typer.echo(json.dumps(report, indent=2) if json_out else "\n".join(status_lines(report)))
+
+
+@one_line_errors
+def dashboard(
+    network: str = typer.Option("local", help="Network whose deployment the dashboard shows."),
+    port: int = typer.Option(8050, help="HTTP port on 127.0.0.1, 1-65535."),
+    manifest_dir: Optional[Path] = typer.Option(None, help="Folder of <network>.json (default: deployments/ in the "
+                                                "project)."),
+    state_dir: Path = typer.Option(Path("var/workers"), help="Folder of the workers' state files and up.json (the "
+                                   "workers' health)."),
+    poll: float = typer.Option(1.0, help="Seconds between reads of the chain, 0.1-3600."),
+) -> None:
+    """Serve the live market dashboard on http://127.0.0.1:PORT until Ctrl-C: the order book, the trade tape,
+    balances, one panel per mechanism and the workers' health, built from the chain's events."""
+    from offchain.chain import get_network, port_open
+    from offchain.chain.artifacts import project_root
+    from offchain.dashboard.server import serve
+    from offchain.workers.registry import POLL_RANGE, check_range
+
+    if not 1 <= port <= 65535:
+        fail(f"--port must be between 1 and 65535, got {port}")
+    check_range("--poll", poll, POLL_RANGE)
+    config = get_network(network)
+    config.require_rpc_url()
+    if port_open(port):
+        fail(f"port {port} is already in use: stop what listens there or choose another with --port")
+    serve(config, manifest_dir=manifest_dir or project_root() / "deployments", state_dir=state_dir, port=port,
+          poll=poll)
 
 
 @one_line_errors

@@ -10,7 +10,7 @@ from offchain.chain.steps import Step
 from offchain.chain.suites import assemble_suite
 from offchain.workers import SURPLUS_SCORE, UnknownWorkerError, WorkerSpec
 
-from .base import Mechanism, Reproduction
+from .base import Mechanism, Panel, Reproduction
 from .coalition_market import MECHANISM as COALITION_MARKET
 from .fog_ems import MECHANISM as FOG_EMS
 
@@ -66,6 +66,7 @@ __all__ = [
     "SUITE",
     "WORKERS",
     "Mechanism",
+    "Panel",
     "Reproduction",
     "reproductions",
     "suite",

@@ -32,7 +32,8 @@ DEFAULT_STATE_DIR = Path("var/workers")
 class WorkerOption:
     """One worker-specific option: how to read it from text (``kwx worker NAME --option KEY=VALUE``), what
     it means, and which values it takes: between ``minimum`` and ``maximum`` (numbers; NaN and infinities
-    never), one of ``choices`` (texts), and whatever ``check`` accepts (it returns why not, or None)."""
+    never), one of ``choices`` (texts), and whatever ``check`` accepts (it returns why not, or None).
+    ``required``: the worker cannot start without it (``kwx up`` leaves such a worker out until it is given)."""
 
     parse: Callable[[str], Any]
     help: str
@@ -40,6 +41,7 @@ class WorkerOption:
     maximum: int | None = None
     choices: tuple[str, ...] = ()
     check: Callable[[Any], str | None] | None = None
+    required: bool = False
 
     def problem(self, value: Any) -> str | None:
         """Why `value` is out of range ("must be >= 1, got 0"), or None when the option takes it."""

@@ -99,10 +99,10 @@ def test_every_reproduce_option_out_of_range_is_one_line_before_any_work(name, t
     assert a_file.read_text() == "keep" and [p.name for p in tmp_path.iterdir()] == ["taken"]
 
 
-@pytest.mark.parametrize("command", ["chain", "deploy", "gas"])
+@pytest.mark.parametrize("command", ["chain", "deploy", "gas", "up", "status", "dashboard"])
 def test_other_commands_options_out_of_range(command, tmp_path, capsys, monkeypatch):
     for option, flag in command_options([command]):
-        if flag or option == "--manifest-dir":
+        if flag or option in ("--manifest-dir", "--state-dir", "--skip", "--option"):
             continue
         for value in HOSTILE:
             assert_refused([command, option, value, *(["--manifest-dir", str(tmp_path)] if command == "deploy" else [])],

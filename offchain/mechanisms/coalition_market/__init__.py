@@ -3,9 +3,12 @@ coalitions, the weighted miner draw with stakes and slashing, and the Shapley sp
 on the shared consensus contracts (offchain.mechanisms.consensus). docs/seed001*.md,
 docs/consensus-contracts.md."""
 
-from offchain.mechanisms.base import Mechanism, Reproduction
+from pathlib import Path
+
+from offchain.mechanisms.base import Mechanism, Panel, Reproduction
 from offchain.mechanisms.consensus import ConsensusTerms, consensus_steps
 
+from .panel import READS as PANEL_READS
 from .workers import STAGES
 
 MECHANISM = Mechanism(
@@ -15,4 +18,12 @@ MECHANISM = Mechanism(
     deploy_steps=consensus_steps,
     workers=STAGES,
     reproductions=(Reproduction("seed001-coalitions", f"{__name__}.command:reproduce_seed001_coalitions"),),
+    panel=Panel(
+        title="Seed 001 · coalition market: coalitions, proof scores and the miner draw",
+        summary="Coalitions per slot with their proof scores and chance to be drawn as miner, the participants' "
+        "scores and escrowed UPOS, validator stakes, and slashes for missed blocks.",
+        reads=PANEL_READS,
+        build=f"{__name__}.panel:build",
+        script=Path(__file__).with_name("panel.js"),
+    ),
 )

@@ -174,8 +174,9 @@ FEDAVG_AGGREGATOR = WorkerSpec(
     make_logic=make_fedavg_logic,
     options={
         "store_dir": WorkerOption(str, "folder of the model store, an existing folder (required)",
-                                  check=existing_folder),
-        "contributors": WorkerOption(str, "comma-separated fog-node addresses each round waits for (required)"),
+                                  check=existing_folder, required=True),
+        "contributors": WorkerOption(str, "comma-separated fog-node addresses each round waits for (required)",
+                                     required=True),
         "weighting": WorkerOption(str, "samples (FedAvg by sample count, default) or uniform",
                                   choices=("samples", "uniform")),
         "through_round": WorkerOption(integer, "last round version to publish, 1 to 2^32 - 1 (default: no limit)",
