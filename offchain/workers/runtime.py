@@ -53,9 +53,10 @@ ALREADY_ACCEPTED = "ResultAlreadyAccepted"
 CRASH_POINTS = ("after_event", "after_insert", "after_sign", "after_send", "after_receipt", "after_accept")
 CRASH_ENV = "KWX_WORKER_CRASH_AT"
 
-#: After a stop request, how long in-flight receipts are still waited for (s): SIGTERM ends a worker within 2 s,
+#: After a stop request, how long in-flight receipts are still waited for (s): short, so SIGTERM ends a worker
+#: within 2 s even on a loaded machine (interpreter exit takes the rest),
 #: and an entry whose receipt is not in by then stays SIGNED for the next run.
-STOP_GRACE = 1.0
+STOP_GRACE = 0.5
 #: Receipt polling pauses (s): short first (a local node mines in milliseconds), doubling up to the cap.
 RECEIPT_FIRST_PAUSE = 0.002
 RECEIPT_MAX_PAUSE = 0.25
