@@ -645,7 +645,11 @@ class Worker:
             if now >= deadline:
                 raise TimeoutError(f"no receipt for {len(waiting)} transaction(s) after {self.receipt_timeout:g} s; "
                                    "they stay signed and the next run settles them")
-            time.sleep(min(pause, max(deadline - now, 0)))
+            nap = min(pause, max(deadline - now, 0))
+            if self._stop_at is None:
+                self._stop.wait(nap)  # a stop request wakes it: the grace counts from the request
+            else:
+                time.sleep(min(nap, max(self._stop_at + STOP_GRACE - now, 0)))
             pause = min(2 * pause, RECEIPT_MAX_PAUSE)
 
     def _settle_rejected(self, entry: JournalEntry, rejected: Rejected) -> None:
