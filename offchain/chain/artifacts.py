@@ -170,14 +170,7 @@ class ErrorDecoder:
 
 def revert_data_of(exc: Exception) -> bytes | None:
     """The raw revert data carried by a web3 ContractLogicError (or None if the node sent none)."""
-    data: Any = getattr(exc, "data", None)
-    if isinstance(data, dict):  # some nodes nest it: {"data": "0x..."}
-        data = data.get("data")
-    if not isinstance(data, str):
-        return None
-    data = data.removeprefix("Reverted ").strip()
-    try:
-        return bytes.fromhex(data.removeprefix("0x")) or None
-    except ValueError:
-        return None
+    from offchain.chain.nodes import revert_data  # nodes imports this module
+
+    return revert_data(getattr(exc, "data", None))
 
