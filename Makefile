@@ -17,8 +17,8 @@ PYTEST_TESTS ?= tests/offchain
 # Anvil; the pytest suite's tests/offchain/test_ganache.py takes every other contract and every worker through it.
 GANACHE_DIR := toolchain/ganache
 GANACHE_PORT ?= 8548
-GANACHE_BROWNIE_TESTS ?= tests/contracts/core/test_registry.py tests/contracts/tokens \
-	tests/contracts/consensus/test_slot_end_to_end.py tests/contracts/market/test_book_orders.py
+GANACHE_BROWNIE_TESTS ?= tests/contracts/tokens/test_upos.py tests/contracts/consensus/test_slot_end_to_end.py \
+	tests/contracts/market/test_book_orders.py
 
 .PHONY: setup compile lint test test-contracts test-ganache test-offchain demo gas lock clean ganache-network
 

@@ -205,19 +205,20 @@ class ChainClient:
         (re-price it), TransactionRejectedError for any other refusal.
         """
         tx_hash = HexBytes(signed.hash)
-        try:
-            if stale_nonces(self.w3, [(self.address, signed.raw_transaction)])[0]:
-                message = "nonce too low"  # what Anvil and geth answer; Ganache would mine it again
-            else:
+        cause: Web3RPCError | None = None
+        if stale_nonces(self.w3, [(self.address, signed.raw_transaction)])[0]:
+            message = "nonce too low"  # what Anvil and geth answer; Ganache would mine it again
+        else:
+            try:
                 return HexBytes(self.w3.eth.send_raw_transaction(signed.raw_transaction))
-        except Web3RPCError as exc:
-            message = rpc_message(exc)
-            lowered = message.lower()
-            if any(marker in lowered for marker in ALREADY_SENT):
-                return tx_hash
-            if any(marker in lowered for marker in NONCE_CONFLICTS) and self.is_on_chain(tx_hash):
-                return tx_hash
-            raise self.refusal_error(tx_hash, message) from exc
+            except Web3RPCError as exc:
+                message, cause = rpc_message(exc), exc
+        lowered = message.lower()
+        if any(marker in lowered for marker in ALREADY_SENT):
+            return tx_hash
+        if any(marker in lowered for marker in NONCE_CONFLICTS) and self.is_on_chain(tx_hash):
+            return tx_hash
+        raise self.refusal_error(tx_hash, message) from cause
 
     def refusal_error(self, tx_hash: HexBytes, message: str) -> TransactionRejectedError:
         """The error for a node's refusal of `tx_hash` with `message` (see send_raw)."""
