@@ -111,7 +111,7 @@ def chain(
 
     from offchain.chain import ANVIL_TEST_MNEMONIC, check_rpc_url, connect, get_network, port_open
     from offchain.chain.networks import local_network_for
-    from offchain.chain.nodes import check_node_kind
+    from offchain.chain.nodes import FORKS_ON_ANVIL, check_node_kind
 
     check_node_kind(node)
     if port is not None and not 1 <= port <= 65535:
@@ -125,7 +125,7 @@ def chain(
         except ValueError:
             fail("--fork-url must be an http(s)://host[:port] URL")
         if node != "anvil":
-            fail("forks run on Anvil: a forked chain holds cancun bytecode, which Ganache 7 cannot run")
+            fail(FORKS_ON_ANVIL)
         upstream = connect(fork_url, attempts=3)
         upstream_chain, head = upstream.eth.chain_id, upstream.eth.block_number
         if fork_block is not None and not 1 <= fork_block <= head:

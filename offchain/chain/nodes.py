@@ -64,6 +64,8 @@ NODE_KINDS = ("anvil", "ganache")
 NODE_ENV = "KWX_NODE"
 #: Ether each development account holds on a node kwx starts (Anvil's default; Ganache is told the same).
 DEV_BALANCE_ETH = 10_000
+#: Why a fork never runs on Ganache.
+FORKS_ON_ANVIL = "forks run on Anvil: a forked chain's contracts are cancun bytecode, which Ganache 7 cannot run"
 
 _PR_SET_PDEATHSIG = 1
 _PORT_RETRIES = 3
@@ -317,9 +319,9 @@ def start_node(kind: str = "anvil", chain_id: int = 31337, port: int | None = No
     (forks: Anvil only)."""
     check_node_kind(kind)
     if kind == "ganache":
-        if options.get("fork_url") is not None:
-            raise KwxChainError("forks run on Anvil: a forked chain holds cancun bytecode, which Ganache 7 cannot run")
-        options.pop("fork_url", None), options.pop("fork_block", None)
+        if options.pop("fork_url", None) is not None:
+            raise KwxChainError(FORKS_ON_ANVIL)
+        options.pop("fork_block", None)
         return EmbeddedGanache(chain_id, port, accounts, **options)
     return EmbeddedAnvil(chain_id, port, accounts, **options)
 

@@ -221,6 +221,12 @@ def test_fork_options_are_checked_before_a_node_starts(capsys, monkeypatch):
             assert_refused(["chain", "--port", str(free_port()), *args], capsys, monkeypatch, fragment)
 
 
+@pytest.mark.parametrize("args", [["demo", "--node", "geth"], ["reproduce", "--node", "geth", "seed000"],
+                                  ["chain", "--node", "hardhat"]])
+def test_an_unknown_node_is_one_line(args, capsys, monkeypatch):
+    assert_refused(args, capsys, monkeypatch, "unknown node")
+
+
 @pytest.mark.chain
 def test_kwx_chain_runs_ganache_with_the_test_accounts():
     port = free_port()
