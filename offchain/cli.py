@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 from offchain.commands import fail, one_line_errors
 
 if TYPE_CHECKING:
+    from offchain.chain import ChainClient, DeploymentPlan, NetworkConfig
     from offchain.mechanisms import Mechanism
 
 
@@ -220,7 +221,7 @@ def deploy(
         typer.echo(f"  {name:<24} {address}")
 
 
-def _print_plan(config: Any, client: Any, plan: Any, base_fee_gwei: float | None) -> None:
+def _print_plan(config: NetworkConfig, client: ChainClient, plan: DeploymentPlan, base_fee_gwei: float | None) -> None:
     """Every transaction of `plan` with its measured gas and its cost at the plan's price, the totals, and whether
     the deployer's balance covers the most it can cost."""
     price = plan.price_per_gas
@@ -244,7 +245,8 @@ def _check_gwei(option: str, value: float) -> None:
     check_range(option, value, MAX_FEE_GWEI_RANGE)
 
 
-def _fee_cap(config: Any, max_fee_gwei: float | None, confirm_mainnet: str | None, *, required: bool) -> int | None:
+def _fee_cap(config: NetworkConfig, max_fee_gwei: float | None, confirm_mainnet: str | None, *,
+             required: bool) -> int | None:
     """The fee cap in wei from --max-fee-gwei (checked), after the mainnet rules that need no connection: a cap is
     required on mainnet when something may be sent; --confirm-mainnet only on mainnet, naming it."""
     if max_fee_gwei is not None:
@@ -259,7 +261,7 @@ def _fee_cap(config: Any, max_fee_gwei: float | None, confirm_mainnet: str | Non
     return None if max_fee_gwei is None else round(max_fee_gwei * 10**9)
 
 
-def _typed_confirmation(config: Any, confirm_mainnet: str | None) -> None:
+def _typed_confirmation(config: NetworkConfig, confirm_mainnet: str | None) -> None:
     """Before anything is sent on a mainnet: the network's name typed at the prompt (or given ahead with
     --confirm-mainnet, already checked); anything else, or no terminal to ask, sends nothing."""
     if confirm_mainnet == config.name:

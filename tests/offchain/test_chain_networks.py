@@ -198,6 +198,11 @@ def test_a_fork_sees_the_upstream_deployment_and_a_worker_on_it_leaves_the_upstr
             assert code == 0 and "accepted=1" in out, out + err
             on_fork = ChainClient(connect(env["KWX_REHEARSAL_RPC_URL"]), rehearsal.account())
             assert on_fork.call(on_fork.contract("EPOS", epos.address).functions.balanceOf(prosumer)) > 0
+            # a rehearsal of a fresh deployment on the fork, from the funded test accounts
+            code, out, err = kwx_here(["deploy", "--network", "fuji-rehearsal", "--manifest-dir",
+                                       str(tmp_path / "rehearsal")], capsys, monkeypatch, env=env)
+            assert code == 0 and out.startswith("Deployed"), err
+            assert load_manifest("fuji-rehearsal", tmp_path / "rehearsal").contracts != manifest.contracts
         finally:
             fork.send_signal(signal.SIGINT)
             fork.wait(timeout=20)
