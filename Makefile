@@ -12,8 +12,15 @@ export MPLBACKEND := Agg
 
 BROWNIE_TESTS ?= tests/contracts
 PYTEST_TESTS ?= tests/offchain
+# Ganache 7 runs the shanghai build in toolchain/ganache (docs/toolchain.md, "Ganache"). `make test` runs this part of
+# the contract suite on it through brownie's network kwx-ganache (Ganache on GANACHE_PORT), beside the whole suite on
+# Anvil; the pytest suite's tests/offchain/chain/test_ganache.py takes every other contract and every worker through it.
+GANACHE_DIR := toolchain/ganache
+GANACHE_PORT ?= 8548
+GANACHE_BROWNIE_TESTS ?= tests/contracts/tokens/test_upos.py tests/contracts/consensus/test_slot_end_to_end.py \
+	tests/contracts/market/test_book_orders.py
 
-.PHONY: setup browser compile lint test test-contracts test-offchain demo gas lock clean
+.PHONY: setup browser compile lint test test-contracts test-ganache test-offchain demo gas lock clean ganache-network
 
 setup: $(VENV)/.installed node_modules/.installed $(VENV)/.toolchain browser
 
@@ -48,6 +55,11 @@ browser:
 
 compile: setup
 	$(BIN)/brownie compile
+	cd $(GANACHE_DIR) && $(CURDIR)/$(BIN)/brownie compile
+
+# brownie keeps networks per machine: create (or fix) the Ganache entry; a second run changes nothing.
+ganache-network: setup
+	$(BIN)/python $(GANACHE_DIR)/network.py $(GANACHE_PORT)
 
 # Slither in its own venv (its pins clash with brownie's); toolchain/lint.py compiles through the solc shim
 # and fails on any High/Medium finding not named in toolchain/slither-triage.json (docs/security.md).
@@ -60,12 +72,17 @@ $(LINT_VENV)/.installed: toolchain/requirements-lint.lock
 lint: node_modules/.installed $(LINT_VENV)/.installed
 	$(LINT_VENV)/bin/python toolchain/lint.py --slither $(LINT_VENV)/bin/slither
 
-test: compile
+test: compile ganache-network
 	$(BIN)/brownie test $(BROWNIE_TESTS)
+	cd $(GANACHE_DIR) && $(CURDIR)/$(BIN)/brownie test $(GANACHE_BROWNIE_TESTS) --network kwx-ganache
 	$(BIN)/python -m pytest -p no:pytest-brownie $(PYTEST_TESTS)
 
 test-contracts: compile
 	$(BIN)/brownie test $(BROWNIE_TESTS)
+
+test-ganache: compile ganache-network
+	cd $(GANACHE_DIR) && $(CURDIR)/$(BIN)/brownie test $(GANACHE_BROWNIE_TESTS) --network kwx-ganache
+	$(BIN)/python -m pytest -p no:pytest-brownie tests/offchain/chain/test_ganache.py
 
 test-offchain: compile
 	$(BIN)/python -m pytest -p no:pytest-brownie $(PYTEST_TESTS)
@@ -81,4 +98,4 @@ lock:
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^kwx-offchain' > requirements.lock
 
 clean:
-	rm -rf build reports .pytest_cache .hypothesis
+	rm -rf build reports .pytest_cache .hypothesis $(GANACHE_DIR)/build $(GANACHE_DIR)/reports

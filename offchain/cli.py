@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 from offchain.commands import fail, one_line_errors
 
 if TYPE_CHECKING:
+    from offchain.chain import ChainClient, DeploymentPlan, NetworkConfig
     from offchain.mechanisms import Mechanism
 
 
@@ -56,11 +57,28 @@ def build_app(mechanisms: Iterable[Mechanism] | None = None) -> typer.Typer:
         help="Kilowatt Exchange: peer-to-peer energy trading contracts and their off-chain workers.",
     )
     group = type("ReproduceGroup", (_ReproduceGroup,), {"mechanisms": None if mechanisms is None else tuple(mechanisms)})
-    kwx.add_typer(typer.Typer(cls=group, no_args_is_help=True, help="Reproduce a seed paper's tables and figures."),
-                  name="reproduce")
+    kwx.add_typer(typer.Typer(cls=group, no_args_is_help=True, help="Reproduce a seed paper's tables and figures.",
+                              callback=_reproduce_node), name="reproduce")
     for command in (chain, deploy, demo, worker, up, status, dashboard, gas):
         kwx.command(cls=_WorkerCommand if command is worker else None)(command)
     return kwx
+
+
+def _reproduce_node(
+    node: Optional[str] = typer.Option(None, help="Node of the --chain runs: anvil or ganache (default: $KWX_NODE, "
+                                       "else anvil). Goes before the reproduction's name."),
+) -> None:
+    """Reproduce a seed paper's tables and figures."""
+    import os
+
+    from offchain.chain.nodes import NODE_ENV, check_node_kind
+
+    if node is not None:
+        try:
+            os.environ[NODE_ENV] = check_node_kind(node)  # the scenario harness starts this node
+        except ValueError as bad:
+            fail(f"--node: {bad}")
+
 
 class _WorkerCommand(typer.core.TyperCommand):
     """`kwx worker`: its NAME help lists the registered workers, read only when the help is shown (importing
@@ -77,41 +95,85 @@ class _WorkerCommand(typer.core.TyperCommand):
 
 @one_line_errors
 def chain(
-    network: str = typer.Option("local", help="local (chain id 31337, port 8545) or fuji-rehearsal (43113, "
-                                "port 8546)."),
+    network: Optional[str] = typer.Option(
+        None, help="local (chain id 31337, port 8545), fuji-rehearsal (43113, port 8546) or avalanche-rehearsal "
+        "(43114, port 8547). Default: local; with --fork-url, the one with the upstream's chain id."),
     port: Optional[int] = typer.Option(None, help="Port to listen on instead of the network's RPC port, 1-65535."),
+    node: str = typer.Option("anvil", help="anvil or ganache (Ganache 7 runs the shanghai build; no forks)."),
+    fork_url: Optional[str] = typer.Option(
+        None, help="Fork this http(s) RPC (C-Chain, Fuji, or a local chain): its state, its chain id, the test "
+        "accounts funded; nothing is ever sent upstream. Anvil only."),
+    fork_block: Optional[int] = typer.Option(None, help="Upstream block to fork at, 1 to the upstream's head "
+                                             "(default: its latest). Needs --fork-url."),
 ) -> None:
-    """Run a local Anvil chain in the foreground until Ctrl-C."""
+    """Run a local chain (Anvil or Ganache, empty or a fork of a live network) in the foreground until Ctrl-C."""
     import time
     from urllib.parse import urlparse
 
-    from offchain.chain import ANVIL_TEST_MNEMONIC, EmbeddedAnvil, get_network, port_open
+    from offchain.chain import ANVIL_TEST_MNEMONIC, check_rpc_url, connect, get_network, port_open
+    from offchain.chain.networks import local_network_for
+    from offchain.chain.nodes import FORKS_ON_ANVIL, check_node_kind
 
-    config = get_network(network)
+    check_node_kind(node)
     if port is not None and not 1 <= port <= 65535:
         fail(f"--port must be between 1 and 65535, got {port}")
+    if fork_block is not None and fork_url is None:
+        fail("--fork-block needs --fork-url")
+    upstream_chain = head = None
+    if fork_url is not None:
+        try:
+            check_rpc_url(fork_url)
+        except ValueError:
+            fail("--fork-url must be an http(s)://host[:port] URL")
+        if node != "anvil":
+            fail(FORKS_ON_ANVIL)
+        upstream = connect(fork_url, attempts=3)
+        upstream_chain, head = upstream.eth.chain_id, upstream.eth.block_number
+        if fork_block is not None and not 1 <= fork_block <= head:
+            fail(f"--fork-block must be between 1 and the upstream's head {head}, got {fork_block}")
+    config = get_network(network) if network is not None else (
+        local_network_for(upstream_chain) if upstream_chain is not None else get_network("local"))
     if not config.local:
         fail(f"network {config.name} is remote: there is no chain to start")
+    if upstream_chain is not None and upstream_chain != config.chain_id:
+        fail(f"network {config.name} is chain {config.chain_id}, the upstream chain {upstream_chain}: a fork keeps "
+             "the upstream's chain id")
     chosen = port or urlparse(config.require_rpc_url()).port
     if chosen is not None and port_open(chosen):
         fail(f"port {chosen} is already in use: stop what listens there or choose another with --port")
-    node = EmbeddedAnvil(chain_id=config.chain_id, port=port) if port else config.embedded_anvil()
-    with node:
-        typer.echo(f"Anvil, chain id {config.chain_id}, listening on {node.rpc_url} (pid {node.pid}); Ctrl-C stops it.")
+    forking = {} if fork_url is None else {"fork_url": fork_url, "fork_block": fork_block, "startup_timeout": 120.0}
+    with config.start_node(node, port=port, **forking) as started:
+        typer.echo(f"{started.display}, chain id {config.chain_id} (network {config.name}), listening on "
+                   f"{started.rpc_url} (pid {started.pid}); Ctrl-C stops it.")
+        if fork_url is not None:
+            upstream_host = urlparse(fork_url).hostname  # the URL may carry an API key: the host only
+            at = f"block {fork_block}" if fork_block is not None else f"its latest block ({head})"
+            typer.echo(f"Fork of {upstream_host} at {at}: reads go upstream, transactions stay here.")
+        if started.rpc_url != config.rpc_url:
+            typer.echo(f"Set {config.rpc_env}={started.rpc_url} for kwx deploy / kwx worker --network {config.name}.")
         typer.echo(f"Test mnemonic (public, local networks only): {ANVIL_TEST_MNEMONIC}")
         for role, address in config.role_addresses().items():
             typer.echo(f"  {role:<9} {address}")
-        while node.running:
+        while started.running:
             time.sleep(0.5)
     fail("the chain stopped by itself")
 
 
 @one_line_errors
 def deploy(
-    network: str = typer.Option(..., help="local, fuji-rehearsal or fuji."),
+    network: str = typer.Option(..., help="local, fuji-rehearsal, fuji, avalanche-rehearsal or avalanche."),
     manifest_dir: Optional[Path] = typer.Option(None, help="Folder of <network>.json (default: deployments/ in the "
                                                 "project)."),
-    yes: bool = typer.Option(False, "--yes", help="Do not ask before sending to a remote network."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask before sending to a remote network (on mainnet the "
+                             "typed confirmation is still needed)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print every transaction with its measured gas and cost, "
+                                 "send nothing."),
+    base_fee_gwei: Optional[float] = typer.Option(None, help="Price the plan at this base fee, gwei (nAVAX) per gas, "
+                                                  "0.001-1000000, instead of the chain's current one."),
+    max_fee_gwei: Optional[float] = typer.Option(None, help="Most any transaction may offer per gas, gwei (nAVAX), "
+                                                 "0.001-1000000; required on avalanche. Default: no cap."),
+    confirm_mainnet: Optional[str] = typer.Option(None, help="The mainnet network's name, typed ahead (scripts): "
+                                                  "otherwise kwx asks for it before sending on avalanche."),
 ) -> None:
     """Deploy the contract suite, or reuse the manifest of a live deployment from the same artifacts."""
     from offchain.chain import (
@@ -127,24 +189,31 @@ def deploy(
     from offchain.mechanisms import SUITE
 
     config = get_network(network)
+    cap_wei = _fee_cap(config, max_fee_gwei, confirm_mainnet, required=not dry_run)
+    if base_fee_gwei is not None:
+        _check_gwei("--base-fee-gwei", base_fee_gwei)
     folder = manifest_dir or project_root() / "deployments"
-    client = config.client("ADMIN")
+    config.account("ADMIN")  # a remote network refuses without a key before any connection
+    client = config.client("ADMIN", max_fee_per_gas_cap=cap_wei)
     reusable = find_reusable_manifest(client, config, folder, SUITE)
+    if dry_run and reusable is not None:
+        typer.echo(f"Nothing to deploy: {manifest_path(config, folder)} is live on {config.name} (chain id "
+                   f"{config.chain_id}) and built from the current artifacts. Nothing was sent.")
+        return
     progress = DeployProgress.read(progress_path(config, folder)) if reusable is None else None
     if progress is not None:
         typer.echo(f"Resuming the deployment in {progress_path(config, folder)}: {len(progress.done)} step(s) "
                    "confirmed (checked against the chain before anything is sent)")
-    if reusable is None and not config.local:
-        plan = plan_deployment(client, suite=SUITE)
-        typer.echo(f"Deploying to {config.name} (chain id {config.chain_id}) from {client.address}:")
-        for label, gas in plan.steps:
-            typer.echo(f"  {label:<40} {gas:>10,} gas")
-        typer.echo(
-            f"Estimated cost: {plan.total_cost_wei / 1e18:.6f} AVAX at current fees "
-            f"(at most {plan.max_cost_wei / 1e18:.6f} AVAX)"
-        )
+    if reusable is None and (dry_run or not config.local):
+        base_fee_wei = None if base_fee_gwei is None else round(base_fee_gwei * 10**9)
+        _print_plan(config, client, plan_deployment(client, suite=SUITE, base_fee_wei=base_fee_wei), base_fee_gwei)
+        if dry_run:
+            typer.echo("Dry run: nothing was sent.")
+            return
         if not yes and not typer.confirm("Send these transactions?", default=False):
             fail("deployment cancelled; nothing was sent")
+    if config.mainnet:
+        _typed_confirmation(config, confirm_mainnet)
     manifest = deploy_suite(client, config, manifest_dir=folder, suite=SUITE)
     verb = "Reused" if reusable is not None else "Deployed"
     typer.echo(f"{verb} the suite on {config.name} (chain id {manifest.chain_id}): {manifest_path(config, folder)}")
@@ -152,19 +221,77 @@ def deploy(
         typer.echo(f"  {name:<24} {address}")
 
 
+def _print_plan(config: NetworkConfig, client: ChainClient, plan: DeploymentPlan, base_fee_gwei: float | None) -> None:
+    """Every transaction of `plan` with its measured gas and its cost at the plan's price, the totals, and whether
+    the deployer's balance covers the most it can cost."""
+    price = plan.price_per_gas
+    fee = f"base fee {base_fee_gwei:g} gwei (given)" if base_fee_gwei is not None else "the current base fee"
+    typer.echo(f"Deploying to {config.name} (chain id {config.chain_id}) from {client.address}, priced at {fee} + tip "
+               f"= {price / 1e9:g} gwei per gas:")
+    for label, gas in plan.steps:
+        typer.echo(f"  {label:<40} {gas:>10,} gas  {gas * price / 1e18:.6f} AVAX")
+    typer.echo(f"  {'total (' + str(len(plan.steps)) + ' transactions)':<40} {plan.total_gas:>10,} gas  "
+               f"{plan.total_cost_wei / 1e18:.6f} AVAX")
+    balance = client.w3.eth.get_balance(client.address)
+    covers = "covers" if balance >= plan.max_cost_wei else "does NOT cover"
+    typer.echo(f"Estimated cost: {plan.total_cost_wei / 1e18:.6f} AVAX (at most {plan.max_cost_wei / 1e18:.6f} AVAX: "
+               f"every gas limit at the fee cap of {plan.max_fee_per_gas / 1e9:g} gwei); the deployer's balance, "
+               f"{balance / 1e18:.6f} AVAX, {covers} it.")
+
+
+def _check_gwei(option: str, value: float) -> None:
+    from offchain.workers.registry import MAX_FEE_GWEI_RANGE, check_range
+
+    check_range(option, value, MAX_FEE_GWEI_RANGE)
+
+
+def _fee_cap(config: NetworkConfig, max_fee_gwei: float | None, confirm_mainnet: str | None, *,
+             required: bool) -> int | None:
+    """The fee cap in wei from --max-fee-gwei (checked), after the mainnet rules that need no connection: a cap is
+    required on mainnet when something may be sent; --confirm-mainnet only on mainnet, naming it."""
+    if max_fee_gwei is not None:
+        _check_gwei("--max-fee-gwei", max_fee_gwei)
+    if confirm_mainnet is not None and not config.mainnet:
+        fail(f"--confirm-mainnet is for mainnet networks only; {config.name} is not one")
+    if config.mainnet and confirm_mainnet is not None and confirm_mainnet != config.name:
+        fail(f"--confirm-mainnet must name the network ({config.name}), got {confirm_mainnet!r}; nothing was sent")
+    if config.mainnet and required and max_fee_gwei is None:
+        fail(f"network {config.name} needs --max-fee-gwei: a cap on what any transaction may pay per gas "
+             "(C-Chain's base fee moves every block)")
+    return None if max_fee_gwei is None else round(max_fee_gwei * 10**9)
+
+
+def _typed_confirmation(config: NetworkConfig, confirm_mainnet: str | None) -> None:
+    """Before anything is sent on a mainnet: the network's name typed at the prompt (or given ahead with
+    --confirm-mainnet, already checked); anything else, or no terminal to ask, sends nothing."""
+    if confirm_mainnet == config.name:
+        return
+    try:
+        typed = typer.prompt(f"This sends real transactions on {config.title} (chain id {config.chain_id}). "
+                             f"Type {config.name} to go on")
+    except typer.Abort:
+        typed = ""
+    if typed.strip() != config.name:
+        fail(f"not confirmed: nothing was sent on {config.name} (type {config.name}, or pass --confirm-mainnet "
+             f"{config.name})")
+
+
 @one_line_errors
-def demo() -> None:
-    """Run the scripted community scenario on an embedded Anvil chain and print a report."""
+def demo(
+    node: Optional[str] = typer.Option(None, help="anvil or ganache (default: $KWX_NODE, else anvil)."),
+) -> None:
+    """Run the scripted community scenario on an embedded chain and print a report."""
+    from offchain.chain.nodes import check_node_kind
     from offchain.demo import run_demo
 
-    run_demo()
+    run_demo(node=None if node is None else check_node_kind(node))
 
 
 @one_line_errors
 def worker(
     name: str = typer.Argument(..., help="Worker name (see `kwx worker --help`)."),
-    network: str = typer.Option("local", help="Network whose manifest and RPC the worker uses: local, fuji-rehearsal "
-                                "or fuji."),
+    network: str = typer.Option("local", help="Network whose manifest and RPC the worker uses: local, fuji-rehearsal, "
+                                "fuji, avalanche-rehearsal or avalanche."),
     manifest_dir: Optional[Path] = typer.Option(None, help="Folder of <network>.json (default: deployments/ in the "
                                                 "project)."),
     state_dir: Path = typer.Option(Path("var/workers"), help="Folder of the worker's SQLite cursor and journal."),
@@ -178,7 +305,9 @@ def worker(
                                  "line) or fresh (set the state aside and go on with the new chain)."),
     max_fee_gwei: Optional[float] = typer.Option(
         None, help="Most any transaction may offer per gas, in gwei (nAVAX), 0.001-1000000; re-pricing after a "
-        "fee spike stops there. Default: no cap."),
+        "fee spike stops there. Required on avalanche. Default: no cap."),
+    confirm_mainnet: Optional[str] = typer.Option(None, help="The mainnet network's name, typed ahead (services): "
+                                                  "otherwise kwx asks for it before the worker starts on avalanche."),
     option: list[str] = typer.Option(
         [], "--option", "-o", metavar="KEY=VALUE",
         help="A worker option, repeatable (e.g. -o through_period=5); `kwx worker NAME --list-options` lists them.",
@@ -215,6 +344,10 @@ def worker(
         return
     options = parse_worker_options(spec, option)
     config = get_network(network)
+    _fee_cap(config, max_fee_gwei, confirm_mainnet, required=True)
+    account = config.account("SCORER")  # a remote network refuses without a key before any connection
+    if config.mainnet:
+        _typed_confirmation(config, confirm_mainnet)
     summary = run_worker(
         spec,
         rpc_url=config.require_rpc_url(),
@@ -226,7 +359,7 @@ def worker(
         fresh=fresh,
         on_reset=on_reset,
         max_fee_gwei=max_fee_gwei,
-        account=config.account("SCORER"),
+        account=account,
         **options,
     )
     if summary is not None:

@@ -1,4 +1,4 @@
-"""`make demo` / `kwx demo`: a scripted community on an embedded Anvil chain.
+"""`make demo` / `kwx demo [--node ganache]`: a scripted community on an embedded chain (Anvil, or Ganache).
 
 1. Foundation: the suite is deployed (roles granted to the operator, meter and scorer), the operator
    registers three prosumers and two EVs, the admin issues UPOS, the meter attests the prosumers'
@@ -22,7 +22,7 @@ from rich.table import Table
 from web3.logs import DISCARD
 
 from offchain import units
-from offchain.chain import ChainClient, ParticipantKind
+from offchain.chain import ChainClient, ParticipantKind, mine_at
 
 PROSUMER, EV = ParticipantKind.PROSUMER, ParticipantKind.EV
 #: Test-mnemonic index of the first community member (0-3 act as the roles).
@@ -62,8 +62,9 @@ class Member:
         return self.client.address
 
 
-def run_demo(console: Console | None = None) -> dict[str, dict[str, float]]:
-    """Runs the scenario; returns the final holdings per member and the operator:
+def run_demo(console: Console | None = None, node: str | None = None) -> dict[str, dict[str, float]]:
+    """Runs the scenario on local node `node` (anvil or ganache; default $KWX_NODE, else anvil); returns the final
+    holdings per member and the operator:
     {name: {"UPOS": wallet + book, "EPOS": .., "credits_kWh": wallet + book, "grid_kWh": ..}}."""
     from offchain.mechanisms import SUITE, WORKERS
     from offchain.scenarios.harness import open_scenario_chain
@@ -71,9 +72,9 @@ def run_demo(console: Console | None = None) -> dict[str, dict[str, float]]:
 
     console = console or Console()
     with tempfile.TemporaryDirectory(prefix="kwx-demo-") as tmp, \
-            open_scenario_chain(tmp, accounts=FIRST_MEMBER + len(COMMUNITY)) as chain:
+            open_scenario_chain(tmp, accounts=FIRST_MEMBER + len(COMMUNITY), node=node) as chain:
         console.rule("[bold]Kilowatt Exchange demo")
-        console.print(f"Embedded Anvil on {chain.anvil.rpc_url} (chain id {chain.network.chain_id})")
+        console.print(f"Embedded {chain.node.display} on {chain.node.rpc_url} (chain id {chain.network.chain_id})")
         w3 = chain.w3
         clients = {"ADMIN": chain.admin, "OPERATOR": chain.operator, "METER": chain.meter}
         manifest = chain.deploy(SUITE)
@@ -111,7 +112,7 @@ def run_demo(console: Console | None = None) -> dict[str, dict[str, float]]:
 
         summary = run_worker(
             WORKERS["surplus-score"],
-            rpc_url=chain.anvil.rpc_url,
+            rpc_url=chain.node.rpc_url,
             manifest_path=chain.manifest_file,
             state_dir=chain.work_dir / "workers",
             once=True,
@@ -181,8 +182,7 @@ def _trade_period(console, w3, contracts, clients, members, member_clients, peri
 
     book = contract("EnergyOrderBook", operator)
     closure = book.functions.gateClosure(period).call()
-    w3.provider.make_request("evm_setNextBlockTimestamp", [closure])
-    w3.provider.make_request("evm_mine", [])
+    mine_at(w3, closure)
     console.print(f"Gate closure of period {period} reached (timestamp {closure}).")
     open_ids = [i for i in order_ids if book.functions.getOrder(i).call()[7] == 0]
     receipt = send(f"operator grid-fills {len(open_ids)} open orders", operator, book.functions.gridFill(open_ids))

@@ -170,9 +170,14 @@ class ErrorDecoder:
 
 def revert_data_of(exc: Exception) -> bytes | None:
     """The raw revert data carried by a web3 ContractLogicError (or None if the node sent none)."""
-    data: Any = getattr(exc, "data", None)
-    if isinstance(data, dict):  # some nodes nest it: {"data": "0x..."}
-        data = data.get("data")
+    return revert_data(getattr(exc, "data", None))
+
+
+def revert_data(data: Any) -> bytes | None:
+    """The raw revert data in a node's error ``data`` field: "0x..." (Anvil, geth), {"data": "0x..."} (nested by
+    some nodes and by web3), or Ganache's {"result": "0x...", "programCounter": ...}; None if there is none."""
+    if isinstance(data, dict):
+        data = data.get("data", data.get("result"))
     if not isinstance(data, str):
         return None
     data = data.removeprefix("Reverted ").strip()

@@ -28,8 +28,10 @@ from web3 import Web3
 from web3._utils.method_formatters import receipt_formatter
 from web3.types import TxReceipt
 
-from offchain.chain.client import _ALREADY_SENT, _NONCE_CONFLICTS, RECEIPT_FIRST_PAUSE, RECEIPT_MAX_PAUSE, ChainClient
+from offchain.chain.client import RECEIPT_FIRST_PAUSE, RECEIPT_MAX_PAUSE, ChainClient
 from offchain.chain.errors import ContractRevertError, TransactionRejectedError, TransactionTimeoutError
+from offchain.chain.artifacts import revert_data
+from offchain.chain.nodes import ALREADY_SENT, NONCE_CONFLICTS, stale_nonces
 from offchain.chain.rpc import rpc_batch
 
 #: Transactions per window unless told otherwise: enough to keep a local node busy while the next window
@@ -91,11 +93,9 @@ def _hexed(draft: dict[str, Any]) -> dict[str, Any]:
 
 def _estimate_error(client: ChainClient, error: Any) -> ContractRevertError:
     message = str(error.get("message", error)) if isinstance(error, dict) else str(error)
-    data = error.get("data") if isinstance(error, dict) else None
-    if isinstance(data, dict):
-        data = data.get("data")
-    if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
-        return client.errors.to_exception(bytes.fromhex(data[2:]), node_message=message)
+    data = revert_data(error.get("data")) if isinstance(error, dict) else None
+    if data is not None and len(data) >= 4:
+        return client.errors.to_exception(data, node_message=message)
     if "revert" in message.lower():
         return ContractRevertError("Reverted", {"message": message})
     raise TransactionRejectedError(f"gas estimate failed: {message}")
@@ -107,17 +107,21 @@ def send_batch(items: Sequence[tuple[ChainClient, SignedTransaction]]) -> list[H
     Idempotent like send_raw: a transaction the node already has, pending or mined, gives its hash."""
     if not items:
         return []
-    responses = rpc_batch(items[0][0].w3, [("eth_sendRawTransaction", [HexBytes(s.raw_transaction).to_0x_hex()])
-                                           for _, s in items])
+    w3 = items[0][0].w3
+    stale = stale_nonces(w3, [(client.address, signed.raw_transaction) for client, signed in items])
+    fresh = [item for item, used in zip(items, stale) if not used]
+    sent = iter(rpc_batch(w3, [("eth_sendRawTransaction", [HexBytes(s.raw_transaction).to_0x_hex()]) for _, s in fresh]))
+    # A stale nonce gets the answer Anvil and geth give; Ganache would mine the transaction again.
+    responses = [{"error": {"message": "nonce too low"}} if used else next(sent) for used in stale]
     outcomes: list[HexBytes | TransactionRejectedError] = []
     for (client, signed), response in zip(items, responses):
         tx_hash = HexBytes(signed.hash)
         error = response.get("error")
         message = str(error.get("message", error)) if isinstance(error, dict) else str(error or "")
         lowered = message.lower()
-        if error is None or any(marker in lowered for marker in _ALREADY_SENT):
+        if error is None or any(marker in lowered for marker in ALREADY_SENT):
             outcomes.append(tx_hash)
-        elif any(marker in lowered for marker in _NONCE_CONFLICTS) and client.is_on_chain(tx_hash):
+        elif any(marker in lowered for marker in NONCE_CONFLICTS) and client.is_on_chain(tx_hash):
             outcomes.append(tx_hash)
         else:
             outcomes.append(client.refusal_error(tx_hash, message))

@@ -28,15 +28,9 @@ from offchain.chain.errors import (
     TransactionRejectedError,
     TransactionTimeoutError,
 )
+from offchain.chain.nodes import ALREADY_SENT, FEE_TOO_LOW, NONCE_CONFLICTS, node_rules, stale_nonces
 from offchain.chain.nonces import NonceManager
 
-#: Node messages meaning "a transaction with this nonce already exists" (geth/coreth, anvil).
-_NONCE_CONFLICTS = ("nonce too low", "replacement transaction underpriced", "nonce has already been used")
-#: Node messages meaning "this very transaction is already in the pool".
-_ALREADY_SENT = ("already known", "already imported")
-#: Node messages meaning "the fee is below what the node takes now" (checked after the nonce conflicts, whose
-#: "replacement transaction underpriced" is about the nonce, not the price).
-_FEE_TOO_LOW = ("less than block base fee", "transaction underpriced", "fee cap less than")
 #: A replacement must raise both fee fields by at least 10 % (geth's and coreth's txpool rule); 12.5 % clears it.
 REPRICE_BUMP = 1.125
 
@@ -62,7 +56,8 @@ class ChainClient:
     Args:
         w3: a connected Web3 (see `connect`).
         account: the signing account (eth-account LocalAccount).
-        build_dir: brownie build folder with the artifacts (default: the project's build/).
+        build_dir: brownie build folder with the artifacts (default: the one for the node's EVM rules, node_rules:
+            the project's build/, or the shanghai build on Ganache).
         gas_margin: gas limit = estimate * gas_margin when no gas is given.
         fallback_tip_wei: priority fee when the node does not answer eth_maxPriorityFeePerGas.
         nonce_retries: how often `transact` rebuilds a transaction whose nonce another sender took.
@@ -83,7 +78,7 @@ class ChainClient:
     ) -> None:
         self.w3 = w3
         self.account = account
-        self.build_dir = build_dir
+        self.build_dir = build_dir if build_dir is not None else node_rules(w3).build_dir
         self.gas_margin = gas_margin
         self.fallback_tip_wei = fallback_tip_wei
         self.nonce_retries = nonce_retries
@@ -127,12 +122,14 @@ class ChainClient:
         receipt = self.transact(self.constructor(name, *args), gas=gas)
         return self.contract(name, receipt["contractAddress"])
 
-    def fees(self) -> dict[str, int]:
+    def fees(self, base_fee: int | None = None) -> dict[str, int]:
         """EIP-1559 fees for a transaction sent now: tip from eth_maxPriorityFeePerGas (fallback_tip_wei if
         the node lacks it), maxFeePerGas = 2 * latest base fee + tip, which survives six full blocks of
         base-fee increases; both bounded by `max_fee_per_gas_cap` (FeeCapError when the base fee alone is
-        above it). A chain without a base fee gets a legacy gasPrice (FeeCapError above the cap)."""
-        base_fee = self.w3.eth.get_block("latest").get("baseFeePerGas")
+        above it). A chain without a base fee gets a legacy gasPrice (FeeCapError above the cap). `base_fee`
+        (wei) prices at that base fee instead of the latest block's (what-if costs; nothing is sent at it)."""
+        if base_fee is None:
+            base_fee = self.w3.eth.get_block("latest").get("baseFeePerGas")
         if base_fee is None:
             return {"gasPrice": self._capped(self.w3.eth.gas_price, self.w3.eth.gas_price)}
         try:
@@ -208,25 +205,29 @@ class ChainClient:
         (re-price it), TransactionRejectedError for any other refusal.
         """
         tx_hash = HexBytes(signed.hash)
-        try:
-            return HexBytes(self.w3.eth.send_raw_transaction(signed.raw_transaction))
-        except Web3RPCError as exc:
-            message = rpc_message(exc)
-            lowered = message.lower()
-            if any(marker in lowered for marker in _ALREADY_SENT):
-                return tx_hash
-            if any(marker in lowered for marker in _NONCE_CONFLICTS) and self.is_on_chain(tx_hash):
-                return tx_hash
-            raise self.refusal_error(tx_hash, message) from exc
+        cause: Web3RPCError | None = None
+        if stale_nonces(self.w3, [(self.address, signed.raw_transaction)])[0]:
+            message = "nonce too low"  # what Anvil and geth answer; Ganache would mine it again
+        else:
+            try:
+                return HexBytes(self.w3.eth.send_raw_transaction(signed.raw_transaction))
+            except Web3RPCError as exc:
+                message, cause = rpc_message(exc), exc
+        lowered = message.lower()
+        if any(marker in lowered for marker in ALREADY_SENT):
+            return tx_hash
+        if any(marker in lowered for marker in NONCE_CONFLICTS) and self.is_on_chain(tx_hash):
+            return tx_hash
+        raise self.refusal_error(tx_hash, message) from cause
 
     def refusal_error(self, tx_hash: HexBytes, message: str) -> TransactionRejectedError:
         """The error for a node's refusal of `tx_hash` with `message` (see send_raw)."""
         lowered = message.lower()
-        if any(marker in lowered for marker in _NONCE_CONFLICTS):
+        if any(marker in lowered for marker in NONCE_CONFLICTS):
             self.nonces.resync()
             return NonceConflictError(f"transaction {tx_hash.to_0x_hex()} from {self.address}: nonce already used "
                                       f"({message})")
-        if any(marker in lowered for marker in _FEE_TOO_LOW):
+        if any(marker in lowered for marker in FEE_TOO_LOW):
             return FeeTooLowError(f"transaction {tx_hash.to_0x_hex()} from {self.address}: fee too low ({message})")
         return TransactionRejectedError(f"transaction {tx_hash.to_0x_hex()} from {self.address} refused: {message}")
 

@@ -24,7 +24,7 @@ from web3.exceptions import TransactionNotFound
 from web3.types import TxReceipt
 
 from offchain.chain.accounts import account_from_mnemonic
-from offchain.chain.anvil import EmbeddedAnvil
+from offchain.chain.nodes import EmbeddedAnvil
 from offchain.chain.artifacts import project_root
 from offchain.chain.client import ChainClient
 from offchain.chain.errors import ChainIdMismatchError, KwxChainError, ManifestMissingError
@@ -400,20 +400,23 @@ class DeploymentPlan:
 
 
 def plan_deployment(
-    client: ChainClient, *, suite: tuple[Step, ...], roles: dict[str, str] | None = None
+    client: ChainClient, *, suite: tuple[Step, ...], roles: dict[str, str] | None = None,
+    base_fee_wei: int | None = None,
 ) -> DeploymentPlan:
-    """The transactions deploy_suite would send from `client`'s account and their cost at current fees.
+    """The transactions deploy_suite would send from `client`'s account and their cost at current fees, or at
+    base fee `base_fee_wei` (plus the node's tip) if given.
 
     Gas is measured, not guessed: the suite runs on an EmbeddedAnvil with the same chain id and EVM rules
     (Avalanche C-Chain charges Ethereum's gas schedule), which also proves the deployment goes through
     before anything is spent. Nothing is sent to `client`'s chain. `roles` as in deploy_suite; a role held
     by the client's own account is held by the simulated deployer, so skipped grants stay skipped.
     """
-    fees = client.fees()
+    fees = client.fees(base_fee=base_fee_wei)
     if "gasPrice" in fees:
         price = cap = fees["gasPrice"]
     else:
-        price = client.w3.eth.get_block("latest")["baseFeePerGas"] + fees["maxPriorityFeePerGas"]
+        base = base_fee_wei if base_fee_wei is not None else client.w3.eth.get_block("latest")["baseFeePerGas"]
+        price = base + fees["maxPriorityFeePerGas"]
         cap = fees["maxFeePerGas"]
     with EmbeddedAnvil(chain_id=client.chain_id) as anvil:
         simulated = ChainClient(connect(anvil.rpc_url), account_from_mnemonic(), build_dir=client.build_dir)

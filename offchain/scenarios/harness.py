@@ -2,7 +2,7 @@
 chain clock, one gas ledger and the workers opened from their specs.
 
 A chain run (`offchain.mechanisms.<name>.chain_run`) opens a :class:`ScenarioChain` with
-:func:`open_scenario_chain`, deploys its suite (``replace_group(SUITE, <its group under the run's terms>)``),
+:func:`open_scenario_chain` (on Anvil, or on Ganache with ``KWX_NODE=ganache`` / ``kwx reproduce --node ganache``), deploys its suite (``replace_group(SUITE, <its group under the run's terms>)``),
 registers and funds its participants, then drives its periods or slots: participants send through
 :meth:`ScenarioChain.send`, the SCORER's workers come from :meth:`ScenarioChain.open_worker`, the clock moves
 with :meth:`ScenarioChain.advance_to`. The :class:`GasLedger` reads every transaction back from the blocks
@@ -29,7 +29,7 @@ from web3.types import TxReceipt
 from offchain.chain import (
     ANVIL_TEST_MNEMONIC,
     ChainClient,
-    EmbeddedAnvil,
+    EmbeddedNode,
     Manifest,
     NetworkConfig,
     ParticipantKind,
@@ -39,8 +39,11 @@ from offchain.chain import (
     deploy_suite,
     get_network,
     manifest_path,
+    mine_at,
+    start_node,
     transact_batch,
 )
+from offchain.chain.nodes import block_receipts, default_node_kind
 from offchain.workers import FaultInjector, Worker, WorkerLogic, WorkerSpec, open_worker
 
 #: The registry roles a scenario acts as, each from the local network's account for it (0-3).
@@ -92,7 +95,7 @@ class GasLedger:
 
     :meth:`mark` says that the transactions of the next block on belong to (phase, slot); the ledger reads
     blocks only when asked (:meth:`records`, :meth:`slots`, :meth:`total`), in batched JSON-RPC requests
-    (blocks with their transactions, then ``eth_getBlockReceipts`` for the blocks that have any), so a day
+    (blocks with their transactions, then the receipts of the blocks that have any), so a day
     of 14,400 transactions costs a few dozen round trips. Each transaction is read once, so the gas of a
     phase is the sum of its blocks' gasUsed. Functions and senders are named when records are asked for,
     from :meth:`name_contracts` and :meth:`label`.
@@ -174,12 +177,8 @@ class GasLedger:
                 blocks = [b for b in batch.execute() if b["transactions"]]
             if not blocks:
                 continue
-            with self.w3.batch_requests() as batch:
-                for block in blocks:
-                    batch.add(self.w3.eth.get_block_receipts(block["number"]))
-                receipts = batch.execute()
-            for block, block_receipts in zip(blocks, receipts, strict=True):
-                self._add_block(block, block_receipts)
+            for block, receipts in zip(blocks, block_receipts(self.w3, blocks), strict=True):
+                self._add_block(block, receipts)
         self._next_block = head + 1
 
     def _add_block(self, block: Mapping[str, Any], receipts: Sequence[TxReceipt]) -> None:
@@ -203,22 +202,27 @@ def gas_by(records: Iterable[TxRecord], field: str) -> dict[Any, int]:
 
 
 class ScenarioChain:
-    """An embedded Anvil seen through the role clients, with a suite deployed on it (:meth:`deploy`).
+    """An embedded node (Anvil or Ganache) seen through the role clients, with a suite deployed on it (:meth:`deploy`).
 
     `admin`, `operator`, `meter`, `scorer`: ChainClients of the local network's role accounts; `ledger`: the
     run's GasLedger (role clients and :meth:`participants` are labelled in it); `work_dir`: where the
     manifest (deployments/<network>.json) and the workers' state files live.
     """
 
-    def __init__(self, anvil: EmbeddedAnvil, network: NetworkConfig, work_dir: Path) -> None:
-        self.anvil = anvil
+    def __init__(self, node: EmbeddedNode, network: NetworkConfig, work_dir: Path) -> None:
+        self.node = node
         self.network = network
         self.work_dir = work_dir
-        self.w3 = connect(anvil.rpc_url, expected_chain_id=network.chain_id)
+        self.w3 = connect(node.rpc_url, expected_chain_id=network.chain_id)
         self.ledger = GasLedger(self.w3)
         self.admin, self.operator, self.meter, self.scorer = (self._client(network.account(r), r) for r in ROLES)
         self._manifest: Manifest | None = None
         self._contracts: dict[tuple[str, str], Contract] = {}
+
+    @property
+    def anvil(self) -> EmbeddedNode:
+        """The chain's node (its name from before Ganache could be the node); the same as :attr:`node`."""
+        return self.node
 
     # --- deployment and participants ---------------------------------------------------------------------------
 
@@ -246,7 +250,7 @@ class ScenarioChain:
 
     def participants(self, first: int, count: int, label: str = "participant") -> list[ChainClient]:
         """Clients of the test mnemonic's accounts `first` .. `first + count - 1`, labelled `label` in the ledger.
-        Anvil funds only the accounts it was started with (:func:`open_scenario_chain`); see :meth:`send_eth`."""
+        The node funds only the accounts it was started with (:func:`open_scenario_chain`); see :meth:`send_eth`."""
         return [self._client(account_from_mnemonic(ANVIL_TEST_MNEMONIC, first + i), label) for i in range(count)]
 
     def register(self, client: ChainClient, kind: ParticipantKind, *, x_m: int = 0, y_m: int = 0,
@@ -307,10 +311,9 @@ class ScenarioChain:
 
     def advance_to(self, timestamp: int) -> None:
         """Mines an empty block stamped `timestamp` (Unix seconds) unless the clock is already there: time never
-        moves back, and later blocks follow the wall clock from there (evm_setNextBlockTimestamp, Anvil only)."""
+        moves back, and later blocks follow the wall clock from there (offchain.chain.mine_at)."""
         if self.now() < timestamp:
-            self.w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])
-            self.w3.provider.make_request("evm_mine", [])
+            mine_at(self.w3, timestamp)
 
     def advance_past(self, timestamp: int) -> None:
         """Moves the clock so that the latest block (and every later one) is after `timestamp`."""
@@ -323,11 +326,13 @@ class ScenarioChain:
 
 
 @contextmanager
-def open_scenario_chain(work_dir: str | Path, *, accounts: int = 10, network: str = "local") -> Iterator[ScenarioChain]:
-    """Starts an EmbeddedAnvil on a free port with the chain id of local network `network` and `accounts` funded
-    test-mnemonic accounts (10,000 ETH each; the roles are 0-3); stops it on exit. Nothing is deployed yet."""
+def open_scenario_chain(work_dir: str | Path, *, accounts: int = 10, network: str = "local",
+                        node: str | None = None) -> Iterator[ScenarioChain]:
+    """Starts local node `node` (anvil or ganache; default $KWX_NODE, else anvil) on a free port with the chain id of
+    local network `network` and `accounts` funded test-mnemonic accounts (10,000 ETH each; the roles are 0-3);
+    stops it on exit. Nothing is deployed yet."""
     config = get_network(network)
     if not config.local:
         raise ValueError(f"network {network} is remote: a scenario runs on an embedded chain")
-    with EmbeddedAnvil(chain_id=config.chain_id, accounts=accounts) as anvil:
-        yield ScenarioChain(anvil, config, Path(work_dir))
+    with start_node(node or default_node_kind(), chain_id=config.chain_id, accounts=accounts) as started:
+        yield ScenarioChain(started, config, Path(work_dir))

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, TextIO
 
-from offchain.chain.anvil import _child_setup
+from offchain.chain.nodes import die_with_parent
 
 from .registry import state_path
 from .state import WorkerStateError
@@ -263,7 +263,7 @@ class Supervisor:
     def _start(self, running: _Running) -> None:
         process = subprocess.Popen(
             running.child.argv, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, bufsize=1, start_new_session=True, preexec_fn=_child_setup(),
+            stderr=subprocess.PIPE, text=True, bufsize=1, start_new_session=True, preexec_fn=die_with_parent(),
         )  # fmt: skip
         running.process = process
         status = running.status

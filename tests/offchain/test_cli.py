@@ -17,17 +17,26 @@ from eth_account import Account
 from offchain.chain import EmbeddedAnvil, connect, free_port, port_open
 
 COMMANDS = ("chain", "deploy", "demo", "worker")
-KWX_ENV = ("KWX_LOCAL_RPC_URL", "KWX_REHEARSAL_RPC_URL", "KWX_FUJI_RPC_URL", "KWX_PRIVATE_KEY", "KWX_KEYSTORE")
+KWX_ENV = ("KWX_LOCAL_RPC_URL", "KWX_REHEARSAL_RPC_URL", "KWX_FUJI_RPC_URL", "KWX_PRIVATE_KEY", "KWX_KEYSTORE",
+           "KWX_AVALANCHE_REHEARSAL_RPC_URL", "KWX_AVALANCHE_RPC_URL", "KWX_NODE")
 
 
-def kwx(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in KWX_ENV}
+def clean_env() -> dict[str, str]:
+    """This process's environment without the KWX_* network, key and node variables."""
+    return {k: v for k, v in os.environ.items() if k not in KWX_ENV}
+
+
+def kwx(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
+        input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`kwx ARGS` in a new process, in clean_env() plus `env`; `input` is its stdin (none: an empty stdin, as in
+    CI)."""
     return subprocess.run(
         [sys.executable, "-m", "offchain.cli", *args],
-        env=clean | (env or {}),
+        env=clean_env() | (env or {}),
         capture_output=True,
         text=True,
         timeout=timeout,
+        input=input or "",
     )
 
 
@@ -171,7 +180,7 @@ def test_worker_help_lists_the_registered_workers_and_networks() -> None:
     assert result.returncode == 0, result.stderr
     for name in WORKERS:
         assert name in result.stdout
-    assert "local, fuji-rehearsal or fuji" in result.stdout
+    assert "local, fuji-rehearsal, fuji, avalanche-rehearsal or avalanche" in result.stdout
     assert "1 if any result failed" in result.stdout
 
 
@@ -223,10 +232,9 @@ def test_worker_options_reach_the_worker(tmp_path: Path) -> None:
 @pytest.mark.chain
 def test_kwx_chain_serves_until_interrupted_then_is_gone() -> None:
     port = free_port()
-    clean = {k: v for k, v in os.environ.items() if k not in KWX_ENV}
     process = subprocess.Popen(
         [sys.executable, "-m", "offchain.cli", "chain", "--network", "fuji-rehearsal", "--port", str(port)],
-        env=clean, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
         banner = process.stdout.readline()

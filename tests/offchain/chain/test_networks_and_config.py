@@ -97,7 +97,7 @@ def test_fuji_without_rpc_or_key_refuses():
         fuji.account()
     assert "KWX_PRIVATE_KEY" in one_line(caught.value) and "KWX_KEYSTORE" in str(caught.value)
     with pytest.raises(KwxChainError, match="remote"):
-        fuji.embedded_anvil()
+        fuji.start_node()
 
 
 def test_fuji_key_from_environment_with_a_separate_scorer(monkeypatch):

@@ -31,7 +31,16 @@ from offchain.algorithms.forecasting import (
     period_totals,
     state_hash,
 )
-from offchain.chain import ChainClient, EmbeddedAnvil, Manifest, accounts_from_mnemonic, connect, deploy_suite, get_network
+from offchain.chain import (
+    ChainClient,
+    EmbeddedAnvil,
+    Manifest,
+    accounts_from_mnemonic,
+    connect,
+    deploy_suite,
+    get_network,
+    start_node,
+)
 from offchain.data.seed000 import synthetic_microgrid
 from offchain.mechanisms import SUITE, WORKERS
 from offchain.workers import WorkerOptionError, open_worker, parse_worker_options, run_worker
@@ -380,3 +389,22 @@ def test_an_update_out_of_range_is_not_written(tmp_path):
         nan = {**state, "head.bias": torch.full_like(state["head.bias"], float("nan"))}
         store.put_update(1, ModelUpdate(Web3.to_checksum_address("0x" + "11" * 20), 3, nan), base)
     assert not (tmp_path / "updates").exists()
+
+
+@pytest.mark.chain
+def test_a_fedavg_round_on_ganache_is_published_as_fedavg_computes_it(series, tmp_path):
+    """The same round on Ganache (the shanghai build, docs/toolchain.md): published once, as FedAvg computes it."""
+    with start_node("ganache", chain_id=31337) as node:
+        w3 = connect(node.rpc_url, expected_chain_id=31337)
+        admin, operator = ChainClient(w3, ACCOUNTS[ADMIN]), ChainClient(w3, ACCOUNTS[OPERATOR])
+        manifest = deploy_suite(admin, get_network("local"), manifest_dir=tmp_path / "deployments", suite=SUITE)
+        registry = operator.contract("ParticipantRegistry", manifest.address("ParticipantRegistry"))
+        for i in FOG_NODES:
+            operator.transact(registry.functions.register(ACCOUNTS[i].address, 1, 100 * i, 0, 0, 0, 0))
+        fed = Federation(Community(node, manifest, admin, series), tmp_path)
+        expected = fed.reference.aggregate(fed.train_and_drop(1, ROUND_1))
+        summary = fed.run()
+        assert (summary.results, summary.accepted) == (1, 1)
+        assert [published[:2] for published in fed.published()] == [(1, expected.content_hash)]
+        fed.run()
+        assert len(fed.acceptances(1)) == 1  # a second run sends nothing again
