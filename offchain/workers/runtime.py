@@ -23,8 +23,9 @@ SUPERSEDED; an unknown transaction is rebroadcast from its stored raw bytes unle
 by another transaction, in which case the payload is signed again; a transaction whose max fee fell below
 the base fee is re-priced (same nonce, so only one of the two can be mined). No key is signed twice while
 an earlier transaction for it can still land, and no computed result is dropped. A key the contract
-refuses at gas estimation (nothing sent) stays PENDING and is retried with backoff; only a mined
-transaction that reverted makes it FAILED.
+refuses at gas estimation (nothing sent) stays PENDING and is retried with backoff; a mined transaction that
+reverted makes it FAILED, and so does a slot whose result cannot be computed (the worker's compute raised) or
+whose call cannot be built from its payload: one poisoned input never stalls the slots behind it.
 """
 
 from __future__ import annotations
@@ -470,14 +471,31 @@ class Worker:
         for start in range(0, len(ready), self.window):
             if self.stopping:
                 break
-            slots = ready[start:start + self.window]
-            self.state.insert_results(mechanism, [(slot, self.logic.compute(self.state.db, slot)) for slot in slots])
-            for slot in slots:
+            results, unmade = self._compute(ready[start:start + self.window])
+            self.state.insert_results(mechanism, results)
+            self.state.insert_failed(mechanism, unmade)
+            for slot, error in unmade:
+                self._changes[Status.FAILED] += 1
+                self.log.error("result_failed", error=error, **self._key(mechanism, slot))
+            for slot, _ in results:
                 recorded += 1
                 self.log.info("result_recorded", **self._key(mechanism, slot))
                 self.faults.reached("after_insert")
-            self._drive([self._entry(mechanism, slot) for slot in slots])
+            self._drive([self._entry(mechanism, slot) for slot, _ in results])
         return recorded
+
+    def _compute(self, slots: list[int]) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, str]]]:
+        """(slot, payload) of each slot the logic computes, and (slot, error) of each whose compute raised. A
+        slot whose inputs break the computation (a poisoned bid, a bug) is settled FAILED with its reason
+        instead of stopping every later slot behind it."""
+        results: list[tuple[int, dict[str, Any]]] = []
+        unmade: list[tuple[int, str]] = []
+        for slot in slots:
+            try:
+                results.append((slot, self.logic.compute(self.state.db, slot)))
+            except Exception as exc:  # any error of the worker's own code: this slot fails, the next ones go on
+                unmade.append((slot, f"compute failed: {exc!r}"))
+        return results, unmade
 
     def _drive(self, entries: list[JournalEntry]) -> None:
         """Drives open entries towards a final status, a window at a time: recover or sign, broadcast; the
@@ -546,10 +564,18 @@ class Worker:
 
     def _sign(self, entries: list[JournalEntry]) -> list[_InFlight]:
         """Signs the entries' calls together and commits every transaction before any is broadcast."""
+        calls, buildable = [], []
+        for entry in entries:
+            try:
+                calls.append(self.logic.call_for(entry.slot, entry.payload))
+                buildable.append(entry)
+            except Exception as exc:  # a payload the contract call cannot carry fails its key, not the window
+                self._finish(entry, Status.FAILED, error=f"call not built: {exc!r}")
+        entries = buildable
         if not entries:
             return []
         try:
-            outcomes = self.chain.sign([self.logic.call_for(e.slot, e.payload) for e in entries])
+            outcomes = self.chain.sign(calls)
         except FeeCapReached as capped:
             for entry in entries:
                 self._defer(entry, f"fee cap: {capped}")

@@ -72,7 +72,8 @@ class Status(StrEnum):
     SIGNED = "signed"  #: a signed transaction is stored; it may or may not have been broadcast
     ACCEPTED = "accepted"  #: the chain accepted the key through one of this worker's transactions
     SUPERSEDED = "superseded"  #: the chain accepted the key through someone else's transaction
-    FAILED = "failed"  #: a mined transaction of ours reverted for another reason (see `error`); final
+    #: final: a mined transaction of ours reverted for another reason, or no result or call could be made (`error`)
+    FAILED = "failed"
 
 
 OPEN_STATUSES = (Status.PENDING, Status.SIGNED)
@@ -290,6 +291,16 @@ class WorkerState:
                 "INSERT INTO journal (mechanism, slot, status, payload, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 [(_hex(mechanism), slot, Status.PENDING, json.dumps(payload), now, now) for slot, payload in results],
+            )
+
+    def insert_failed(self, mechanism: bytes, failures: Iterable[tuple[int, str]]) -> None:
+        """Records (slot, error) keys whose result could not be computed as FAILED (final; never retried)."""
+        now = time.time()
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO journal (mechanism, slot, status, payload, error, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(_hex(mechanism), slot, Status.FAILED, "{}", error, now, now) for slot, error in failures],
             )
 
     def record_submission(self, mechanism: bytes, slot: int, submission: Submission) -> None:

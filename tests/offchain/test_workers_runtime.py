@@ -465,6 +465,72 @@ def test_mined_transaction_that_reverted_is_failed_and_final(state_path):
     assert (MECHANISM, 1) not in chain.accepted
 
 
+# --- a poisoned input (issue 12, attack 6) ----------------------------------------------------------------
+
+
+class PoisonedSlot(ReadingSums):
+    """ReadingSums whose compute raises for one slot, as fog-matching's did on a bid of -2**63 Wh (np.abs
+    overflowed), or whose call cannot be built for it; named after a registered worker when one is given."""
+
+    def __init__(self, chain: FakeChain, bad_slot: int, *, where: str = "compute", name: str = "reading-sums") -> None:
+        super().__init__(chain)
+        self.bad_slot, self.where, self.name = bad_slot, where, name
+        self.computed: Counter = Counter()
+
+    def compute(self, db: sqlite3.Connection, slot: int) -> dict[str, Any]:
+        self.computed[slot] += 1
+        if slot == self.bad_slot and self.where == "compute":
+            raise OverflowError("int64 overflow in the benefit matrix")
+        return super().compute(db, slot)
+
+    def call_for(self, slot: int, payload: dict[str, Any]) -> tuple[bytes, int, dict[str, Any]]:
+        if slot == self.bad_slot and self.where == "call_for":
+            raise ValueError("payload does not fit the contract's argument types")
+        return super().call_for(slot, payload)
+
+
+def _run_poisoned(chain: FakeChain, state_path, logic: PoisonedSlot) -> tuple[Any, Any]:
+    with Worker(logic, chain, state_path, faults=FaultInjector()) as worker:
+        first = worker.run_once()
+        chain.emit((4, 23))  # slot 3 becomes final: the runtime goes on after the poisoned slot
+        second = worker.run_once()
+    return first, second
+
+
+@pytest.mark.parametrize("where", ["compute", "call_for"])
+def test_a_slot_whose_result_cannot_be_made_fails_and_the_next_slots_go_on(state_path, where):
+    chain = FakeChain()
+    expected = three_final_slots(chain)
+    logic = PoisonedSlot(chain, bad_slot=1, where=where)
+    first, second = _run_poisoned(chain, state_path, logic)
+    assert (first.failed, first.accepted) == (1, 2) and (second.failed, second.accepted) == (0, 1)
+    status, _ = journal(state_path)[1]
+    assert status == "failed" and (1, 1) not in chain.accepted
+    with sqlite3.connect(state_path) as db:
+        (error,) = db.execute("SELECT error FROM journal WHERE slot = 1").fetchone()
+    assert ("OverflowError" if where == "compute" else "ValueError") in error
+    assert logic.computed[1] == 1, "a failed slot is final: never computed again"
+    assert dict(chain.credited) == {0: expected[0], 2: expected[2], 3: 19}
+
+
+def _registered_workers() -> list[str]:
+    from offchain.mechanisms import WORKERS
+
+    return sorted(WORKERS)
+
+
+@pytest.mark.parametrize("worker_name", _registered_workers())
+def test_no_registered_worker_stalls_on_one_poisoned_slot(tmp_path, worker_name):
+    """Every worker kwx runs (offchain.mechanisms.WORKERS, so later ones too) goes through the runtime, which
+    settles a slot whose compute raises as FAILED and goes on."""
+    chain = FakeChain()
+    three_final_slots(chain)
+    state = tmp_path / f"{worker_name}.sqlite"
+    first, second = _run_poisoned(chain, state, PoisonedSlot(chain, bad_slot=0, name=worker_name))
+    assert (first.failed, first.accepted, second.accepted) == (1, 2, 1)
+    assert journal(state)[0][0] == "failed"
+
+
 # --- fee spikes (fault 3) ---------------------------------------------------------------------------------
 
 
