@@ -24,6 +24,7 @@ from brownie import EnergyCredit, EnergyOrderBook, ParticipantRegistry, UPOS, ac
 
 from offchain.chain.abi import ParticipantKind
 from offchain.chain.roles import role_id
+from offchain.chain.suites import MARKET_PARAMS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "contracts"))  # contract_helpers
 from contract_helpers import wait_for_receipts_before_confirming  # noqa: E402  (after the path insert)
@@ -37,6 +38,8 @@ TAKER_UPOS = 10**20  #: free UPOS a taker brings (100 UPOS)
 CREDIT_WH = 1_000_000
 PERIOD_SECONDS = 3_600
 GATE_LEAD_SECONDS = 900
+MIN_ORDER_WH = MARKET_PARAMS["minOrderWh"]  #: the suite's minimums: the dust scenarios trade at them
+MIN_DISPLAY_WH = MARKET_PARAMS["minDisplayWh"]
 
 #: Published "taker against N makers at one tick" gas (issue 3), N = 1, 10, 100.
 PUBLISHED = {
@@ -133,7 +136,8 @@ def deploy() -> Market:
     upos = UPOS.deploy(registry, {"from": admin})
     credit = EnergyCredit.deploy(registry, "kwx://energy-credit/{id}", {"from": admin})
     genesis = (chain.time() // PERIOD_SECONDS - 1) * PERIOD_SECONDS
-    params = (TICK, TICK, 1_000 * TICK, genesis, PERIOD_SECONDS, GATE_LEAD_SECONDS, 64, 300 * TICK, 50 * TICK)
+    params = (TICK, TICK, 1_000 * TICK, genesis, PERIOD_SECONDS, GATE_LEAD_SECONDS, 64, 300 * TICK, 50 * TICK,
+              MIN_ORDER_WH, MIN_DISPLAY_WH)
     book = EnergyOrderBook.deploy(registry, upos, credit, params, {"from": admin})
     registry.grantRole(role_id("MARKET"), book, {"from": admin})
     return Market(admin, operator, meter, registry, upos, credit, book, book.currentPeriod() + 1)
