@@ -513,6 +513,42 @@ def test_a_slot_whose_result_cannot_be_made_fails_and_the_next_slots_go_on(state
     assert dict(chain.credited) == {0: expected[0], 2: expected[2], 3: 19}
 
 
+def test_fog_matching_fails_a_period_with_a_poisoned_bid_and_matches_the_next(tmp_path):
+    """The review's attack 6 on the real fog-matching compute: a bid of -2**63 Wh (which PeriodMatching now
+    refuses) in period 1's inputs; period 1 ends FAILED with the reason, period 2 is matched."""
+    from types import SimpleNamespace
+
+    from offchain.mechanisms.fog_ems.workers import FogMatchingLogic
+
+    class FogMatchingOnFakeChain(FogMatchingLogic):
+        """The real compute; bids written straight into its tables; submissions to the fake chain."""
+
+        def fetch_events(self, from_block: int, to_block: int) -> list[ChainEvent]:
+            return []
+
+        def ready_slots(self, db: sqlite3.Connection) -> list[int]:
+            return [1, 2]
+
+        def call_for(self, slot: int, payload: dict[str, Any]) -> tuple[bytes, int, dict[str, Any]]:
+            return (self.mechanism, slot, {"total": len(payload["prosumers"])})
+
+    chain = FakeChain()
+    logic = FogMatchingOnFakeChain(SimpleNamespace(w3=None, address="0xmatching"))
+    with Worker(logic, chain, tmp_path / "fog-matching.sqlite", faults=FaultInjector()) as worker:
+        with worker.state.transaction() as db:
+            for period, net in ((1, -(2**63)), (1, 500), (2, -700), (2, 400)):
+                idx = db.execute("SELECT COUNT(*) FROM prosumer_bids WHERE period = ?", (period,)).fetchone()[0]
+                db.execute("INSERT INTO prosumer_bids VALUES (?, ?, ?, ?)", (period, idx, f"0xp{idx}", net))
+            for period in (1, 2):
+                db.execute("INSERT INTO ev_bids VALUES (?, 0, '0xev0', 1000, 1000)", (period,))
+                db.execute("INSERT INTO ev_bids VALUES (?, 1, '0xev1', 1000, 1000)", (period,))
+        summary = worker.run_once()
+        failed = worker.state.entry(logic.mechanism, 1)
+    assert (summary.failed, summary.accepted) == (1, 1)
+    assert failed.status is Status.FAILED and "prosumer bids must lie within" in failed.error
+    assert (logic.mechanism, 2) in chain.accepted
+
+
 def _registered_workers() -> list[str]:
     from offchain.mechanisms import WORKERS
 
