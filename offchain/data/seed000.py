@@ -86,7 +86,7 @@ class AgentProfile:
 
 #: Relative shapes; calibration rescales each agent. Chosen so that after calibration Z0's production
 #: peak is ~3x R2's, R2 is the second-largest producer, L1 and L3 mostly consume by day, and L2 (no
-#: PV) consumes the most (tests/offchain/test_seed000_data.py checks all of it).
+#: PV) consumes the most (tests/offchain/data/test_seed000_data.py checks all of it).
 DEFAULT_PROFILES: dict[str, AgentProfile] = {
     "L1": AgentProfile(base_load=0.6, pv_peak=0.32, night=1.0, morning=0.4, midday=-0.65, evening=0.6),
     "L2": AgentProfile(base_load=1.0, pv_peak=0.0),

@@ -39,6 +39,7 @@ from offchain.chain import (
     deploy_suite,
     get_network,
     manifest_path,
+    transact_batch,
 )
 from offchain.workers import FaultInjector, Worker, WorkerLogic, WorkerSpec, open_worker
 
@@ -279,6 +280,15 @@ class ScenarioChain:
     def send(self, client: ChainClient, name: str, function: str, *args: Any) -> TxReceipt:
         """Sends `name.function(*args)` from `client` and returns the receipt."""
         return client.transact(getattr(self.contract(name, client).functions, function)(*args))
+
+    def send_all(self, sends: Iterable[tuple[ChainClient, str, str, tuple[Any, ...]]]) -> list[TxReceipt]:
+        """Sends every (client, contract, function, args) through the pipeline (offchain.chain.transact_batch:
+        signed, sent and collected in JSON-RPC batches) and returns the receipts in order. Only for sends that
+        do not depend on each other and whose order across accounts does not matter: each is estimated against
+        the latest block, and the node may mine different accounts' transactions of one batch in any order."""
+        calls = [(client, getattr(self.contract(name, client).functions, function)(*args))
+                 for client, name, function, args in sends]
+        return transact_batch(calls)
 
     def open_worker(self, spec: WorkerSpec, *, logic: WorkerLogic | None = None,
                     options: Mapping[str, Any] | None = None, faults: FaultInjector | None = None) -> Worker:

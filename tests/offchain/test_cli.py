@@ -191,7 +191,7 @@ def deployed_local(tmp_path: Path) -> Iterator[tuple[Path, Path, dict[str, str]]
 def test_worker_once_exits_1_while_a_result_is_refused_and_retries_it(tmp_path: Path) -> None:
     with deployed_local(tmp_path) as (manifests, state, env):
         # No participant is registered on this deployment, so ProofScoreRegistry refuses the slot's result at gas
-        # estimation: nothing is sent, and every run asks again (test_workers_faults.py has it land afterwards).
+        # estimation: nothing is sent, and every run asks again (workers/test_worker_faults.py has it land afterwards).
         args = ("worker", "coalition-result", "--manifest-dir", str(manifests), "--state-dir", str(state), "--once",
                 "-o", "participants=1")
         for _ in range(2):

@@ -198,17 +198,17 @@ def _register(community: Community) -> None:
     chain = community.chain
     market = seeded_market(len(community.participants), community.source.seed, 0)  # positions are the same every day
     miners, escrow, staking = (chain.manifest.address(n) for n in ("MinerSelection", "MiningRewardEscrow", "Staking"))
-    for client, (x_km, y_km) in zip(community.participants, market.xy_km):
+    participants = community.participants
+    for client, (x_km, y_km) in zip(participants, market.xy_km):
         chain.send_eth(client.address, PARTICIPANT_ETH)  # Anvil funded only accounts 0-9
         chain.register(client, ParticipantKind.PROSUMER, x_m=round(x_km * 1000), y_m=round(y_km * 1000))
-        chain.send(chain.admin, "UPOS", "mint", client.address, PARTICIPANT_UPOS)
-        chain.send(client, "UPOS", "approve", miners, MAX_UINT256)
-        chain.send(client, "UPOS", "approve", escrow, MAX_UINT256)
-        chain.send(client, "EPOS", "approve", staking, MAX_UINT256)
-        chain.send(client, "MiningRewardEscrow", "deposit", PARTICIPANT_DEPOSIT)
-    chain.send(chain.admin, "UPOS", "mint", chain.operator.address, EDC_UPOS)
-    chain.send(chain.operator, "UPOS", "approve", escrow, MAX_UINT256)
-    chain.send(chain.operator, "MiningRewardEscrow", "deposit", EDC_DEPOSIT)
+    chain.send_all([*((chain.admin, "UPOS", "mint", (c.address, PARTICIPANT_UPOS)) for c in participants),
+                    (chain.admin, "UPOS", "mint", (chain.operator.address, EDC_UPOS))])
+    chain.send_all((c, token, "approve", (spender, MAX_UINT256)) for c in participants
+                   for token, spender in (("UPOS", miners), ("UPOS", escrow), ("EPOS", staking)))
+    chain.send_all([(chain.operator, "UPOS", "approve", (escrow, MAX_UINT256))])
+    chain.send_all([*((c, "MiningRewardEscrow", "deposit", (PARTICIPANT_DEPOSIT,)) for c in participants),
+                    (chain.operator, "MiningRewardEscrow", "deposit", (EDC_DEPOSIT,))])
 
 
 # --- the simulation ------------------------------------------------------------------------------------------
@@ -306,18 +306,17 @@ class Simulation:
 
     def _stake_new_scores(self) -> None:
         """Every participant stakes the EPOS in its wallet on itself (the thesis stakes the proof score)."""
-        for client in self.participants:
-            balance = self.chain.call("EPOS", "balanceOf", client.address)
-            if balance > 0:
-                self.chain.send(client, "Staking", "stake", client.address, balance)
-                self.pools[client.address] += balance
-                self.stakes_made[client.address] += 1
+        balances = {c.address: self.chain.call("EPOS", "balanceOf", c.address) for c in self.participants}
+        stakers = [c for c in self.participants if balances[c.address] > 0]
+        self.chain.send_all((c, "Staking", "stake", (c.address, balances[c.address])) for c in stakers)
+        for client in stakers:
+            self.pools[client.address] += balances[client.address]
+            self.stakes_made[client.address] += 1
 
     def _pay_fees(self, slot: int, skip: Collection[str] = ()) -> None:
-        for client in self.participants:
-            fee = self.chain.call("MiningRewardEscrow", "feeOf", slot, client.address)
-            if fee > 0 and client.address not in skip:
-                self.chain.send(client, "MiningRewardEscrow", "payFee", slot)
+        payers = [c for c in self.participants
+                  if c.address not in skip and self.chain.call("MiningRewardEscrow", "feeOf", slot, c.address) > 0]
+        self.chain.send_all((c, "MiningRewardEscrow", "payFee", (slot,)) for c in payers)
 
     def _secrets(self, slot: int) -> dict[str, bytes]:
         """Each participant's secret for `slot` (fixed by the run's seed, so the draw can be foreseen)."""
@@ -327,12 +326,10 @@ class Simulation:
     def _commit_reveal(self, slot: int, secrets: Mapping[str, bytes]) -> None:
         chain = self.chain
         domain = CommitDomain(slot, chain.manifest.address("MinerSelection"), chain.w3.eth.chain_id)
-        for client in self.participants:
-            sealed = commitment(secrets[client.address], client.address, domain)
-            chain.send(client, "MinerSelection", "commit", slot, sealed)
+        chain.send_all((c, "MinerSelection", "commit", (slot, commitment(secrets[c.address], c.address, domain)))
+                       for c in self.participants)
         chain.advance_past(chain.call("MinerSelection", "commitDeadline", slot))
-        for client in self.participants:
-            chain.send(client, "MinerSelection", "reveal", slot, secrets[client.address])
+        chain.send_all((c, "MinerSelection", "reveal", (slot, secrets[c.address])) for c in self.participants)
         chain.advance_past(chain.call("MinerSelection", "revealDeadline", slot))
 
     def _round(self, slot: int) -> dict[str, Any]:

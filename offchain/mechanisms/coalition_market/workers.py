@@ -277,29 +277,16 @@ COALITION_OPTIONS = {
                                  minimum=1, maximum=10_000),
 }
 
-#: The three stages as workers, in the order they run (stage_logics).
-STAGES: tuple[WorkerSpec, ...] = (
-    WorkerSpec(
-        name=ScoreMintLogic.name,
-        summary="seed 001 PoEG member scores as EPOS, once per slot",
-        results_contract="EPOS",
-        make_logic=_stage_factory(0),
-        options=COALITION_OPTIONS,
-    ),
-    WorkerSpec(
-        name=SlotResultLogic.name,
-        summary="seed 001 slot result: scores, canonical coalition partition, trade-list commitment",
-        results_contract="ProofScoreRegistry",
-        make_logic=_stage_factory(1),
-        options=COALITION_OPTIONS,
-    ),
-    WorkerSpec(
-        name=RewardLogic.name,
-        summary="seed 001 Shapley split of the mining reward once the slot's block is final",
-        results_contract="MiningRewardEscrow",
-        make_logic=_stage_factory(2),
-        options=COALITION_OPTIONS,
-    ),
+#: The three stages as workers, in the order they run (stage_logics): name, results contract, summary.
+STAGES: tuple[WorkerSpec, ...] = tuple(
+    WorkerSpec(name=logic.name, summary=summary, results_contract=contract, make_logic=_stage_factory(position),
+               options=COALITION_OPTIONS)
+    for position, (logic, contract, summary) in enumerate((
+        (ScoreMintLogic, "EPOS", "seed 001 PoEG member scores as EPOS, once per slot"),
+        (SlotResultLogic, "ProofScoreRegistry",
+         "seed 001 slot result: scores, canonical coalition partition, trade-list commitment"),
+        (RewardLogic, "MiningRewardEscrow", "seed 001 Shapley split of the mining reward once the slot's block is final"),
+    ))
 )
 
 

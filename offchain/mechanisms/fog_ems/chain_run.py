@@ -221,11 +221,12 @@ def _register_and_fund(day: ChainDay) -> None:
     for client in day.evs:
         chain.register(client, ParticipantKind.EV, capacity_wh=spec.capacity_wh, soc_min_wh=spec.lower_wh,
                        soc_max_wh=spec.upper_wh)
-        chain.send(chain.meter, "EVExchange", "openBattery", client.address, day.rules.initial_energy_wh)
-    for client in [*day.prosumers, *day.evs, chain.operator]:
-        chain.send(chain.admin, "UPOS", "mint", client.address, DEPOSIT)
-        chain.send(client, "UPOS", "approve", exchange, MAX_UINT256)
-        chain.send(client, "EVExchange", "deposit", DEPOSIT)
+    chain.send_all((chain.meter, "EVExchange", "openBattery", (c.address, day.rules.initial_energy_wh))
+                   for c in day.evs)
+    funded = [*day.prosumers, *day.evs, chain.operator]
+    chain.send_all((chain.admin, "UPOS", "mint", (c.address, DEPOSIT)) for c in funded)
+    chain.send_all((c, "UPOS", "approve", (exchange, MAX_UINT256)) for c in funded)
+    chain.send_all((c, "EVExchange", "deposit", (DEPOSIT,)) for c in funded)
 
 
 # --- a day ---------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from brownie import chain, web3
 from offchain.algorithms.battery import BatterySpec
 from offchain.algorithms.pricing import SellRule, Tariffs
 from offchain.chain.abi import ParticipantKind
-from offchain.data.seed000 import STEPS_PER_PERIOD  # noqa: F401  (re-exported to the fog EMS tests)
+from offchain.data.seed000 import STEPS_PER_PERIOD  # noqa: F401  (re-exported for the tests)
 from offchain.mechanisms.fog_ems.terms import BIDDING_SECONDS, PERIOD_SECONDS, FogEmsTerms  # noqa: F401
 
 TARIFFS = Tariffs()  #: the paper's prices (docs/seed000.md §7), also the Python model's defaults

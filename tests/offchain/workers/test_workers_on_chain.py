@@ -33,7 +33,7 @@ pytestmark = pytest.mark.chain
 
 ADMIN, OPERATOR, METER, SCORER = 0, 1, 2, 3
 PROSUMERS = (4, 5, 6)
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 RUN_WORKER = """
 import json, sys
 from offchain.mechanisms import WORKERS
