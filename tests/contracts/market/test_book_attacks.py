@@ -7,7 +7,7 @@
 5. the operator could change the grid tariffs of a period whose orders were already placed.
 (3, escrowed credits burned by another MARKET holder: tests/contracts/tokens/test_energy_credit.py;
 6, a poisoned matching bid: tests/contracts/mechanisms/fog_ems/test_fog_ems_bidding.py and
-tests/offchain/test_workers_runtime.py.) docs/security.md lists them all."""
+tests/offchain/workers/test_runtime.py.) docs/security.md lists them all."""
 
 import brownie
 import pytest
