@@ -509,8 +509,25 @@ def test_a_slot_whose_result_cannot_be_made_fails_and_the_next_slots_go_on(state
     with sqlite3.connect(state_path) as db:
         (error,) = db.execute("SELECT error FROM journal WHERE slot = 1").fetchone()
     assert ("OverflowError" if where == "compute" else "ValueError") in error
-    assert logic.computed[1] == 1, "a failed slot is final: never computed again"
+    if where == "compute":
+        assert logic.computed[1] == 1, "computed again only after its backoff"
     assert dict(chain.credited) == {0: expected[0], 2: expected[2], 3: 19}
+
+
+def test_a_slot_whose_compute_failed_is_computed_again_once_its_inputs_are_whole(state_path):
+    """A compute failure is not final (the fedavg worker refuses a round until a stale update is retrained): a new
+    process retries it at once, the same process after a backoff; once it computes, it is submitted."""
+    chain = FakeChain()
+    expected = three_final_slots(chain)
+    logic = PoisonedSlot(chain, bad_slot=1)
+    with Worker(logic, chain, state_path, faults=FaultInjector(), retry_backoff=3600) as worker:
+        assert worker.run_once().failed == 1
+        assert worker.run_once().failed == 0 and logic.computed[1] == 1  # backing off
+    logic.bad_slot = None  # the inputs are whole now
+    with Worker(logic, chain, state_path, faults=FaultInjector()) as worker:
+        summary = worker.run_once()
+    assert (summary.results, summary.accepted) == (1, 1)
+    assert_exactly_once(chain, state_path, expected)
 
 
 def test_fog_matching_fails_a_period_with_a_poisoned_bid_and_matches_the_next(tmp_path):
