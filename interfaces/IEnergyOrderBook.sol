@@ -83,6 +83,12 @@ interface IEnergyOrderBook is
     error InvalidOrderMinimums(uint256 minOrderWh, uint256 minDisplayWh);
     /// @notice The export (feed-in) tariff may not exceed the import tariff.
     error InvalidGridTariffs(uint256 importPrice, uint256 exportPrice);
+    /// @notice A post-only order at `price` would trade in `period` on arrival.
+    error OrderWouldTrade(uint256 period, uint256 price);
+    /// @notice The order's placement deadline `deadline` passed (the block's time is `timestamp`).
+    error DeadlinePassed(uint256 deadline, uint256 timestamp);
+    /// @notice `flags` is not 0, POST_ONLY (1) or IMMEDIATE_OR_CANCEL (2).
+    error InvalidOrderFlags(uint256 flags);
     /// @notice Before `opensAt` (the start of `period`) only OPERATOR expires orders of `period`: between
     /// gate closure and delivery the operator's grid fallback goes first.
     error ExpiryNotOpen(uint256 period, uint256 opensAt);
@@ -187,6 +193,22 @@ interface IEnergyOrderBook is
     function placeOrder(uint256 period, bool isBuy, uint256 price, uint256 quantityWh, uint256 displayWh)
         external
         returns (uint256 orderId);
+
+    /// @notice {placeOrder} with options. `flags`: 0, POST_ONLY (1: reverts {OrderWouldTrade} instead of
+    /// trading on arrival) or IMMEDIATE_OR_CANCEL (2: trades what crosses now; the rest is cancelled and
+    /// refunded at once, {OrderCancelled}, instead of resting). `deadline`: 0 for none, else the latest block
+    /// time at which the order may be placed ({DeadlinePassed}); a resting order lives until its period's
+    /// gate closure as any other (a per-order expiry would cost every fill a storage read).
+    /// @return orderId The new order's id.
+    function placeOrderWithOptions(
+        uint256 period,
+        bool isBuy,
+        uint256 price,
+        uint256 quantityWh,
+        uint256 displayWh,
+        uint256 flags,
+        uint256 deadline
+    ) external returns (uint256 orderId);
 
     /// @notice Cancels an open order and unlocks its whole remaining quantity. Only its owner, and only
     /// before its period's gate closure ({PeriodClosed}): after it the grid fallback decides.

@@ -43,6 +43,10 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
 
     /// @notice The largest order quantity (Wh) the book stores.
     uint256 public constant MAX_QUANTITY_WH = type(uint48).max;
+    /// @notice {placeOrderWithOptions} flag: refuse the order if it would trade on arrival (maker only).
+    uint256 public constant POST_ONLY = 1;
+    /// @notice {placeOrderWithOptions} flag: trade what crosses now, cancel the rest instead of resting it.
+    uint256 public constant IMMEDIATE_OR_CANCEL = 2;
     uint256 private constant WH_PER_KWH = 1000;
 
     /// @notice The energy token (ERC-1155, id = delivery period, amounts in Wh).
@@ -223,6 +227,30 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         external
         returns (uint256 orderId)
     {
+        return _place(period, isBuy, price, quantityWh, displayWh, 0);
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function placeOrderWithOptions(
+        uint256 period,
+        bool isBuy,
+        uint256 price,
+        uint256 quantityWh,
+        uint256 displayWh,
+        uint256 flags,
+        uint256 deadline
+    ) external returns (uint256 orderId) {
+        if (deadline != 0 && block.timestamp > deadline) revert DeadlinePassed(deadline, block.timestamp);
+        if (flags >= POST_ONLY | IMMEDIATE_OR_CANCEL) revert InvalidOrderFlags(flags);
+        return _place(period, isBuy, price, quantityWh, displayWh, flags);
+    }
+
+    /// @dev placeOrder with `flags`: POST_ONLY refuses an order that would trade, IMMEDIATE_OR_CANCEL
+    /// cancels what is left after matching instead of resting it.
+    function _place(uint256 period, bool isBuy, uint256 price, uint256 quantityWh, uint256 displayWh, uint256 flags)
+        private
+        returns (uint256 orderId)
+    {
         _requireTrader(msg.sender);
         if (quantityWh == 0) revert ZeroAmount();
         if (quantityWh > MAX_QUANTITY_WH) revert QuantityTooLarge(quantityWh, MAX_QUANTITY_WH);
@@ -233,6 +261,8 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         uint256 peakWh = displayWh == quantityWh ? 0 : displayWh;
         if (peakWh != 0 && peakWh < counters.minDisplayWh) revert DisplayBelowMinimum(peakWh, counters.minDisplayWh);
         _requireTradable(period);
+        bool crosses = _ticks[period].crosses(isBuy, tick);
+        if (crosses && flags & POST_ONLY != 0) revert OrderWouldTrade(period, price);
         if (isBuy) _update(msg.sender, address(0), _payment(quantityWh, price));
         else _debitEnergy(msg.sender, period, quantityWh);
 
@@ -241,7 +271,7 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         emit OrderPlaced(orderId, msg.sender, period, isBuy, price, quantityWh, peakWh);
 
         Taker memory taker = Taker(orderId, msg.sender, period, isBuy, price, quantityWh, 0, 0);
-        if (_ticks[period].crosses(isBuy, tick)) {
+        if (crosses) {
             _match(taker);
             _creditTaker(taker);
         }
@@ -249,6 +279,11 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         if (peakWh != 0) _icebergs[orderId].peakWh = uint48(peakWh);
         if (taker.remainingWh == 0) {
             _orders[orderId] = Order(msg.sender, uint32(period), uint16(tick), isBuy, OrderStatus.Filled, 0);
+        } else if (flags & IMMEDIATE_OR_CANCEL != 0) {
+            Order memory order = Order(msg.sender, uint32(period), uint16(tick), isBuy, OrderStatus.Cancelled, 0);
+            _orders[orderId] = order;
+            _refund(order, taker.remainingWh);
+            emit OrderCancelled(orderId, msg.sender, taker.remainingWh);
         } else {
             _rest(taker, tick, peakWh);
         }

@@ -25,6 +25,9 @@ from offchain.market import events as ev
 from offchain.market.access import AccessModel
 from offchain.market.errors import (
     Address,
+    DeadlinePassed,
+    InvalidOrderFlags,
+    OrderWouldTrade,
     DisplayBelowMinimum,
     DisplayExceedsTotal,
     ExpiryNotOpen,
@@ -70,6 +73,10 @@ MAX_CLOCK_SECONDS = 2**64 - 1
 """The largest genesis time and period length of a period clock (PeriodClock.MAX_SECONDS)."""
 MAX_PERIOD = 2**32 - 1
 """Periods are stored in 32 bits; any later period counts as too far ahead."""
+POST_ONLY = 1
+"""place_order_with_options flag: refuse an order that would trade on arrival (EnergyOrderBook.POST_ONLY)."""
+IMMEDIATE_OR_CANCEL = 2
+"""place_order_with_options flag: cancel what is left after matching instead of resting it."""
 
 
 @dataclass(frozen=True)
@@ -342,6 +349,23 @@ class EnergyOrderBookModel:
     ) -> int:
         """Places a limit order (display 0 or == quantity) or an iceberg (0 < display < quantity),
         matches it against the book and rests what is left. Returns the new order id."""
+        return self._place(sender, period, is_buy, price, quantity_wh, display_wh, 0)
+
+    @_atomic
+    def place_order_with_options(
+        self, sender: Address, period: int, is_buy: bool, price: int, quantity_wh: int, display_wh: int,
+        flags: int, deadline: int,
+    ) -> int:
+        """place_order with `flags` (POST_ONLY, IMMEDIATE_OR_CANCEL) and a placement `deadline` (0: none)."""
+        if deadline and self.now > deadline:
+            raise DeadlinePassed(deadline, self.now)
+        if flags >= POST_ONLY | IMMEDIATE_OR_CANCEL:
+            raise InvalidOrderFlags(flags)
+        return self._place(sender, period, is_buy, price, quantity_wh, display_wh, flags)
+
+    def _place(
+        self, sender: Address, period: int, is_buy: bool, price: int, quantity_wh: int, display_wh: int, flags: int
+    ) -> int:
         self.access.require_trader(sender)
         if quantity_wh == 0:
             raise ZeroAmount()
@@ -357,6 +381,8 @@ class EnergyOrderBookModel:
         if 0 < peak_wh < state.min_display_wh:
             raise DisplayBelowMinimum(peak_wh, state.min_display_wh)
         self._require_tradable(period)
+        if flags & POST_ONLY and self._crosses(period, is_buy, price):
+            raise OrderWouldTrade(period, price)
         if is_buy:
             self._debit_upos(sender, payment_base(quantity_wh, price))
         else:
@@ -377,11 +403,19 @@ class EnergyOrderBookModel:
         self._emit(ev.OrderPlaced(order.order_id, sender, period, is_buy, price, quantity_wh, peak_wh))
 
         self._match(order)
-        if order.remaining_wh:
+        if not order.remaining_wh:
+            order.status = OrderStatus.FILLED
+        elif flags & IMMEDIATE_OR_CANCEL:
+            refunded = order.remaining_wh
+            if is_buy:
+                self._state.upos_free[sender] += order.locked_upos
+            else:
+                self._state.energy_free[sender, period] += order.locked_wh
+            order.status, order.remaining_wh = OrderStatus.CANCELLED, 0
+            self._emit(ev.OrderCancelled(order.order_id, sender, refunded))
+        else:
             order.visible_wh = order.tranche_wh
             self._side(period, is_buy).append(price, order.order_id, order.visible_wh)
-        else:
-            order.status = OrderStatus.FILLED
         return order.order_id
 
     @_atomic
@@ -576,6 +610,12 @@ class EnergyOrderBookModel:
         if available < wh:
             raise InsufficientBalance(account, available, wh)
         self._state.energy_free[account, period] = available - wh
+
+    def _crosses(self, period: int, is_buy: bool, price: int) -> bool:
+        """Whether an incoming order at `price` meets the best opposite level of `period`."""
+        makers = self._state.sides.get((period, not is_buy))
+        best = makers.best_price() if makers else None
+        return best is not None and makers.crosses(best, price)
 
     def _match(self, taker: Order) -> None:
         """Trades the incoming order against the opposite side while it crosses, front of the best

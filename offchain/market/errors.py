@@ -102,6 +102,24 @@ class InvalidGridTariffs(OrderBookError):
     ABI = (("importPrice", "uint256"), ("exportPrice", "uint256"))
 
 
+class OrderWouldTrade(OrderBookError):
+    """A post-only order at `price` would trade in `period` on arrival."""
+
+    ABI = (("period", "uint256"), ("price", "uint256"))
+
+
+class DeadlinePassed(OrderBookError):
+    """The placement deadline passed: the block's time `timestamp` is after `deadline`."""
+
+    ABI = (("deadline", "uint256"), ("timestamp", "uint256"))
+
+
+class InvalidOrderFlags(OrderBookError):
+    """`flags` is not 0, POST_ONLY (1) or IMMEDIATE_OR_CANCEL (2)."""
+
+    ABI = (("flags", "uint256"),)
+
+
 class ExpiryNotOpen(OrderBookError):
     """Before `opensAt` (the start of `period`) only OPERATOR expires the period's orders."""
 

@@ -61,6 +61,7 @@ CHAIN_METHODS = {
     "deposit_energy": "depositEnergy",
     "withdraw_energy": "withdrawEnergy",
     "place_order": "placeOrder",
+    "place_order_with_options": "placeOrderWithOptions",
     "cancel_order": "cancelOrder",
     "expire_orders": "expireOrders",
     "grid_fill": "gridFill",
@@ -72,6 +73,7 @@ CHAIN_METHODS = {
 KINDS = (
     *["limit"] * 6,
     *["iceberg"] * 3,
+    *["options"] * 2,
     *["cancel"] * 2,
     "deposit_upos",
     *["deposit_energy"] * 3,
@@ -372,6 +374,15 @@ class OperationResolver:
         sender = self.pick(self.buyers if is_buy else self.sellers, r1)
         display = quantity if r5 % 4 == 0 else 0
         return Action("place_order", sender, (period, is_buy, price, quantity, display))
+
+    def _options(self, r1: int, r2: int, r3: int, r4: int, r5: int) -> Action:
+        """A post-only or immediate-or-cancel order (sometimes an iceberg, both flags, or a deadline passed)."""
+        is_buy, period, price, quantity = self._order_params(r2, r3, r4)
+        sender = self.pick(self.buyers if is_buy else self.sellers, r1)
+        flags = (1, 2, 1, 2, 0, 3)[r5 % 6]
+        display = self.model.order_minimums[1] if r5 % 5 == 0 and quantity > self.model.order_minimums[1] else 0
+        deadline = (0, 0, 0, self.model.now + 10_000, max(1, self.model.now - 10))[r1 % 5]
+        return Action("place_order_with_options", sender, (period, is_buy, price, quantity, display, flags, deadline))
 
     def _iceberg(self, r1: int, r2: int, r3: int, r4: int, r5: int) -> Action:
         is_buy, period, price, quantity = self._order_params(r2, r3, r4)

@@ -546,3 +546,17 @@ def test_random_sequences_conserve_funds_and_keep_the_book_consistent(ops):
             view = b.order(i)
             resting = i in b.level_queue(view.period, view.is_buy, view.price)
             assert resting == (view.status is OrderStatus.OPEN), "open orders rest, closed ones do not"
+
+
+def test_post_only_and_immediate_or_cancel(book):
+    book.place_order(BOB, 1, False, p(5), 300)
+    with pytest.raises(err.OrderWouldTrade):
+        book.place_order_with_options(ALICE, 1, True, p(5), 500, 0, 1, 0)
+    ioc = book.place_order_with_options(ALICE, 1, True, p(6), 1_000, 0, 2, 0)
+    assert ioc.events[-1] == ev.OrderCancelled(ioc.value, ALICE, 700)
+    assert book.order(ioc.value).status is OrderStatus.CANCELLED
+    assert book.upos_free(ALICE) == FUNDS - payment_base(300, p(5))
+    with pytest.raises(err.InvalidOrderFlags):
+        book.place_order_with_options(ALICE, 1, True, p(4), 100, 0, 3, 0)
+    with pytest.raises(err.DeadlinePassed):
+        book.place_order_with_options(ALICE, 1, True, p(4), 100, 0, 0, book.now - 1)
