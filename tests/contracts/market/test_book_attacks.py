@@ -70,9 +70,12 @@ def test_one_order_no_longer_open_does_not_sink_a_grid_fill(book, operator, trad
     assert [(e["orderId"], e["status"]) for e in tx.events["OrderSkipped"]] == [(ids[0], OrderStatus.CANCELLED)]
 
 
-def test_owner_cannot_cancel_after_gate_closure(book, traders, buyers, period, close_gate):
+def test_owner_cannot_cancel_after_gate_closure(book, traders, buyers, period):
     order_id = placed_id(buy(book, buyers[0], period, 320, 1_000))
-    close_gate(period)
+    # from the chain's own clock (the latest block), a minute past gate closure and well before the period starts
+    brownie.chain.sleep(book.gateClosure(period) - brownie.chain[-1].timestamp + 60)
+    brownie.chain.mine()
+    assert brownie.chain[-1].timestamp >= book.gateClosure(period)
     with brownie.reverts(custom_error("PeriodClosed(uint256)", period)):
         book.cancelOrder(order_id, {"from": buyers[0]})
 
