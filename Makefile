@@ -36,10 +36,11 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-# Makes `source .venv/bin/activate && brownie test` work in a new shell: anvil and the solc shim on
+# Makes `source .venv/bin/activate && brownie test` work in a new shell: anvil, cast and the solc shim on
 # the venv's PATH, SOLCX_BINARY_PATH pointing at the shim folder.
 $(VENV)/.toolchain: $(VENV)/.installed node_modules/.installed toolchain/solc-shim.js
 	ln -sf $(CURDIR)/node_modules/.bin/anvil $(BIN)/anvil
+	ln -sf $(CURDIR)/node_modules/.bin/cast $(BIN)/cast
 	ln -sf $(CURDIR)/node_modules/.bin/ganache $(BIN)/ganache
 	ln -sf $(SOLCX_DIR)/solc-v$(SOLC_VERSION) $(BIN)/solc
 	grep -q SOLCX_BINARY_PATH $(BIN)/activate || echo 'export SOLCX_BINARY_PATH="$(SOLCX_DIR)"' >> $(BIN)/activate

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IERC20Errors, IERC1155Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {IUposLedger} from "./IUposLedger.sol";
+import {IEnergyCreditErrors} from "./IEnergyCreditErrors.sol";
+import {IParticipantRegistryErrors} from "./IParticipantRegistryErrors.sol";
 
 /// @title IEnergyOrderBook
 /// @notice A limit order book for the energy of delivery periods, one book per period. Energy in Wh,
@@ -10,11 +13,21 @@ import {IUposLedger} from "./IUposLedger.sol";
 /// trade many times, withdraw); an order locks UPOS (buy) or energy credits of its period (sell) from
 /// those balances, matches at once against the best opposite prices in price-time priority at the
 /// resting order's price, and rests with what is left. Iceberg orders show a peak-sized tranche at a
-/// time. After a period's gate closure nothing matches in its book: anyone refunds open orders, or
-/// the system operator (OPERATOR) fills them against the grid. The rules: docs/order-book.md. UPOS enters
-/// and leaves with {IUposLedger-Deposited} and {IUposLedger-Withdrawn}; the shared errors
-/// ({IKwxErrors}) cover zero amounts, short balances, zero addresses and an inadmissible timing.
-interface IEnergyOrderBook is IUposLedger {
+/// time. After a period's gate closure nothing matches in its book and no owner cancels: the system
+/// operator (OPERATOR) fills its open orders against the grid at the tariffs fixed before the period
+/// opened, or expires them; from the period's start anyone expires what is left. The rules:
+/// docs/order-book.md; the attacks they answer: docs/security.md. UPOS enters and leaves with
+/// {IUposLedger-Deposited} and {IUposLedger-Withdrawn}; the shared errors ({IKwxErrors}) cover zero
+/// amounts, short balances, zero addresses and an inadmissible timing. The errors a call can bubble up
+/// from the registry ({IParticipantRegistryErrors}), UPOS ({IERC20Errors}) and EnergyCredit
+/// ({IERC1155Errors}, {IEnergyCreditErrors}) are part of this ABI, so every revert decodes by name.
+interface IEnergyOrderBook is
+    IUposLedger,
+    IParticipantRegistryErrors,
+    IEnergyCreditErrors,
+    IERC20Errors,
+    IERC1155Errors
+{
     /// @notice An order's state. `Filled` also covers an order whose last tranche was taken.
     enum OrderStatus {
         Open,
@@ -34,8 +47,10 @@ interface IEnergyOrderBook is IUposLedger {
     /// @param gateLeadSeconds Gate closure lead: trading in period p stops gateLeadSeconds before p starts;
     /// less than periodSeconds.
     /// @param maxPeriodsAhead How many periods beyond the current one are open for trading.
-    /// @param importPrice Initial grid import tariff (on the price grid).
-    /// @param exportPrice Initial grid export (feed-in) tariff (on the price grid).
+    /// @param importPrice Initial grid import tariff (on the price grid), from period 0.
+    /// @param exportPrice Initial grid export (feed-in) tariff (on the price grid, at most importPrice).
+    /// @param minOrderWh Smallest order quantity (Wh, at least 1); ADMIN may change it.
+    /// @param minDisplayWh Smallest iceberg peak (Wh, at least 1); ADMIN may change it.
     struct BookParams {
         uint256 tickSize;
         uint256 minPrice;
@@ -46,6 +61,8 @@ interface IEnergyOrderBook is IUposLedger {
         uint256 maxPeriodsAhead;
         uint256 importPrice;
         uint256 exportPrice;
+        uint256 minOrderWh;
+        uint256 minDisplayWh;
     }
 
     // ------------------------------------------------------------------------------------ errors
@@ -58,6 +75,23 @@ interface IEnergyOrderBook is IUposLedger {
     error PriceOutOfRange(uint256 price);
     /// @notice An iceberg's display (peak) size exceeds its total quantity.
     error DisplayExceedsTotal(uint256 displayWh, uint256 quantityWh);
+    /// @notice `quantityWh` is below the smallest order the book takes, `minOrderWh`.
+    error OrderBelowMinimum(uint256 quantityWh, uint256 minOrderWh);
+    /// @notice An iceberg's peak `displayWh` is below the smallest the book takes, `minDisplayWh`.
+    error DisplayBelowMinimum(uint256 displayWh, uint256 minDisplayWh);
+    /// @notice Order minimums must lie in [1, MAX_QUANTITY_WH].
+    error InvalidOrderMinimums(uint256 minOrderWh, uint256 minDisplayWh);
+    /// @notice The export (feed-in) tariff may not exceed the import tariff.
+    error InvalidGridTariffs(uint256 importPrice, uint256 exportPrice);
+    /// @notice A post-only order at `price` would trade in `period` on arrival.
+    error OrderWouldTrade(uint256 period, uint256 price);
+    /// @notice The order's placement deadline `deadline` passed (the block's time is `timestamp`).
+    error DeadlinePassed(uint256 deadline, uint256 timestamp);
+    /// @notice `flags` is not 0, POST_ONLY (1) or IMMEDIATE_OR_CANCEL (2).
+    error InvalidOrderFlags(uint256 flags);
+    /// @notice Before `opensAt` (the start of `period`) only OPERATOR expires orders of `period`: between
+    /// gate closure and delivery the operator's grid fallback goes first.
+    error ExpiryNotOpen(uint256 period, uint256 opensAt);
     /// @notice The gate of `period` has closed: no new orders for it.
     error PeriodClosed(uint256 period);
     /// @notice `period` lies beyond currentPeriod + maxPeriodsAhead.
@@ -105,14 +139,28 @@ interface IEnergyOrderBook is IUposLedger {
         uint256 price,
         uint256 quantityWh
     );
-    /// @notice The owner cancelled an order; `refundedWh` (its remaining quantity) was unlocked.
-    event OrderCancelled(uint256 indexed orderId, uint256 refundedWh);
-    /// @notice An order of a closed period expired; `refundedWh` (its remaining quantity) was unlocked.
-    event OrderExpired(uint256 indexed orderId, uint256 refundedWh);
-    /// @notice The operator settled the remaining `quantityWh` of an order against the grid at `price`.
-    event GridFilled(uint256 indexed orderId, bool isBuy, uint256 price, uint256 quantityWh);
-    /// @notice The operator set the grid tariffs (UPOS base units per kWh).
-    event GridTariffsSet(uint256 importPrice, uint256 exportPrice);
+    /// @notice `owner` cancelled an order; `refundedWh` (its remaining quantity) was unlocked.
+    event OrderCancelled(uint256 indexed orderId, address indexed owner, uint256 refundedWh);
+    /// @notice An order of a closed period expired; `refundedWh` (its remaining quantity) was unlocked for
+    /// `owner`.
+    event OrderExpired(uint256 indexed orderId, address indexed owner, uint256 refundedWh);
+    /// @notice `operator` settled the remaining `quantityWh` of `owner`'s order against the grid at `price`.
+    event GridFilled(
+        uint256 indexed orderId,
+        address indexed owner,
+        address indexed operator,
+        bool isBuy,
+        uint256 price,
+        uint256 quantityWh
+    );
+    /// @notice {expireOrders} or {gridFill} passed over an order that is no longer open (`status`: Filled,
+    /// Cancelled, Expired or GridFilled): someone closed it first; the rest of the batch went on.
+    event OrderSkipped(uint256 indexed orderId, OrderStatus status);
+    /// @notice The operator set the grid tariffs (UPOS base units per kWh) of every period from
+    /// `fromPeriod` on: the first period whose gate had not opened yet.
+    event GridTariffsSet(uint256 importPrice, uint256 exportPrice, uint256 fromPeriod);
+    /// @notice ADMIN set the smallest order and the smallest iceberg peak (Wh) for new orders.
+    event OrderMinimumsSet(uint256 minOrderWh, uint256 minDisplayWh);
 
     // ---------------------------------------------------------------------------------- balances
 
@@ -135,7 +183,8 @@ interface IEnergyOrderBook is IUposLedger {
 
     /// @notice Places a limit order (displayWh 0 or == quantityWh) or an iceberg (0 < displayWh <
     /// quantityWh) for delivery `period`, matches it at once and rests what is left. Only active
-    /// participants and OPERATOR.
+    /// participants and OPERATOR. quantityWh is at least the order minimum ({OrderBelowMinimum}) and an
+    /// iceberg's peak at least the display minimum ({DisplayBelowMinimum}).
     /// @param isBuy True to buy energy (locks quantityWh * price / 1000 UPOS), false to sell (locks
     /// quantityWh credits of `period`).
     /// @param price Limit price in UPOS base units per kWh, on the tick grid.
@@ -145,19 +194,45 @@ interface IEnergyOrderBook is IUposLedger {
         external
         returns (uint256 orderId);
 
-    /// @notice Cancels an open order and unlocks its whole remaining quantity. Only its owner.
+    /// @notice {placeOrder} with options. `flags`: 0, POST_ONLY (1: reverts {OrderWouldTrade} instead of
+    /// trading on arrival) or IMMEDIATE_OR_CANCEL (2: trades what crosses now; the rest is cancelled and
+    /// refunded at once, {OrderCancelled}, instead of resting). `deadline`: 0 for none, else the latest block
+    /// time at which the order may be placed ({DeadlinePassed}); a resting order lives until its period's
+    /// gate closure as any other (a per-order expiry would cost every fill a storage read).
+    /// @return orderId The new order's id.
+    function placeOrderWithOptions(
+        uint256 period,
+        bool isBuy,
+        uint256 price,
+        uint256 quantityWh,
+        uint256 displayWh,
+        uint256 flags,
+        uint256 deadline
+    ) external returns (uint256 orderId);
+
+    /// @notice Cancels an open order and unlocks its whole remaining quantity. Only its owner, and only
+    /// before its period's gate closure ({PeriodClosed}): after it the grid fallback decides.
     function cancelOrder(uint256 orderId) external;
 
-    /// @notice Expires open orders of closed periods and unlocks them. Anyone; all or none.
+    /// @notice Expires open orders of closed periods and unlocks them. OPERATOR from gate closure, anyone
+    /// from the period's start ({ExpiryNotOpen}). An order no longer open is skipped ({OrderSkipped});
+    /// an unknown order or an open gate reverts the batch.
     function expireOrders(uint256[] calldata orderIds) external;
 
-    /// @notice Settles open orders of closed periods against the grid: a buy whose limit reaches the
-    /// import tariff is supplied at that tariff, a sell whose limit is at most the export tariff is
-    /// bought by the operator (the caller) at that tariff, any other order expires. Only OPERATOR.
+    /// @notice Settles open orders of closed periods against the grid at the tariffs of each order's
+    /// period: a buy whose limit reaches the import tariff is supplied at that tariff, a sell whose limit
+    /// is at most the export tariff is bought by the operator (the caller) at that tariff, any other order
+    /// expires. An order no longer open is skipped ({OrderSkipped}). Only OPERATOR.
     function gridFill(uint256[] calldata orderIds) external;
 
-    /// @notice Sets the grid tariffs in UPOS base units per kWh (both on the price grid). Only OPERATOR.
+    /// @notice Sets the grid tariffs in UPOS base units per kWh (both on the price grid, export at most
+    /// import) for every period from the first whose gate has not opened yet (currentPeriod() +
+    /// maxPeriodsAhead + 1): no open period's tariffs ever change. Only OPERATOR.
     function setGridTariffs(uint256 importPrice, uint256 exportPrice) external;
+
+    /// @notice Sets the smallest order quantity and the smallest iceberg peak (Wh, each in [1,
+    /// MAX_QUANTITY_WH]) for orders placed from now on. Only ADMIN.
+    function setOrderMinimums(uint256 minOrderWh, uint256 minDisplayWh) external;
 
     // ------------------------------------------------------------------------------------- views
 
@@ -207,4 +282,21 @@ interface IEnergyOrderBook is IUposLedger {
 
     /// @notice The id the next placed order will get.
     function nextOrderId() external view returns (uint256);
+
+    /// @notice The grid tariffs (import, export; UPOS base units per kWh) that apply to `period`.
+    function gridTariffs(uint256 period) external view returns (uint256 importPrice, uint256 exportPrice);
+
+    /// @notice The smallest order quantity and the smallest iceberg peak (Wh) new orders need.
+    function orderMinimums() external view returns (uint256 minOrderWh, uint256 minDisplayWh);
+
+    /// @notice The ids of `account`'s open orders among ids [fromId, toId) (toId beyond the last order is
+    /// cut to it), oldest first. A view scanning one order record per id: page through long ranges.
+    function openOrdersOf(address account, uint256 fromId, uint256 toId) external view returns (uint256[] memory);
+
+    /// @notice What `account`'s open orders of `period` among ids [fromId, toId) lock: UPOS base units in
+    /// its buys, Wh of `period` in its sells (iceberg hidden parts included). Same scan as {openOrdersOf}.
+    function lockedOf(address account, uint256 period, uint256 fromId, uint256 toId)
+        external
+        view
+        returns (uint256 uposLocked, uint256 energyLockedWh);
 }

@@ -60,6 +60,8 @@ interface IPeriodMatching is IKwxErrors {
     /// @notice A bid for `period` outside its bidding window [opensAt, closesAt) (both type(uint256).max
     /// for a period too far ahead to ever open).
     error OutsideBiddingWindow(uint256 period, uint256 opensAt, uint256 closesAt);
+    /// @notice A prosumer bid of `netWh` lies beyond +-`maxAbsWh` (the most an EV bid holds).
+    error BidOutOfRange(int256 netWh, uint256 maxAbsWh);
     /// @notice `account` already bid in `period`.
     error DuplicateBid(uint256 period, address account);
     /// @notice An EV bid more than its battery holds: at most `maxAvailableWh` to release (0 before its
@@ -110,7 +112,8 @@ interface IPeriodMatching is IKwxErrors {
     // ------------------------------------------------------------------------------------ functions
 
     /// @notice Bids the caller's forecast net energy for `period`, Wh (> 0 surplus to store, < 0
-    /// deficit to cover, 0 nothing). Only an active prosumer, once per period, inside the window.
+    /// deficit to cover, 0 nothing; |netWh| at most MAX_BID_WH, else {BidOutOfRange}). Only an active
+    /// prosumer, once per period, inside the window.
     function bidProsumer(uint256 period, int64 netWh) external;
 
     /// @notice Bids the caller's available energy and free capacity for `period`, Wh, each at most what

@@ -24,6 +24,7 @@ from brownie import EnergyCredit, EnergyOrderBook, ParticipantRegistry, UPOS, ac
 
 from offchain.chain.abi import ParticipantKind
 from offchain.chain.roles import role_id
+from offchain.chain.suites import MARKET_PARAMS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "contracts"))  # contract_helpers
 from contract_helpers import wait_for_receipts_before_confirming  # noqa: E402  (after the path insert)
@@ -37,6 +38,8 @@ TAKER_UPOS = 10**20  #: free UPOS a taker brings (100 UPOS)
 CREDIT_WH = 1_000_000
 PERIOD_SECONDS = 3_600
 GATE_LEAD_SECONDS = 900
+MIN_ORDER_WH = MARKET_PARAMS["minOrderWh"]  #: the suite's minimums: the dust scenarios trade at them
+MIN_DISPLAY_WH = MARKET_PARAMS["minDisplayWh"]
 
 #: Published "taker against N makers at one tick" gas (issue 3), N = 1, 10, 100.
 PUBLISHED = {
@@ -82,7 +85,16 @@ SCENARIOS = {
     "sweep_l5": "buy sweeping 5 levels (1 maker each)",
     "sweep_l10": "buy sweeping 10 levels (1 maker each)",
     "take_n10_cold_makers": "as take_n10, makers holding no free UPOS before (each payment creates a slot)",
+    "cancel_mid_level": "cancel inside a level (neither head nor tail): the tranche becomes a gap",
+    "cancel_mid_level_joining_runs": "cancel between two runs of gaps, which it joins into one",
+    "take_behind_no_gaps": "buy taking 2 makers at one price, adjacent",
+    "take_behind_gaps_h": "the same 2 makers with HOLES orders placed between them and cancelled (attack 1)",
+    "take_min_orders_n10": "buy taking 10 makers of the minimum order size at one price",
+    "take_min_peak_tranches": "buy taking 10 tranches of one iceberg whose peak is the minimum display",
+    "worst_take_gas_per_wh": "most gas per Wh of the two minimum-size takes (attack 2)",
 }
+#: Orders placed behind a live one and cancelled in the gap-run scenario (the review's attack used 12,000).
+HOLES = 200
 SWEEP_L = (1, 5, 10)
 
 
@@ -133,7 +145,8 @@ def deploy() -> Market:
     upos = UPOS.deploy(registry, {"from": admin})
     credit = EnergyCredit.deploy(registry, "kwx://energy-credit/{id}", {"from": admin})
     genesis = (chain.time() // PERIOD_SECONDS - 1) * PERIOD_SECONDS
-    params = (TICK, TICK, 1_000 * TICK, genesis, PERIOD_SECONDS, GATE_LEAD_SECONDS, 64, 300 * TICK, 50 * TICK)
+    params = (TICK, TICK, 1_000 * TICK, genesis, PERIOD_SECONDS, GATE_LEAD_SECONDS, 64, 300 * TICK, 50 * TICK,
+              MIN_ORDER_WH, MIN_DISPLAY_WH)
     book = EnergyOrderBook.deploy(registry, upos, credit, params, {"from": admin})
     registry.grantRole(role_id("MARKET"), book, {"from": admin})
     return Market(admin, operator, meter, registry, upos, credit, book, book.currentPeriod() + 1)
@@ -216,6 +229,50 @@ def measure_takes(market: Market) -> dict[str, int]:
     return figures
 
 
+def measure_attacks(market: Market) -> dict[str, int]:
+    """Issue 12: a take behind cancelled orders (gap runs) against the same take without them; cancels
+    inside a level; and the worst gas per Wh a taker pays against orders and iceberg peaks of the minimum
+    size (docs/security.md)."""
+    figures = {}
+    for key, holes in (("take_behind_no_gaps", 0), ("take_behind_gaps_h", HOLES)):
+        period = market.fresh_period()
+        first, spammer, last = (market.trader((period,)) for _ in range(3))
+        _sell(market, first, period, PRICE)
+        withdrawn = [_order_id(_sell(market, spammer, period, PRICE, MIN_ORDER_WH)) for _ in range(holes)]
+        _sell(market, last, period, PRICE)
+        for order_id in withdrawn:
+            market.book.cancelOrder(order_id, {"from": spammer})
+        tx = _buy(market, market.trader(upos_deposit=TAKER_UPOS), period, PRICE, 2 * FILL_WH)
+        assert len(tx.events["Trade"]) == 2, f"{key}: expected 2 trades"
+        figures[key] = tx.gas_used
+
+    # Cancels inside a level: one between two live orders; one between two runs of gaps (joining them).
+    period = market.fresh_period()
+    maker = market.trader((period,))
+    ids = [_order_id(_sell(market, maker, period, PRICE)) for _ in range(7)]
+    figures["cancel_mid_level"] = market.book.cancelOrder(ids[2], {"from": maker}).gas_used
+    market.book.cancelOrder(ids[4], {"from": maker})
+    figures["cancel_mid_level_joining_runs"] = market.book.cancelOrder(ids[3], {"from": maker}).gas_used
+
+    # Dust: takers against the smallest orders and the smallest iceberg peak the book takes.
+    period = market.fresh_period()
+    for _ in range(10):
+        _sell(market, market.trader((period,)), period, PRICE, MIN_ORDER_WH)
+    tx = _buy(market, market.trader(upos_deposit=TAKER_UPOS), period, PRICE, 10 * MIN_ORDER_WH)
+    assert len(tx.events["Trade"]) == 10
+    figures["take_min_orders_n10"] = tx.gas_used
+    period = market.fresh_period()
+    _sell(market, market.trader((period,)), period, PRICE, 20 * MIN_DISPLAY_WH, MIN_DISPLAY_WH)
+    tx = _buy(market, market.trader(upos_deposit=TAKER_UPOS), period, PRICE, 10 * MIN_DISPLAY_WH)
+    assert len(tx.events["Trade"]) == 10
+    figures["take_min_peak_tranches"] = tx.gas_used
+    figures["worst_take_gas_per_wh"] = max(figures["take_min_orders_n10"] // (10 * MIN_ORDER_WH),
+                                           figures["take_min_peak_tranches"] // (10 * MIN_DISPLAY_WH))
+    for key in ("take_behind_no_gaps", "take_behind_gaps_h", "worst_take_gas_per_wh"):
+        print(f"  {key}: {figures[key]:,}")
+    return figures
+
+
 def _markdown(figures: dict[str, int]) -> str:
     def row(name: str, values) -> str:
         return f"| {name} | " + " | ".join(f"{v:,}" for v in values) + " |"
@@ -241,6 +298,15 @@ def _markdown(figures: dict[str, int]) -> str:
         row("**kwx EnergyOrderBook**", ours),
         row("target (kwx)", targets),
         "",
+        "## Attacks of issue 12 (docs/security.md)",
+        "",
+        f"A take of 2 makers with {HOLES} orders placed between them and cancelled costs "
+        f"{figures['take_behind_gaps_h'] - figures['take_behind_no_gaps']:+,} gas against the same take "
+        "without them (one gap read; it was about 2,500 gas per cancelled order before gap runs). With orders of at "
+        f"least {MIN_ORDER_WH:,} Wh and iceberg peaks of at least {MIN_DISPLAY_WH:,} Wh (the suite's minimums), "
+        f"the worst take costs {figures['worst_take_gas_per_wh']:,} gas per Wh (1-Wh iceberg peaks cost about "
+        "30,000 gas per Wh before the minimums).",
+        "",
         "## Targets",
         "",
         "| scenario | gasUsed | target | result |",
@@ -250,7 +316,7 @@ def _markdown(figures: dict[str, int]) -> str:
         verdict = "pass" if figures[key] <= limit else "FAIL"
         lines.append(f"| {key} | {figures[key]:,} | {limit:,} | {verdict} |")
     lines += ["", "## All scenarios", "", "| scenario | gasUsed | what |", "|---|---|---|"]
-    lines += [f"| {key} | {value:,} | {SCENARIOS[key]} |" for key, value in figures.items()]
+    lines += [f"| {key} | {value:,} | {SCENARIOS[key].replace('HOLES', f'{HOLES:,}')} |" for key, value in figures.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -263,6 +329,7 @@ def main(output_dir: str = "benchmarks") -> dict[str, int]:
     figures.update(measure_balances(market))
     figures.update(measure_orders(market))
     figures.update(measure_takes(market))
+    figures.update(measure_attacks(market))
     results = {
         "figures": figures,
         "targets": {key: {"limit": limit, "pass": figures[key] <= limit} for key, limit in TARGETS.items()},
@@ -273,6 +340,9 @@ def main(output_dir: str = "benchmarks") -> dict[str, int]:
             "makers": "distinct accounts holding free UPOS in the book",
             "taker": "buyer with no energy of the period yet",
             "fill_wh": FILL_WH,
+            "min_order_wh": MIN_ORDER_WH,
+            "min_display_wh": MIN_DISPLAY_WH,
+            "holes": HOLES,
         },
     }
     out = Path(output_dir)

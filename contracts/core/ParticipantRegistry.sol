@@ -4,12 +4,13 @@ pragma solidity 0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Roles} from "./Roles.sol";
 import {IKwxErrors} from "../../interfaces/IKwxErrors.sol";
+import {IParticipantRegistryErrors} from "../../interfaces/IParticipantRegistryErrors.sol";
 
 /// @title ParticipantRegistry
 /// @notice Who takes part in Kilowatt Exchange and with which rights. Holds the role grants every
 /// other contract checks, and one record per participant: kind (prosumer or EV), location in metres
 /// (used for line losses) and, for an EV, its battery capacity and state-of-charge window in Wh.
-contract ParticipantRegistry is AccessControl, IKwxErrors {
+contract ParticipantRegistry is AccessControl, IKwxErrors, IParticipantRegistryErrors {
     /// @notice A participant's kind. `None` marks an address that was never registered.
     enum Kind {
         None,
@@ -30,17 +31,6 @@ contract ParticipantRegistry is AccessControl, IKwxErrors {
 
     mapping(address account => Participant) private _participants;
     uint256 private _activeCount;
-
-    /// @notice `account` is already registered.
-    error ParticipantAlreadyRegistered(address account);
-    /// @notice `account` was never registered.
-    error ParticipantNotRegistered(address account);
-    /// @notice `account` is registered but deactivated.
-    error ParticipantInactive(address account);
-    /// @notice `Kind.None` is not a kind one can register as.
-    error InvalidKind();
-    /// @notice Battery data is inconsistent: an EV needs 0 <= socMin < socMax <= capacity, a prosumer none.
-    error InvalidBattery(uint64 capacityWh, uint64 socMinWh, uint64 socMaxWh);
 
     /// @notice Emitted when a participant is registered.
     event ParticipantRegistered(

@@ -6,6 +6,7 @@ import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {ERC1155Holder} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Holder.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {ParticipantRegistry} from "../core/ParticipantRegistry.sol";
 import {PeriodClock} from "../core/PeriodClock.sol";
 import {RegistryGated} from "../core/RegistryGated.sol";
@@ -30,11 +31,22 @@ import {TickBitmap} from "./TickBitmap.sol";
 /// lock leaves it, a fill or refund comes back into it); free energy is kept here per period. The
 /// reentrancy guard covers the four functions that move tokens; the order functions call nothing but the
 /// registry's views.
+///
+/// A tranche withdrawn from inside a level (cancel, expiry or grid fill of an order not at its head)
+/// leaves a gap, and consecutive gaps form one run: the run's first and last words both hold the position
+/// after the run and the run's first position. A taker reaching a run jumps over it in one read, and a
+/// withdrawal next to a run extends it, so however many orders were placed and withdrawn behind a live
+/// one, a take pays at most one gap read per live order it fills (docs/order-book.md, "Gaps").
 contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155Holder {
     using TickBitmap for TickBitmap.Map;
+    using Checkpoints for Checkpoints.Trace208;
 
     /// @notice The largest order quantity (Wh) the book stores.
     uint256 public constant MAX_QUANTITY_WH = type(uint48).max;
+    /// @notice {placeOrderWithOptions} flag: refuse the order if it would trade on arrival (maker only).
+    uint256 public constant POST_ONLY = 1;
+    /// @notice {placeOrderWithOptions} flag: trade what crosses now, cancel the rest instead of resting it.
+    uint256 public constant IMMEDIATE_OR_CANCEL = 2;
     uint256 private constant WH_PER_KWH = 1000;
 
     /// @notice The energy token (ERC-1155, id = delivery period, amounts in Wh).
@@ -64,7 +76,9 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         uint32 position;
     }
 
-    /// @dev One resting tranche in a level's FIFO, one word. Deleted when taken or withdrawn.
+    /// @dev One resting tranche in a level's FIFO, one word. Deleted when taken or withdrawn at the head;
+    /// withdrawn inside the level it becomes a gap: owner 0, `orderId` the position after its run of gaps,
+    /// `visibleWh` the run's first position (see {_withdrawEntry}).
     struct Entry {
         address owner;
         uint40 orderId;
@@ -85,6 +99,13 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         uint48 hiddenWh;
     }
 
+    /// @dev The order id counter and the order minimums share a word that placeOrder reads anyway.
+    struct Counters {
+        uint40 lastOrderId;
+        uint48 minOrderWh;
+        uint48 minDisplayWh;
+    }
+
     /// @dev The incoming order while it matches: Wh traded and UPOS paid to or by makers so far, credited
     /// to its owner once at the end.
     struct Taker {
@@ -103,12 +124,9 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
     /// @inheritdoc IEnergyOrderBook
     mapping(address account => mapping(uint256 period => uint256 wh)) public gridSuppliedWh;
 
-    /// @notice Grid import tariff: the price at which the grid supplies unmatched demand.
-    uint256 public importPrice;
-    /// @notice Grid export (feed-in) tariff: the price at which the operator takes unmatched supply.
-    uint256 public exportPrice;
-
-    uint40 private _lastOrderId;
+    Counters private _counters;
+    /// @dev Grid tariffs by first period: value = import tick << 16 | export tick (ticks fit 14 bits).
+    Checkpoints.Trace208 private _tariffs;
     mapping(uint256 orderId => Order) private _orders;
     mapping(uint256 orderId => Iceberg) private _icebergs;
     mapping(uint256 period => TickBitmap.Map) private _ticks;
@@ -144,7 +162,8 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         periodSeconds = params.periodSeconds;
         gateLeadSeconds = params.gateLeadSeconds;
         maxPeriodsAhead = params.maxPeriodsAhead;
-        _setGridTariffs(params.importPrice, params.exportPrice);
+        _setGridTariffs(params.importPrice, params.exportPrice, 0);
+        _setOrderMinimums(params.minOrderWh, params.minDisplayWh);
     }
 
     // ---------------------------------------------------------------------------------- balances
@@ -208,21 +227,51 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         external
         returns (uint256 orderId)
     {
+        return _place(period, isBuy, price, quantityWh, displayWh, 0);
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function placeOrderWithOptions(
+        uint256 period,
+        bool isBuy,
+        uint256 price,
+        uint256 quantityWh,
+        uint256 displayWh,
+        uint256 flags,
+        uint256 deadline
+    ) external returns (uint256 orderId) {
+        if (deadline != 0 && block.timestamp > deadline) revert DeadlinePassed(deadline, block.timestamp);
+        if (flags >= POST_ONLY | IMMEDIATE_OR_CANCEL) revert InvalidOrderFlags(flags);
+        return _place(period, isBuy, price, quantityWh, displayWh, flags);
+    }
+
+    /// @dev placeOrder with `flags`: POST_ONLY refuses an order that would trade, IMMEDIATE_OR_CANCEL
+    /// cancels what is left after matching instead of resting it.
+    function _place(uint256 period, bool isBuy, uint256 price, uint256 quantityWh, uint256 displayWh, uint256 flags)
+        private
+        returns (uint256 orderId)
+    {
         _requireTrader(msg.sender);
         if (quantityWh == 0) revert ZeroAmount();
         if (quantityWh > MAX_QUANTITY_WH) revert QuantityTooLarge(quantityWh, MAX_QUANTITY_WH);
+        Counters memory counters = _counters;
+        if (quantityWh < counters.minOrderWh) revert OrderBelowMinimum(quantityWh, counters.minOrderWh);
         uint256 tick = _tickOf(price);
         if (displayWh > quantityWh) revert DisplayExceedsTotal(displayWh, quantityWh);
+        uint256 peakWh = displayWh == quantityWh ? 0 : displayWh;
+        if (peakWh != 0 && peakWh < counters.minDisplayWh) revert DisplayBelowMinimum(peakWh, counters.minDisplayWh);
         _requireTradable(period);
+        bool crosses = _ticks[period].crosses(isBuy, tick);
+        if (crosses && flags & POST_ONLY != 0) revert OrderWouldTrade(period, price);
         if (isBuy) _update(msg.sender, address(0), _payment(quantityWh, price));
         else _debitEnergy(msg.sender, period, quantityWh);
 
-        uint256 peakWh = displayWh == quantityWh ? 0 : displayWh;
-        orderId = ++_lastOrderId;
+        orderId = uint256(counters.lastOrderId) + 1;
+        _counters.lastOrderId = uint40(orderId);
         emit OrderPlaced(orderId, msg.sender, period, isBuy, price, quantityWh, peakWh);
 
         Taker memory taker = Taker(orderId, msg.sender, period, isBuy, price, quantityWh, 0, 0);
-        if (_ticks[period].crosses(isBuy, tick)) {
+        if (crosses) {
             _match(taker);
             _creditTaker(taker);
         }
@@ -230,6 +279,11 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         if (peakWh != 0) _icebergs[orderId].peakWh = uint48(peakWh);
         if (taker.remainingWh == 0) {
             _orders[orderId] = Order(msg.sender, uint32(period), uint16(tick), isBuy, OrderStatus.Filled, 0);
+        } else if (flags & IMMEDIATE_OR_CANCEL != 0) {
+            Order memory order = Order(msg.sender, uint32(period), uint16(tick), isBuy, OrderStatus.Cancelled, 0);
+            _orders[orderId] = order;
+            _refund(order, taker.remainingWh);
+            emit OrderCancelled(orderId, msg.sender, taker.remainingWh);
         } else {
             _rest(taker, tick, peakWh);
         }
@@ -239,26 +293,43 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
     function cancelOrder(uint256 orderId) external {
         Order memory order = _knownOrder(orderId);
         if (order.owner != msg.sender) revert NotOrderOwner(orderId, msg.sender);
+        // After gate closure the grid fallback decides; a cancel then would pre-empt the operator.
+        if (block.timestamp >= gateClosure(order.period)) revert PeriodClosed(order.period);
         uint256 remainingWh = _close(orderId, order, OrderStatus.Cancelled);
         _refund(order, remainingWh);
-        emit OrderCancelled(orderId, remainingWh);
+        emit OrderCancelled(orderId, msg.sender, remainingWh);
     }
 
     /// @inheritdoc IEnergyOrderBook
     function expireOrders(uint256[] calldata orderIds) external {
+        // whether the caller holds OPERATOR, asked of the registry once and only if an order needs it
+        bool isOperator = false;
+        bool roleChecked = false;
         for (uint256 i; i < orderIds.length; ++i) {
             uint256 orderId = orderIds[i];
             Order memory order = _closedPeriodOrder(orderId);
+            uint256 opensAt = PeriodClock.startOf(genesisTime, periodSeconds, order.period);
+            if (block.timestamp < opensAt) {
+                if (!roleChecked) (isOperator, roleChecked) = (registry.hasRole(Roles.OPERATOR, msg.sender), true);
+                if (!isOperator) revert ExpiryNotOpen(order.period, opensAt);
+            }
+            if (_skipIfNotOpen(orderId, order)) continue;
             _expire(orderId, order);
         }
     }
 
     /// @inheritdoc IEnergyOrderBook
     function gridFill(uint256[] calldata orderIds) external onlyRegistryRole(Roles.OPERATOR) {
-        (uint256 importTariff, uint256 exportTariff) = (importPrice, exportPrice);
+        uint256 tariffPeriod = type(uint256).max;
+        (uint256 importTariff, uint256 exportTariff) = (0, 0);
         for (uint256 i; i < orderIds.length; ++i) {
             uint256 orderId = orderIds[i];
             Order memory order = _closedPeriodOrder(orderId);
+            if (_skipIfNotOpen(orderId, order)) continue;
+            if (order.period != tariffPeriod) {
+                (importTariff, exportTariff) = gridTariffs(order.period);
+                tariffPeriod = order.period;
+            }
             uint256 limit = _priceOf(order.tick);
             if (order.isBuy && limit >= importTariff) {
                 uint256 remainingWh = _close(orderId, order, OrderStatus.GridFilled);
@@ -266,12 +337,12 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
                 _update(address(0), msg.sender, _payment(remainingWh, importTariff));
                 _update(address(0), order.owner, _payment(remainingWh, limit - importTariff));
                 gridSuppliedWh[order.owner][order.period] += remainingWh;
-                emit GridFilled(orderId, true, importTariff, remainingWh);
+                emit GridFilled(orderId, order.owner, msg.sender, true, importTariff, remainingWh);
             } else if (!order.isBuy && limit <= exportTariff) {
                 uint256 remainingWh = _close(orderId, order, OrderStatus.GridFilled);
                 _update(msg.sender, order.owner, _payment(remainingWh, exportTariff));
                 energyFree[msg.sender][order.period] += remainingWh;
-                emit GridFilled(orderId, false, exportTariff, remainingWh);
+                emit GridFilled(orderId, order.owner, msg.sender, false, exportTariff, remainingWh);
             } else {
                 _expire(orderId, order);
             }
@@ -283,7 +354,12 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         external
         onlyRegistryRole(Roles.OPERATOR)
     {
-        _setGridTariffs(importPrice_, exportPrice_);
+        _setGridTariffs(importPrice_, exportPrice_, currentPeriod() + maxPeriodsAhead + 1);
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function setOrderMinimums(uint256 minOrderWh, uint256 minDisplayWh) external onlyRegistryRole(Roles.ADMIN) {
+        _setOrderMinimums(minOrderWh, minDisplayWh);
     }
 
     // ------------------------------------------------------------------------------------- views
@@ -342,7 +418,7 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         peakWh = _icebergs[orderId].peakWh;
         if (status == OrderStatus.Open) {
             Entry memory entry = _queues[_levelKey(order)][order.position];
-            if (entry.orderId == orderId) {
+            if (_isLive(entry, orderId)) {
                 visibleWh = entry.visibleWh;
                 remainingWh = visibleWh + _icebergs[orderId].hiddenWh;
             } else {
@@ -367,8 +443,52 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
     }
 
     /// @inheritdoc IEnergyOrderBook
-    function nextOrderId() external view returns (uint256) {
-        return uint256(_lastOrderId) + 1;
+    function nextOrderId() public view returns (uint256) {
+        return uint256(_counters.lastOrderId) + 1;
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function gridTariffs(uint256 period) public view returns (uint256 importPrice, uint256 exportPrice) {
+        uint256 ticks =
+            period > type(uint48).max ? _tariffs.latest() : _tariffs.upperLookupRecent(uint48(period));
+        return (_priceOf(ticks >> 16), _priceOf(ticks & 0xffff));
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function orderMinimums() external view returns (uint256 minOrderWh, uint256 minDisplayWh) {
+        Counters memory counters = _counters;
+        return (counters.minOrderWh, counters.minDisplayWh);
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function openOrdersOf(address account, uint256 fromId, uint256 toId) external view returns (uint256[] memory ids) {
+        (fromId, toId) = _idRange(fromId, toId);
+        ids = new uint256[](toId - fromId);
+        uint256 count;
+        for (uint256 orderId = fromId; orderId < toId; ++orderId) {
+            Order memory order = _orders[orderId];
+            if (order.owner == account && _isOpen(orderId, order)) ids[count++] = orderId;
+        }
+        assembly ("memory-safe") {
+            mstore(ids, count) // shrink to the open orders found
+        }
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function lockedOf(address account, uint256 period, uint256 fromId, uint256 toId)
+        external
+        view
+        returns (uint256 uposLocked, uint256 energyLockedWh)
+    {
+        (fromId, toId) = _idRange(fromId, toId);
+        for (uint256 orderId = fromId; orderId < toId; ++orderId) {
+            Order memory order = _orders[orderId];
+            if (order.owner != account || order.period != period || !_isOpen(orderId, order)) continue;
+            Entry memory entry = _queues[_levelKey(order)][order.position];
+            uint256 remainingWh = entry.visibleWh + _icebergs[orderId].hiddenWh;
+            if (order.isBuy) uposLocked += _payment(remainingWh, _priceOf(order.tick));
+            else energyLockedWh += remainingWh;
+        }
     }
 
     // --------------------------------------------------------------------------------- internals
@@ -402,8 +522,10 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         unchecked {
             while (remainingWh != 0 && position < tail) {
                 Entry memory entry = queue[position];
-                if (entry.orderId == 0) {
-                    ++position; // a tranche withdrawn by cancel or expiry
+                if (entry.owner == address(0)) {
+                    // a run of withdrawn tranches: jump to the position after it (never backwards)
+                    uint256 afterRun = entry.orderId;
+                    position = afterRun > position ? afterRun : position + 1;
                     continue;
                 }
                 uint256 fillWh = remainingWh < entry.visibleWh ? remainingWh : entry.visibleWh;
@@ -503,31 +625,59 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
     function _close(uint256 orderId, Order memory order, OrderStatus status) private returns (uint256 remainingWh) {
         if (order.status != OrderStatus.Open) revert OrderNotOpen(orderId);
         uint256 levelKey = _levelKey(order);
-        Entry memory entry = _queues[levelKey][order.position];
-        if (entry.orderId != orderId) revert OrderNotOpen(orderId);
+        mapping(uint256 position => Entry) storage queue = _queues[levelKey];
+        Entry memory entry = queue[order.position];
+        if (!_isLive(entry, orderId)) revert OrderNotOpen(orderId);
         remainingWh = entry.visibleWh;
         if (entry.iceberg) {
             remainingWh += _icebergs[orderId].hiddenWh;
             _icebergs[orderId].hiddenWh = 0;
         }
-        delete _queues[levelKey][order.position];
         Level memory level = _levels[levelKey];
         level.visibleWh -= entry.visibleWh;
         if (level.visibleWh == 0) {
+            delete queue[order.position];
             delete _levels[levelKey];
             _ticks[order.period].clear(order.isBuy, order.tick);
         } else {
-            if (order.position == level.head) ++level.head;
+            if (order.position == level.head) {
+                delete queue[order.position];
+                ++level.head;
+            } else {
+                _withdrawEntry(queue, order.position, level.head, level.tail);
+            }
             _levels[levelKey] = level;
         }
         _orders[orderId].status = status;
+    }
+
+    /// @dev Turns the live entry at `position` (inside [head, tail), not the head) into a gap, joined with
+    /// the runs of gaps right before and after it: the merged run [first, afterRun) gets the pair
+    /// (afterRun, first) in its first word, which takers read, and in its last word, which a later
+    /// withdrawal right behind the run reads. Inner words of a run are never read again.
+    function _withdrawEntry(mapping(uint256 position => Entry) storage queue, uint256 position, uint256 head, uint256 tail)
+        private
+    {
+        uint256 first = position;
+        uint256 afterRun = position + 1;
+        // position > head, so position - 1 lies in [head, tail): a live entry or the last word of a run
+        Entry memory before = queue[position - 1];
+        if (before.owner == address(0)) first = before.visibleWh;
+        if (afterRun < tail) {
+            Entry memory next = queue[afterRun];
+            if (next.owner == address(0)) afterRun = next.orderId;
+        }
+        Entry memory gap = Entry(address(0), uint40(afterRun), uint48(first), false);
+        queue[first] = gap;
+        queue[afterRun - 1] = gap;
+        if (first != position && afterRun - 1 != position) delete queue[position];
     }
 
     /// @dev Expires an open order of a closed period and refunds its lock.
     function _expire(uint256 orderId, Order memory order) private {
         uint256 remainingWh = _close(orderId, order, OrderStatus.Expired);
         _refund(order, remainingWh);
-        emit OrderExpired(orderId, remainingWh);
+        emit OrderExpired(orderId, order.owner, remainingWh);
     }
 
     /// @dev Returns an order's whole remaining lock to its owner's free balance.
@@ -536,12 +686,32 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         else energyFree[order.owner][order.period] += remainingWh;
     }
 
-    /// @dev Both tariffs must be grid prices ({PriceOffGrid}, {PriceOutOfRange}).
-    function _setGridTariffs(uint256 importPrice_, uint256 exportPrice_) private {
-        _tickOf(importPrice_);
-        _tickOf(exportPrice_);
-        (importPrice, exportPrice) = (importPrice_, exportPrice_);
-        emit GridTariffsSet(importPrice_, exportPrice_);
+    /// @dev Both tariffs must be grid prices ({PriceOffGrid}, {PriceOutOfRange}), export at most import
+    /// ({InvalidGridTariffs}); they apply from `fromPeriod` on (a later setting for the same first period
+    /// replaces it).
+    function _setGridTariffs(uint256 importPrice_, uint256 exportPrice_, uint256 fromPeriod) private {
+        uint256 importTick = _tickOf(importPrice_);
+        uint256 exportTick = _tickOf(exportPrice_);
+        if (exportPrice_ > importPrice_) revert InvalidGridTariffs(importPrice_, exportPrice_);
+        _tariffs.push(SafeCast.toUint48(fromPeriod), uint208(importTick << 16 | exportTick));
+        emit GridTariffsSet(importPrice_, exportPrice_, fromPeriod);
+    }
+
+    /// @dev Both minimums in [1, MAX_QUANTITY_WH] ({InvalidOrderMinimums}).
+    function _setOrderMinimums(uint256 minOrderWh, uint256 minDisplayWh) private {
+        if (minOrderWh == 0 || minDisplayWh == 0 || minOrderWh > MAX_QUANTITY_WH || minDisplayWh > MAX_QUANTITY_WH) {
+            revert InvalidOrderMinimums(minOrderWh, minDisplayWh);
+        }
+        (_counters.minOrderWh, _counters.minDisplayWh) = (uint48(minOrderWh), uint48(minDisplayWh));
+        emit OrderMinimumsSet(minOrderWh, minDisplayWh);
+    }
+
+    /// @dev For a batch: reports and passes over an order that is no longer open (someone closed it
+    /// first), so that one such order cannot sink the whole batch.
+    function _skipIfNotOpen(uint256 orderId, Order memory order) private returns (bool skipped) {
+        if (_isOpen(orderId, order)) return false;
+        emit OrderSkipped(orderId, order.status == OrderStatus.Open ? OrderStatus.Filled : order.status);
+        return true;
     }
 
     /// @dev Takes `wh` from a free energy balance of `period` or reverts {InsufficientBalance}.
@@ -566,6 +736,25 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         if (period > type(uint32).max) revert PeriodTooFarAhead(period);
         if (block.timestamp >= gateClosure(period)) revert PeriodClosed(period);
         if (period > currentPeriod() + maxPeriodsAhead) revert PeriodTooFarAhead(period);
+    }
+
+    /// @dev Whether a placed order is open: its record says Open and its queue entry is still there.
+    function _isOpen(uint256 orderId, Order memory order) private view returns (bool) {
+        return order.status == OrderStatus.Open && _isLive(_queues[_levelKey(order)][order.position], orderId);
+    }
+
+    /// @dev Whether `entry` is the live tranche of `orderId` (not a gap, not another order's entry after its
+    /// level emptied and reopened).
+    function _isLive(Entry memory entry, uint256 orderId) private pure returns (bool) {
+        return entry.orderId == orderId && entry.owner != address(0);
+    }
+
+    /// @dev [fromId, toId) cut to the ids placed so far.
+    function _idRange(uint256 fromId, uint256 toId) private view returns (uint256, uint256) {
+        uint256 end = nextOrderId();
+        if (toId > end) toId = end;
+        if (fromId == 0) fromId = 1;
+        return (fromId, fromId > toId ? fromId : toId);
     }
 
     /// @dev The record of a placed order; reverts {UnknownOrder} for an id never placed.

@@ -5,24 +5,19 @@ import {ERC1155} from "@openzeppelin/contracts/token/ERC1155/ERC1155.sol";
 import {ParticipantRegistry} from "../core/ParticipantRegistry.sol";
 import {RegistryGated} from "../core/RegistryGated.sol";
 import {Roles} from "../core/Roles.sol";
+import {IEnergyCreditErrors} from "../../interfaces/IEnergyCreditErrors.sol";
 
 /// @title EnergyCredit
 /// @notice The energy asset of the market: ERC-1155 whose token id is the delivery period and whose
 /// amounts are Wh. Lifecycle (docs/energy-credit.md):
 ///   1. attest  - a METER mints a prosumer's attested surplus for a period, once per (prosumer, period);
 ///   2. trade   - the holder escrows credits in a market (sell order) or transfers them to a participant;
-///   3. deliver - when the energy has flowed, a METER or a MARKET contract burns the delivered Wh.
+///   3. deliver - when the energy has flowed, a METER burns the delivered Wh of a participant (or the
+///      OPERATOR); credits a MARKET contract holds in escrow are burned only by that contract.
 /// Credits may only be received by active participants, by contracts holding MARKET and by the OPERATOR
 /// (the grid counterparty, which buys leftover supply in a market's grid fallback).
-contract EnergyCredit is ERC1155, RegistryGated {
+contract EnergyCredit is ERC1155, RegistryGated, IEnergyCreditErrors {
     mapping(uint256 period => mapping(address prosumer => uint256 wh)) private _attested;
-
-    /// @notice The surplus of `prosumer` for `period` has already been attested.
-    error SurplusAlreadyAttested(address prosumer, uint256 period);
-    /// @notice Credits can go only to active participants, MARKET contracts and the OPERATOR.
-    error CreditRecipientNotAllowed(address to);
-    /// @notice The caller is neither METER nor MARKET.
-    error NotMeterOrMarket(address caller);
 
     /// @notice Emitted when a METER attests `wh` of surplus for `prosumer` in `period`.
     event SurplusAttested(address indexed prosumer, uint256 indexed period, uint256 wh, address meter);
@@ -43,9 +38,13 @@ contract EnergyCredit is ERC1155, RegistryGated {
         _mint(prosumer, period, wh, "");
     }
 
-    /// @notice Burns `wh` credits of `period` held by `holder` once delivered. Only METER or MARKET.
+    /// @notice Burns `wh` credits of `period` held by `holder` once delivered. Credits a MARKET contract
+    /// holds are escrowed for its traders: only that contract burns them (its own settlement). A METER
+    /// burns measured deliveries from any other holder.
     function burnDelivered(address holder, uint256 period, uint256 wh) external {
-        if (!registry.hasRole(Roles.METER, msg.sender) && !registry.hasRole(Roles.MARKET, msg.sender)) {
+        if (registry.hasRole(Roles.MARKET, holder)) {
+            if (msg.sender != holder) revert EscrowNotBurnable(holder, msg.sender);
+        } else if (!registry.hasRole(Roles.METER, msg.sender)) {
             revert NotMeterOrMarket(msg.sender);
         }
         if (wh == 0) revert ZeroAmount();

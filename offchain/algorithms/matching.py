@@ -61,6 +61,10 @@ class Assignment:
         return int(benefit[self.prosumers, self.evs].sum())
 
 
+#: The largest |net| a prosumer bid may carry, Wh (PeriodMatching.MAX_BID_WH: what an EV bid holds, uint40).
+MAX_BID_WH = 2**40 - 1
+
+
 def benefit_matrix(net_wh: np.ndarray, available_wh: np.ndarray, free_capacity_wh: np.ndarray) -> np.ndarray:
     """b[i, j] (Wh, int64, shape (prosumers, EVs)): energy prosumer i and EV j can move this period."""
     net = np.asarray(net_wh, dtype=np.int64)
@@ -70,6 +74,9 @@ def benefit_matrix(net_wh: np.ndarray, available_wh: np.ndarray, free_capacity_w
         raise ValueError("net_wh, available_wh and free_capacity_wh must be 1-D; the EV arrays of equal length")
     if (available < 0).any() or (capacity < 0).any():
         raise ValueError("EV bids must be >= 0 Wh")
+    if (net < -MAX_BID_WH).any() or (net > MAX_BID_WH).any():
+        # PeriodMatching refuses such bids (BidOutOfRange); -2**63 would also overflow np.abs below
+        raise ValueError(f"prosumer bids must lie within +-{MAX_BID_WH:,} Wh")
     resource = np.where(net[:, None] > 0, capacity[None, :], available[None, :])
     return np.minimum(np.abs(net)[:, None], resource)
 

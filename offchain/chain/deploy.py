@@ -49,7 +49,9 @@ class Manifest:
     `roles`: {role: account} of the accounts acting as each role. `contract_roles`: {contract: [roles]} of
     the suite contracts granted registry roles (several contracts may hold one role, e.g. MARKET).
     `bytecode_sha256` records the creation code each contract was deployed from, so a recompiled contract
-    is not mistaken for the deployed one.
+    is not mistaken for the deployed one. `abis`: {contract: ABI} of every suite contract, beside its address,
+    so a client without this project (cast, web3, an indexer) can call it and decode its events and reverts by
+    name (docs/cast.md).
     """
 
     network: str
@@ -62,6 +64,7 @@ class Manifest:
     contract_roles: dict[str, list[str]] = field(default_factory=dict)
     bytecode_sha256: dict[str, str] = field(default_factory=dict)
     deployed_at: str = ""
+    abis: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def address(self, name: str) -> str:
         """The address of suite contract `name`."""
@@ -98,6 +101,12 @@ def load_manifest(network: str | NetworkConfig, manifest_dir: str | Path = "depl
 def bytecode_hash(client: ChainClient, contract: str) -> str:
     """sha256 (hex) of the creation bytecode in `contract`'s current artifact."""
     return sha256(bytes.fromhex(client.artifact(contract).bytecode.removeprefix("0x"))).hexdigest()
+
+
+def contract_abis(client: ChainClient, contracts: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """{name: ABI} of the deployed contracts, from the artifacts they were deployed from (the reuse rule checks
+    their bytecode), for the manifest."""
+    return {name: client.artifact(name).abi for name in contracts}
 
 
 def git_commit(root: Path | None = None) -> str:
@@ -327,8 +336,9 @@ def deploy_suite(
         for step in suite:
             if isinstance(step, Grant):
                 run.apply(step)
-        if (run.granted, run.contract_roles) != (reusable.roles, reusable.contract_roles):
-            reusable.roles, reusable.contract_roles = run.granted, run.contract_roles
+        abis = contract_abis(client, reusable.contracts)
+        if (run.granted, run.contract_roles, abis) != (reusable.roles, reusable.contract_roles, reusable.abis):
+            reusable.roles, reusable.contract_roles, reusable.abis = run.granted, run.contract_roles, abis
             reusable.write(path)
         return reusable
     run = _resumable_run(client, holders, suite, progress_path(network, manifest_dir))
@@ -347,6 +357,7 @@ def deploy_suite(
         contract_roles=run.contract_roles,
         bytecode_sha256=run.progress.bytecode_sha256,
         deployed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        abis=contract_abis(client, run.contracts),
     )
     manifest.write(path)
     progress_path(network, manifest_dir).unlink(missing_ok=True)

@@ -25,7 +25,8 @@ REGISTRY = ContractRef("ParticipantRegistry")
 #: EnergyOrderBook.BookParams, in the struct's field order. Prices in UPOS base units per kWh on a grid of
 #: 0.0001 UPOS/kWh; the grid tariffs are seed 000's 29.49 (import) and 6.4 (export) read as UPOS cents per
 #: kWh; 15-minute delivery periods counted from 2026-01-01T00:00Z, gate closure 5 minutes before each
-#: period starts, books open one day ahead.
+#: period starts, books open one day ahead; orders of at least 100 Wh and iceberg peaks of at least 100 Wh
+#: (docs/security.md: the smallest tranche bounds what a taker pays per Wh).
 MARKET_PARAMS: dict[str, int] = {
     "tickSize": price_to_base_per_kwh("0.0001"),
     "minPrice": price_to_base_per_kwh("0.0001"),
@@ -36,6 +37,8 @@ MARKET_PARAMS: dict[str, int] = {
     "maxPeriodsAhead": 96,
     "importPrice": price_to_base_per_kwh("0.2949"),
     "exportPrice": price_to_base_per_kwh("0.064"),
+    "minOrderWh": 100,
+    "minDisplayWh": 100,
 }
 
 #: The registry is deployed with the deployer as its admin so that the deployer can make the grants.

@@ -16,17 +16,20 @@ from offchain.market.errors import (
 
 OPERATOR_ROLE: bytes = role_id("OPERATOR")
 """The registry's OPERATOR role id (bytes32), as carried by AccessControlUnauthorizedAccount."""
+ADMIN_ROLE: bytes = role_id("ADMIN")
+"""The registry's ADMIN role id (bytes32, zero)."""
 
 
 @dataclass
 class AccessModel:
-    """Registered participants (address -> active flag) and OPERATOR holders.
+    """Registered participants (address -> active flag), OPERATOR holders and ADMIN holders.
 
     Addresses are compared exactly as given: use one spelling (e.g. checksummed) throughout.
     """
 
     participants: dict[Address, bool] = field(default_factory=dict)
     operators: set[Address] = field(default_factory=set)
+    admins: set[Address] = field(default_factory=set)
 
     def register(self, account: Address) -> None:
         """Adds `account` as an active participant."""
@@ -59,6 +62,10 @@ class AccessModel:
     def require_operator(self, account: Address) -> None:
         if not self.is_operator(account):
             raise AccessControlUnauthorizedAccount(account, OPERATOR_ROLE)
+
+    def require_admin(self, account: Address) -> None:
+        if account not in self.admins:
+            raise AccessControlUnauthorizedAccount(account, ADMIN_ROLE)
 
     def require_credit_recipient(self, account: Address) -> None:
         """EnergyCredit accepts transfers only to active participants, the OPERATOR (and MARKET contracts)."""

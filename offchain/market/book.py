@@ -25,8 +25,16 @@ from offchain.market import events as ev
 from offchain.market.access import AccessModel
 from offchain.market.errors import (
     Address,
+    DeadlinePassed,
+    InvalidOrderFlags,
+    OrderWouldTrade,
+    DisplayBelowMinimum,
     DisplayExceedsTotal,
+    ExpiryNotOpen,
     InsufficientBalance,
+    InvalidGridTariffs,
+    InvalidOrderMinimums,
+    OrderBelowMinimum,
     NotOrderOwner,
     OrderNotOpen,
     PeriodClosed,
@@ -65,12 +73,17 @@ MAX_CLOCK_SECONDS = 2**64 - 1
 """The largest genesis time and period length of a period clock (PeriodClock.MAX_SECONDS)."""
 MAX_PERIOD = 2**32 - 1
 """Periods are stored in 32 bits; any later period counts as too far ahead."""
+POST_ONLY = 1
+"""place_order_with_options flag: refuse an order that would trade on arrival (EnergyOrderBook.POST_ONLY)."""
+IMMEDIATE_OR_CANCEL = 2
+"""place_order_with_options flag: cancel what is left after matching instead of resting it."""
 
 
 @dataclass(frozen=True)
 class BookConfig:
-    """The contract's constructor parameters (struct BookParams). Prices in UPOS base units per kWh,
-    times in seconds; `import_price` and `export_price` are the initial grid tariffs."""
+    """The contract's constructor parameters (struct BookParams), in its field order. Prices in UPOS base
+    units per kWh, times in seconds; `import_price` and `export_price` are the grid tariffs from period 0,
+    `min_order_wh` and `min_display_wh` the initial order minimums (Wh)."""
 
     tick_size: int
     min_price: int
@@ -81,10 +94,12 @@ class BookConfig:
     max_periods_ahead: int
     import_price: int
     export_price: int
+    min_order_wh: int = 1
+    min_display_wh: int = 1
 
     def __post_init__(self) -> None:
-        """Raises ValueError where the constructor reverts InvalidPriceGrid, InvalidTiming or a
-        PriceOffGrid/PriceOutOfRange for the initial tariffs."""
+        """Raises ValueError where the constructor reverts InvalidPriceGrid, InvalidTiming, a
+        PriceOffGrid/PriceOutOfRange/InvalidGridTariffs for the initial tariffs or InvalidOrderMinimums."""
         tick, low, high = self.tick_size, self.min_price, self.max_price
         if (
             tick <= 0
@@ -104,6 +119,10 @@ class BookConfig:
         for tariff in (self.import_price, self.export_price):
             if tariff % tick or not low <= tariff <= high:
                 raise ValueError(f"grid tariff {tariff} is not a valid price")
+        if self.export_price > self.import_price:
+            raise ValueError("the export tariff may not exceed the import tariff")
+        if not (1 <= self.min_order_wh <= MAX_QUANTITY_WH and 1 <= self.min_display_wh <= MAX_QUANTITY_WH):
+            raise ValueError(f"order minimums must lie in [1, {MAX_QUANTITY_WH}]")
 
 
 @dataclass
@@ -180,10 +199,14 @@ class Outcome(Generic[T]):
 
 @dataclass
 class _State:
-    """Everything an operation may change, so that a failed operation can be rolled back whole."""
+    """Everything an operation may change, so that a failed operation can be rolled back whole.
 
-    import_price: int
-    export_price: int
+    `tariffs`: (first period, import price, export price), first periods ascending; a period's tariffs are
+    those of the last entry starting at or before it."""
+
+    tariffs: list[tuple[int, int, int]]
+    min_order_wh: int
+    min_display_wh: int
     orders: dict[int, Order] = field(default_factory=dict)
     sides: dict[tuple[int, bool], BookSide] = field(default_factory=dict)
     upos_free: defaultdict[Address, int] = field(default_factory=lambda: defaultdict(int))
@@ -225,7 +248,8 @@ class EnergyOrderBookModel:
         self.config = config
         self.access = access
         self.now = now
-        self._state = _State(config.import_price, config.export_price)
+        self._state = _State([(0, config.import_price, config.export_price)], config.min_order_wh,
+                             config.min_display_wh)
         self._emitted: list[ev.BookEvent] = []
 
     # ----------------------------------------------------------------------------------- time
@@ -246,6 +270,10 @@ class EnergyOrderBookModel:
             raise PeriodClosed(period)
         if period > self.current_period() + self.config.max_periods_ahead:
             raise PeriodTooFarAhead(period)
+
+    def period_start(self, period: int) -> int:
+        """Timestamp (s) at which `period` starts (delivery; expiry opens to everyone)."""
+        return self.config.genesis_time + period * self.config.period_seconds
 
     def _require_closed(self, period: int) -> None:
         if self.now < self.gate_closure(period):
@@ -290,12 +318,28 @@ class EnergyOrderBookModel:
 
     @_atomic
     def set_grid_tariffs(self, sender: Address, import_price: int, export_price: int) -> None:
-        """OPERATOR sets the grid fallback tariffs (UPOS base units per kWh, on the price grid)."""
+        """OPERATOR sets the grid fallback tariffs (UPOS base units per kWh, on the price grid, export at
+        most import) of every period from the first whose gate has not opened yet on."""
         self.access.require_operator(sender)
         for price in (import_price, export_price):
             self._require_valid_price(price)
-        self._state.import_price, self._state.export_price = import_price, export_price
-        self._emit(ev.GridTariffsSet(import_price, export_price))
+        if export_price > import_price:
+            raise InvalidGridTariffs(import_price, export_price)
+        first = self.current_period() + self.config.max_periods_ahead + 1
+        tariffs = self._state.tariffs
+        if tariffs[-1][0] == first:
+            tariffs.pop()
+        tariffs.append((first, import_price, export_price))
+        self._emit(ev.GridTariffsSet(import_price, export_price, first))
+
+    @_atomic
+    def set_order_minimums(self, sender: Address, min_order_wh: int, min_display_wh: int) -> None:
+        """ADMIN sets the smallest order and the smallest iceberg peak (Wh) for new orders."""
+        self.access.require_admin(sender)
+        if not (1 <= min_order_wh <= MAX_QUANTITY_WH and 1 <= min_display_wh <= MAX_QUANTITY_WH):
+            raise InvalidOrderMinimums(min_order_wh, min_display_wh)
+        self._state.min_order_wh, self._state.min_display_wh = min_order_wh, min_display_wh
+        self._emit(ev.OrderMinimumsSet(min_order_wh, min_display_wh))
 
     # ------------------------------------------------------------------------------------ orders
 
@@ -305,22 +349,45 @@ class EnergyOrderBookModel:
     ) -> int:
         """Places a limit order (display 0 or == quantity) or an iceberg (0 < display < quantity),
         matches it against the book and rests what is left. Returns the new order id."""
+        return self._place(sender, period, is_buy, price, quantity_wh, display_wh, 0)
+
+    @_atomic
+    def place_order_with_options(
+        self, sender: Address, period: int, is_buy: bool, price: int, quantity_wh: int, display_wh: int,
+        flags: int, deadline: int,
+    ) -> int:
+        """place_order with `flags` (POST_ONLY, IMMEDIATE_OR_CANCEL) and a placement `deadline` (0: none)."""
+        if deadline and self.now > deadline:
+            raise DeadlinePassed(deadline, self.now)
+        if flags >= POST_ONLY | IMMEDIATE_OR_CANCEL:
+            raise InvalidOrderFlags(flags)
+        return self._place(sender, period, is_buy, price, quantity_wh, display_wh, flags)
+
+    def _place(
+        self, sender: Address, period: int, is_buy: bool, price: int, quantity_wh: int, display_wh: int, flags: int
+    ) -> int:
         self.access.require_trader(sender)
         if quantity_wh == 0:
             raise ZeroAmount()
         if quantity_wh > MAX_QUANTITY_WH:
             raise QuantityTooLarge(quantity_wh, MAX_QUANTITY_WH)
+        state = self._state
+        if quantity_wh < state.min_order_wh:
+            raise OrderBelowMinimum(quantity_wh, state.min_order_wh)
         self._require_valid_price(price)
         if display_wh > quantity_wh:
             raise DisplayExceedsTotal(display_wh, quantity_wh)
+        peak_wh = 0 if display_wh == quantity_wh else display_wh
+        if 0 < peak_wh < state.min_display_wh:
+            raise DisplayBelowMinimum(peak_wh, state.min_display_wh)
         self._require_tradable(period)
+        if flags & POST_ONLY and self._crosses(period, is_buy, price):
+            raise OrderWouldTrade(period, price)
         if is_buy:
             self._debit_upos(sender, payment_base(quantity_wh, price))
         else:
             self._debit_energy(sender, period, quantity_wh)
 
-        state = self._state
-        peak_wh = 0 if display_wh == quantity_wh else display_wh
         order = Order(
             order_id=state.next_order_id,
             owner=sender,
@@ -336,53 +403,72 @@ class EnergyOrderBookModel:
         self._emit(ev.OrderPlaced(order.order_id, sender, period, is_buy, price, quantity_wh, peak_wh))
 
         self._match(order)
-        if order.remaining_wh:
+        if not order.remaining_wh:
+            order.status = OrderStatus.FILLED
+        elif flags & IMMEDIATE_OR_CANCEL:
+            refunded = order.remaining_wh
+            if is_buy:
+                self._state.upos_free[sender] += order.locked_upos
+            else:
+                self._state.energy_free[sender, period] += order.locked_wh
+            order.status, order.remaining_wh = OrderStatus.CANCELLED, 0
+            self._emit(ev.OrderCancelled(order.order_id, sender, refunded))
+        else:
             order.visible_wh = order.tranche_wh
             self._side(period, is_buy).append(price, order.order_id, order.visible_wh)
-        else:
-            order.status = OrderStatus.FILLED
         return order.order_id
 
     @_atomic
     def cancel_order(self, sender: Address, order_id: int) -> None:
-        """The owner withdraws an open order; its whole remaining lock (hidden part too) is refunded."""
+        """The owner withdraws an open order before its period's gate closure; its whole remaining lock
+        (hidden part too) is refunded."""
         order = self._order(order_id)
         if order.owner != sender:
             raise NotOrderOwner(order_id, sender)
+        if self.now >= self.gate_closure(order.period):
+            raise PeriodClosed(order.period)
         self._require_open(order)
         refunded = self._close(order, OrderStatus.CANCELLED)
-        self._emit(ev.OrderCancelled(order_id, refunded))
+        self._emit(ev.OrderCancelled(order_id, sender, refunded))
 
     @_atomic
     def expire_orders(self, sender: Address, order_ids: Iterable[int]) -> None:
-        """Anyone refunds open orders whose period's gate has closed (all or none)."""
+        """Refunds open orders of closed periods: OPERATOR from gate closure, anyone from the period's start.
+        An order no longer open is skipped (OrderSkipped); an unknown one or an open gate fails the batch."""
         for order_id in order_ids:
             order = self._order(order_id)
             self._require_closed(order.period)
-            self._require_open(order)
+            opens_at = self.period_start(order.period)
+            if self.now < opens_at and not self.access.is_operator(sender):
+                raise ExpiryNotOpen(order.period, opens_at)
+            if self._skip_if_not_open(order):
+                continue
             self._expire(order)
 
     @_atomic
     def grid_fill(self, sender: Address, order_ids: Iterable[int]) -> None:
-        """OPERATOR settles open orders of closed periods against the grid (all or none): a buy whose
-        limit reaches the import tariff is supplied by the grid at that tariff, a sell whose limit is at
-        most the export tariff is bought by the operator at that tariff, any other order expires."""
+        """OPERATOR settles open orders of closed periods against the grid at their period's tariffs: a buy
+        whose limit reaches the import tariff is supplied by the grid at that tariff, a sell whose limit is
+        at most the export tariff is bought by the operator at that tariff, any other order expires. An
+        order no longer open is skipped (OrderSkipped); an unknown one or an open gate fails the batch."""
         self.access.require_operator(sender)
         state = self._state
         for order_id in order_ids:
             order = self._order(order_id)
             self._require_closed(order.period)
-            self._require_open(order)
+            if self._skip_if_not_open(order):
+                continue
+            import_price, export_price = self.grid_tariffs(order.period)
             remaining = order.remaining_wh
-            if order.is_buy and order.price >= state.import_price:
-                tariff = state.import_price
+            if order.is_buy and order.price >= import_price:
+                tariff = import_price
                 self._close(order, OrderStatus.GRID_FILLED)
                 # _close refunded the whole lock; the buyer now pays the grid out of it.
                 state.upos_free[order.owner] -= payment_base(remaining, tariff)
                 state.upos_free[sender] += payment_base(remaining, tariff)
                 state.grid_supplied_wh[order.owner, order.period] += remaining
-            elif not order.is_buy and order.price <= state.export_price:
-                tariff = state.export_price
+            elif not order.is_buy and order.price <= export_price:
+                tariff = export_price
                 self._debit_upos(sender, payment_base(remaining, tariff))
                 self._close(order, OrderStatus.GRID_FILLED)
                 # _close returned the Wh to the seller; they go to the operator instead.
@@ -392,7 +478,7 @@ class EnergyOrderBookModel:
             else:
                 self._expire(order)
                 continue
-            self._emit(ev.GridFilled(order_id, order.is_buy, tariff, remaining))
+            self._emit(ev.GridFilled(order_id, order.owner, sender, order.is_buy, tariff, remaining))
 
     # ------------------------------------------------------------------------------------- views
 
@@ -421,10 +507,27 @@ class EnergyOrderBookModel:
     def next_order_id(self) -> int:
         return self._state.next_order_id
 
+    def grid_tariffs(self, period: int) -> tuple[int, int]:
+        """(import price, export price) of `period`, UPOS base units per kWh."""
+        _, import_price, export_price = next(t for t in reversed(self._state.tariffs) if t[0] <= period)
+        return import_price, export_price
+
     @property
-    def grid_tariffs(self) -> tuple[int, int]:
-        """(import price, export price) in UPOS base units per kWh."""
-        return self._state.import_price, self._state.export_price
+    def order_minimums(self) -> tuple[int, int]:
+        """(smallest order, smallest iceberg peak), Wh."""
+        return self._state.min_order_wh, self._state.min_display_wh
+
+    def open_orders_of(self, account: Address, from_id: int, to_id: int) -> list[int]:
+        """Ids of `account`'s open orders among [from_id, to_id) (cut to the ids placed), as openOrdersOf."""
+        return [i for i in range(max(from_id, 1), min(to_id, self.next_order_id))
+                if self._state.orders[i].is_open and self._state.orders[i].owner == account]
+
+    def locked_of(self, account: Address, period: int, from_id: int, to_id: int) -> tuple[int, int]:
+        """(UPOS locked in buys, Wh locked in sells) of `account`'s open orders of `period` among [from_id,
+        to_id), as lockedOf."""
+        ids = [i for i in self.open_orders_of(account, from_id, to_id) if self._state.orders[i].period == period]
+        orders = [self._state.orders[i] for i in ids]
+        return sum(o.locked_upos for o in orders), sum(o.locked_wh for o in orders)
 
     def upos_free(self, account: Address) -> int:
         return self._state.upos_free.get(account, 0)
@@ -483,6 +586,13 @@ class EnergyOrderBookModel:
         if not order.is_open:
             raise OrderNotOpen(order.order_id)
 
+    def _skip_if_not_open(self, order: Order) -> bool:
+        """For a batch: reports an order that is no longer open (OrderSkipped) instead of failing."""
+        if order.is_open:
+            return False
+        self._emit(ev.OrderSkipped(order.order_id, order.status))
+        return True
+
     def _require_valid_price(self, price: int) -> None:
         if price % self.config.tick_size:
             raise PriceOffGrid(price)
@@ -500,6 +610,12 @@ class EnergyOrderBookModel:
         if available < wh:
             raise InsufficientBalance(account, available, wh)
         self._state.energy_free[account, period] = available - wh
+
+    def _crosses(self, period: int, is_buy: bool, price: int) -> bool:
+        """Whether an incoming order at `price` meets the best opposite level of `period`."""
+        makers = self._state.sides.get((period, not is_buy))
+        best = makers.best_price() if makers else None
+        return best is not None and makers.crosses(best, price)
 
     def _match(self, taker: Order) -> None:
         """Trades the incoming order against the opposite side while it crosses, front of the best
@@ -552,4 +668,4 @@ class EnergyOrderBookModel:
 
     def _expire(self, order: Order) -> None:
         refunded = self._close(order, OrderStatus.EXPIRED)
-        self._emit(ev.OrderExpired(order.order_id, refunded))
+        self._emit(ev.OrderExpired(order.order_id, order.owner, refunded))

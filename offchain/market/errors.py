@@ -78,6 +78,54 @@ class DisplayExceedsTotal(OrderBookError):
     ABI = (("displayWh", "uint256"), ("quantityWh", "uint256"))
 
 
+class OrderBelowMinimum(OrderBookError):
+    """`quantityWh` is below the smallest order the book takes, `minOrderWh`."""
+
+    ABI = (("quantityWh", "uint256"), ("minOrderWh", "uint256"))
+
+
+class DisplayBelowMinimum(OrderBookError):
+    """An iceberg's peak `displayWh` is below the smallest peak the book takes, `minDisplayWh`."""
+
+    ABI = (("displayWh", "uint256"), ("minDisplayWh", "uint256"))
+
+
+class InvalidOrderMinimums(OrderBookError):
+    """Order minimums must lie in [1, MAX_QUANTITY_WH]."""
+
+    ABI = (("minOrderWh", "uint256"), ("minDisplayWh", "uint256"))
+
+
+class InvalidGridTariffs(OrderBookError):
+    """The export tariff may not exceed the import tariff."""
+
+    ABI = (("importPrice", "uint256"), ("exportPrice", "uint256"))
+
+
+class OrderWouldTrade(OrderBookError):
+    """A post-only order at `price` would trade in `period` on arrival."""
+
+    ABI = (("period", "uint256"), ("price", "uint256"))
+
+
+class DeadlinePassed(OrderBookError):
+    """The placement deadline passed: the block's time `timestamp` is after `deadline`."""
+
+    ABI = (("deadline", "uint256"), ("timestamp", "uint256"))
+
+
+class InvalidOrderFlags(OrderBookError):
+    """`flags` is not 0, POST_ONLY (1) or IMMEDIATE_OR_CANCEL (2)."""
+
+    ABI = (("flags", "uint256"),)
+
+
+class ExpiryNotOpen(OrderBookError):
+    """Before `opensAt` (the start of `period`) only OPERATOR expires the period's orders."""
+
+    ABI = (("period", "uint256"), ("opensAt", "uint256"))
+
+
 class PeriodClosed(OrderBookError):
     """The gate of `period` has closed: no more trading in it."""
 

@@ -93,29 +93,50 @@ class Trade(BookEvent):
 
 @dataclass(frozen=True)
 class OrderCancelled(BookEvent):
-    """`refunded_wh` is the order's remaining quantity whose lock was released."""
+    """`refunded_wh` is the order's remaining quantity whose lock was released to `owner`."""
 
     order_id: int
+    owner: Address
     refunded_wh: int
 
 
 @dataclass(frozen=True)
 class OrderExpired(BookEvent):
     order_id: int
+    owner: Address
     refunded_wh: int
 
 
 @dataclass(frozen=True)
 class GridFilled(BookEvent):
-    """The system operator took the remaining `quantity_wh` of an order at the grid tariff `price`."""
+    """`operator` took the remaining `quantity_wh` of `owner`'s order at the grid tariff `price`."""
 
     order_id: int
+    owner: Address
+    operator: Address
     is_buy: bool
     price: int
     quantity_wh: int
 
 
 @dataclass(frozen=True)
+class OrderSkipped(BookEvent):
+    """A batch (expiry, grid fill) passed over an order that was no longer open; `status` says why."""
+
+    order_id: int
+    status: int
+
+
+@dataclass(frozen=True)
 class GridTariffsSet(BookEvent):
+    """Tariffs of every period from `from_period` (the first whose gate had not opened) on."""
+
     import_price: int
     export_price: int
+    from_period: int
+
+
+@dataclass(frozen=True)
+class OrderMinimumsSet(BookEvent):
+    min_order_wh: int
+    min_display_wh: int

@@ -23,8 +23,11 @@ SUPERSEDED; an unknown transaction is rebroadcast from its stored raw bytes unle
 by another transaction, in which case the payload is signed again; a transaction whose max fee fell below
 the base fee is re-priced (same nonce, so only one of the two can be mined). No key is signed twice while
 an earlier transaction for it can still land, and no computed result is dropped. A key the contract
-refuses at gas estimation (nothing sent) stays PENDING and is retried with backoff; only a mined
-transaction that reverted makes it FAILED.
+refuses at gas estimation (nothing sent) stays PENDING and is retried with backoff; a mined transaction that
+reverted makes it FAILED, and so does a call that cannot be built from its payload. A slot whose result cannot
+be computed (the worker's compute raised) is journaled FAILED with the reason and computed again after a
+backoff like a deferred key (its inputs may be completed later); either way one poisoned input never stalls
+the slots behind it.
 """
 
 from __future__ import annotations
@@ -464,21 +467,44 @@ class Worker:
 
     def _submit_new(self) -> int:
         mechanism = self.logic.mechanism
+        now = time.monotonic()
+        retry = {slot for slot in self.state.unmade_slots(mechanism) if self._retry_at.get((mechanism, slot), 0.0) <= now}
         journaled = {row[0] for row in self.state.db.execute(
-            "SELECT slot FROM journal WHERE mechanism = ?", ("0x" + mechanism.hex(),))}
+            "SELECT slot FROM journal WHERE mechanism = ?", ("0x" + mechanism.hex(),))} - retry
         ready = sorted(set(self.logic.ready_slots(self.state.db)) - journaled)
         recorded = 0
         for start in range(0, len(ready), self.window):
             if self.stopping:
                 break
-            slots = ready[start:start + self.window]
-            self.state.insert_results(mechanism, [(slot, self.logic.compute(self.state.db, slot)) for slot in slots])
-            for slot in slots:
+            results, unmade = self._compute(ready[start:start + self.window])
+            self.state.forget_unmade(mechanism, [slot for slot, _ in results if slot in retry])
+            self.state.insert_results(mechanism, results)
+            for slot, error in unmade:
+                attempts = self.state.record_unmade(mechanism, slot, error)
+                delay = min(self.retry_backoff * 2 ** min(attempts - 1, 30), MAX_BACKOFF)
+                self._retry_at[(mechanism, slot)] = time.monotonic() + delay
+                self._changes[Status.FAILED] += 1
+                self.log.error("result_failed", error=error, attempts=attempts, retry_in=delay,
+                               **self._key(mechanism, slot))
+            for slot, _ in results:
                 recorded += 1
                 self.log.info("result_recorded", **self._key(mechanism, slot))
                 self.faults.reached("after_insert")
-            self._drive([self._entry(mechanism, slot) for slot in slots])
+            self._drive([self._entry(mechanism, slot) for slot, _ in results])
         return recorded
+
+    def _compute(self, slots: list[int]) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, str]]]:
+        """(slot, payload) of each slot the logic computes, and (slot, error) of each whose compute raised. A
+        slot whose inputs break the computation (a poisoned bid, a bug, inputs not complete yet) is journaled
+        FAILED with its reason instead of stopping every slot behind it, and computed again after a backoff."""
+        results: list[tuple[int, dict[str, Any]]] = []
+        unmade: list[tuple[int, str]] = []
+        for slot in slots:
+            try:
+                results.append((slot, self.logic.compute(self.state.db, slot)))
+            except Exception as exc:  # any error of the worker's own code: this slot fails, the next ones go on
+                unmade.append((slot, f"{WorkerState.UNMADE}{exc!r}"))
+        return results, unmade
 
     def _drive(self, entries: list[JournalEntry]) -> None:
         """Drives open entries towards a final status, a window at a time: recover or sign, broadcast; the
@@ -547,10 +573,18 @@ class Worker:
 
     def _sign(self, entries: list[JournalEntry]) -> list[_InFlight]:
         """Signs the entries' calls together and commits every transaction before any is broadcast."""
+        calls, buildable = [], []
+        for entry in entries:
+            try:
+                calls.append(self.logic.call_for(entry.slot, entry.payload))
+                buildable.append(entry)
+            except Exception as exc:  # a payload the contract call cannot carry fails its key, not the window
+                self._finish(entry, Status.FAILED, error=f"call not built: {exc!r}")
+        entries = buildable
         if not entries:
             return []
         try:
-            outcomes = self.chain.sign([self.logic.call_for(e.slot, e.payload) for e in entries])
+            outcomes = self.chain.sign(calls)
         except FeeCapReached as capped:
             for entry in entries:
                 self._defer(entry, f"fee cap: {capped}")

@@ -72,7 +72,8 @@ class Status(StrEnum):
     SIGNED = "signed"  #: a signed transaction is stored; it may or may not have been broadcast
     ACCEPTED = "accepted"  #: the chain accepted the key through one of this worker's transactions
     SUPERSEDED = "superseded"  #: the chain accepted the key through someone else's transaction
-    FAILED = "failed"  #: a mined transaction of ours reverted for another reason (see `error`); final
+    #: final: a mined transaction of ours reverted for another reason, or no result or call could be made (`error`)
+    FAILED = "failed"
 
 
 OPEN_STATUSES = (Status.PENDING, Status.SIGNED)
@@ -291,6 +292,40 @@ class WorkerState:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 [(_hex(mechanism), slot, Status.PENDING, json.dumps(payload), now, now) for slot, payload in results],
             )
+
+    #: The error prefix of a key whose result could not be computed (journaled FAILED, with no transaction).
+    UNMADE = "compute failed: "
+
+    def record_unmade(self, mechanism: bytes, slot: int, error: str) -> int:
+        """Journals a slot whose result could not be computed as FAILED with `error` (which starts with UNMADE),
+        counting the attempts; returns them. The runtime computes it again after a backoff."""
+        now = time.time()
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO journal (mechanism, slot, status, payload, error, attempts, created_at, updated_at) "
+                "VALUES (?, ?, ?, '{}', ?, 1, ?, ?) ON CONFLICT (mechanism, slot) DO UPDATE SET "
+                "error = excluded.error, attempts = journal.attempts + 1, updated_at = excluded.updated_at",
+                (_hex(mechanism), slot, Status.FAILED, error, now, now),
+            )
+            (attempts,) = db.execute("SELECT attempts FROM journal WHERE mechanism = ? AND slot = ?",
+                                     (_hex(mechanism), slot)).fetchone()
+        return attempts
+
+    def unmade_slots(self, mechanism: bytes) -> list[int]:
+        """Slots journaled FAILED because their result could not be computed (no transaction was ever signed)."""
+        rows = self.db.execute(
+            "SELECT slot FROM journal WHERE mechanism = ? AND status = ? AND error LIKE ? AND NOT EXISTS "
+            "(SELECT 1 FROM submissions s WHERE s.mechanism = journal.mechanism AND s.slot = journal.slot)",
+            (_hex(mechanism), Status.FAILED, self.UNMADE + "%"),
+        )
+        return [slot for (slot,) in rows]
+
+    def forget_unmade(self, mechanism: bytes, slots: Iterable[int]) -> None:
+        """Removes the FAILED rows of unmade slots whose result has now been computed (re-inserted as PENDING)."""
+        unmade = set(self.unmade_slots(mechanism))
+        with self.transaction() as db:
+            db.executemany("DELETE FROM journal WHERE mechanism = ? AND slot = ?",
+                           [(_hex(mechanism), slot) for slot in slots if slot in unmade])
 
     def record_submission(self, mechanism: bytes, slot: int, submission: Submission) -> None:
         """Stores a signed transaction and marks the key SIGNED, before anything is broadcast."""

@@ -21,6 +21,9 @@ contract PeriodMatching is IPeriodMatching, RegistryGated, ResultKeys {
     bytes32 public constant MECHANISM = keccak256("seed000.matching");
     /// @notice The last period that ever opens: later ones never open for bidding.
     uint256 public constant MAX_PERIOD = type(uint64).max;
+    /// @notice The largest |netWh| a prosumer may bid: what an EV bid may hold (uint40). Beyond it no pair's
+    /// benefit changes, and -2**63 would overflow every off-chain |netWh| in int64.
+    uint256 public constant MAX_BID_WH = type(uint40).max;
 
     /// @notice Battery state of the EVs and the recipient of the matches.
     IEVExchange public immutable exchange;
@@ -71,6 +74,7 @@ contract PeriodMatching is IPeriodMatching, RegistryGated, ResultKeys {
     function bidProsumer(uint256 period, int64 netWh) external {
         _requireBiddingOpen(period);
         if (!registry.isActive(msg.sender, ParticipantRegistry.Kind.Prosumer)) revert NotAnActiveProsumer(msg.sender);
+        if (netWh < -int256(MAX_BID_WH) || netWh > int256(MAX_BID_WH)) revert BidOutOfRange(netWh, MAX_BID_WH);
         _markBidder(period);
         ProsumerBid[] storage bids = _prosumerBids[period];
         emit ProsumerBidPlaced(period, bids.length, msg.sender, netWh);

@@ -12,6 +12,8 @@ GATE_LEAD_SECONDS = 900
 MAX_PERIODS_AHEAD = 24
 IMPORT_PRICE = 300 * TICK  #: grid import tariff, 0.30 UPOS per kWh
 EXPORT_PRICE = 50 * TICK  #: grid feed-in tariff, 0.05 UPOS per kWh
+MIN_ORDER_WH = 1  #: the test book takes any order (tests/contracts/market/test_book_attacks.py sets minimums)
+MIN_DISPLAY_WH = 1
 
 UPOS_DEPOSIT = 1_000 * 10**18  #: UPOS base units each trader keeps in the book
 CREDIT_WH = 100_000  #: Wh attested to (and deposited by) each prosumer per credited period
@@ -34,6 +36,8 @@ def book_params(genesis_time: int, **overrides) -> tuple:
         maxPeriodsAhead=MAX_PERIODS_AHEAD,
         importPrice=IMPORT_PRICE,
         exportPrice=EXPORT_PRICE,
+        minOrderWh=MIN_ORDER_WH,
+        minDisplayWh=MIN_DISPLAY_WH,
     )
     fields.update(overrides)
     return tuple(fields.values())

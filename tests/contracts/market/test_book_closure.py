@@ -1,5 +1,6 @@
-"""EnergyOrderBook after gate closure: nothing matches, anyone expires open orders, the operator fills
-them against the grid at the tariffs (limits bind: an order the tariff does not satisfy expires)."""
+"""EnergyOrderBook after gate closure: nothing matches and no owner cancels; the operator fills open orders
+against the grid at the tariffs (limits bind: an order the tariff does not satisfy expires) or expires them;
+from the period's start anyone expires what is left. Batches skip orders no longer open."""
 
 import brownie
 import pytest
@@ -46,6 +47,14 @@ def closed(period, close_gate, resting):
     return resting
 
 
+@pytest.fixture
+def delivering(book, period, closed):
+    """`period + 1` has started: expiry of both periods is open to everyone."""
+    brownie.chain.sleep(book.gateClosure(period + 2) - brownie.chain.time() - 60)
+    brownie.chain.mine()
+    return closed
+
+
 def test_nothing_trades_after_gate_closure(book, traders, prosumers, evs, period, closed):
     with brownie.reverts(custom_error("PeriodClosed(uint256)", period)):
         buy(book, evs[0], period, 400, 100)
@@ -69,14 +78,16 @@ def test_expiry_waits_for_gate_closure(book, outsider, period, resting):
         book.expireOrders([resting["bid_above_import"]], {"from": outsider})
 
 
-def test_anyone_expires_and_owners_are_refunded(book, prosumers, evs, outsider, period, closed):
-    ids = [closed["bid_above_import"], closed["iceberg_below_export"]]
+def test_anyone_expires_from_the_period_start_and_owners_are_refunded(
+    book, prosumers, evs, outsider, period, delivering
+):
+    ids = [delivering["bid_above_import"], delivering["iceberg_below_export"]]
 
     tx = book.expireOrders(ids, {"from": outsider})
 
     assert [dict(e) for e in tx.events["OrderExpired"]] == [
-        {"orderId": ids[0], "refundedWh": 2_000},
-        {"orderId": ids[1], "refundedWh": 5_000},
+        {"orderId": ids[0], "owner": evs[0], "refundedWh": 2_000},
+        {"orderId": ids[1], "owner": prosumers[1], "refundedWh": 5_000},
     ]
     assert book.uposFree(evs[0]) == UPOS_DEPOSIT
     assert book.energyFree(prosumers[1], period + 1) == CREDIT_WH
@@ -84,20 +95,33 @@ def test_anyone_expires_and_owners_are_refunded(book, prosumers, evs, outsider, 
     assert best_bid(book, period)[1] == 1_000  # the other bid still rests until someone expires it
 
 
-def test_expiry_rules(book, outsider, closed):
-    book.expireOrders([closed["bid_above_import"]], {"from": outsider})
-    with brownie.reverts(custom_error("OrderNotOpen(uint256)", closed["bid_above_import"])):
-        book.expireOrders([closed["bid_below_import"], closed["bid_above_import"]], {"from": outsider})
-    assert order_view(book, closed["bid_below_import"])["status"] == OrderStatus.OPEN  # all or none
+def test_between_gate_closure_and_delivery_only_the_operator_expires(
+    book, operator, prosumers, outsider, period, closed
+):
+    order, starts_at = closed["ask_at_export"], book.gateClosure(period + 1) + book.gateLeadSeconds()
+    for caller in (outsider, prosumers[0]):
+        with brownie.reverts(custom_error("ExpiryNotOpen(uint256,uint256)", period + 1, starts_at)):
+            book.expireOrders([order], {"from": caller})
+    tx = book.expireOrders([order], {"from": operator})
+    assert tx.events["OrderExpired"]["orderId"] == order
+
+
+def test_expiry_rules(book, outsider, delivering):
+    book.expireOrders([delivering["bid_above_import"]], {"from": outsider})
+    tx = book.expireOrders([delivering["bid_below_import"], delivering["bid_above_import"]], {"from": outsider})
+    assert [e["orderId"] for e in tx.events["OrderExpired"]] == [delivering["bid_below_import"]]
+    assert dict(tx.events["OrderSkipped"]) == {"orderId": delivering["bid_above_import"], "status": OrderStatus.EXPIRED}
     with brownie.reverts(custom_error("UnknownOrder(uint256)", 999)):
         book.expireOrders([999], {"from": outsider})
-    with brownie.reverts(custom_error("PeriodNotClosed(uint256)", order_view(book, closed["next_period"])["period"])):
-        book.expireOrders([closed["next_period"]], {"from": outsider})
+    next_period = order_view(book, delivering["next_period"])["period"]
+    with brownie.reverts(custom_error("PeriodNotClosed(uint256)", next_period)):
+        book.expireOrders([delivering["next_period"]], {"from": outsider})
 
 
-def test_owner_may_still_cancel_after_closure(book, evs, closed):
-    tx = book.cancelOrder(closed["bid_below_import"], {"from": evs[1]})
-    assert tx.events["OrderCancelled"]["refundedWh"] == 1_000
+def test_no_cancel_after_gate_closure(book, evs, period, closed):
+    with brownie.reverts(custom_error("PeriodClosed(uint256)", period)):
+        book.cancelOrder(closed["bid_below_import"], {"from": evs[1]})
+    assert order_view(book, closed["bid_below_import"])["status"] == OrderStatus.OPEN
 
 
 # --- grid fallback -----------------------------------------------------------------------------
@@ -116,6 +140,8 @@ def test_grid_supplies_bids_at_the_import_tariff(book, operator, evs, period, cl
 
     assert dict(tx.events["GridFilled"]) == {
         "orderId": order,
+        "owner": evs[0],
+        "operator": operator,
         "isBuy": True,
         "price": IMPORT_PRICE,
         "quantityWh": 2_000,
@@ -182,16 +208,17 @@ def test_operator_must_afford_the_asks(book, operator, closed):
 
 
 def test_grid_fill_rules(book, operator, evs, closed):
-    book.cancelOrder(closed["bid_above_import"], {"from": evs[0]})
-    with brownie.reverts(custom_error("OrderNotOpen(uint256)", closed["bid_above_import"])):
-        book.gridFill([closed["bid_above_import"]], {"from": operator})
+    book.expireOrders([closed["bid_above_import"]], {"from": operator})
+    tx = book.gridFill([closed["bid_above_import"]], {"from": operator})
+    assert dict(tx.events["OrderSkipped"]) == {"orderId": closed["bid_above_import"], "status": OrderStatus.EXPIRED}
     with brownie.reverts(custom_error("UnknownOrder(uint256)", 999)):
         book.gridFill([999], {"from": operator})
 
 
-def test_grid_filled_order_is_closed(book, operator, evs, closed):
-    book.gridFill([closed["bid_above_import"]], {"from": operator})
-    with brownie.reverts(custom_error("OrderNotOpen(uint256)", closed["bid_above_import"])):
-        book.cancelOrder(closed["bid_above_import"], {"from": evs[0]})
-    with brownie.reverts(custom_error("OrderNotOpen(uint256)", closed["bid_above_import"])):
-        book.expireOrders([closed["bid_above_import"]], {"from": evs[0]})
+def test_grid_filled_order_is_closed(book, operator, evs, period, delivering):
+    book.gridFill([delivering["bid_above_import"]], {"from": operator})
+    with brownie.reverts(custom_error("PeriodClosed(uint256)", period)):
+        book.cancelOrder(delivering["bid_above_import"], {"from": evs[0]})
+    tx = book.expireOrders([delivering["bid_above_import"]], {"from": evs[0]})
+    assert dict(tx.events["OrderSkipped"]) == {
+        "orderId": delivering["bid_above_import"], "status": OrderStatus.GRID_FILLED}

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import brownie
 import brownie.test
+import pytest
 from contract_helpers import INSUFFICIENT_BALANCE, custom_error
-from book_support import order_view, placed_id, price
+from book_support import PERIOD_SECONDS, book_params, order_view, placed_id, price
 from brownie import chain, web3
 from hypothesis import strategies as st
 from hypothesis.stateful import rule
 
+from offchain.chain.roles import role_id
 from offchain.market import OrderStatus
 from offchain.units import payment_base
 
@@ -40,6 +42,17 @@ ACTION = st.fixed_dictionaries(
 )
 
 
+@pytest.fixture(scope="module")
+def book(EnergyOrderBook, registry, upos, credit, admin):
+    """The market tests' book (tests/contracts/market/conftest.py) with grid tariffs inside the price band
+    from period 0: a period's tariffs are fixed before it opens."""
+    genesis = (chain.time() // PERIOD_SECONDS - 100) * PERIOD_SECONDS
+    params = book_params(genesis, importPrice=price(IMPORT_MILLI), exportPrice=price(EXPORT_MILLI))
+    deployed = EnergyOrderBook.deploy(registry, upos, credit, params, {"from": admin})
+    registry.grantRole(role_id("MARKET"), deployed, {"from": admin})
+    return deployed
+
+
 class BookMachine:
     """One hypothesis rule runs a short list of actions and checks the invariants after each: a single
     rule keeps hypothesis' swarm testing from switching off placing or taking for a whole example, and
@@ -56,7 +69,6 @@ class BookMachine:
         )
 
     def setup(self):
-        self.book.setGridTariffs(price(IMPORT_MILLI), price(EXPORT_MILLI), {"from": self.operator})
         self.open_period: dict[int, int] = {}  # open order -> its period
         self.withdrawn: dict[int, int] = {}  # cancelled or expired order -> its status
         self.first_closed = False
@@ -115,9 +127,14 @@ class BookMachine:
         self._place(trader, maker["period"], not maker["isBuy"], maker["price"], quantity, display)
 
     def _cancel(self, caller, order_id):
-        """The owner's cancel succeeds, anyone else's is refused."""
+        """The owner's cancel succeeds before gate closure; anyone else's, or one after it, is refused."""
         if caller != order_view(self.book, order_id)["owner"]:
             with brownie.reverts(custom_error("NotOrderOwner(uint256,address)", order_id, caller)):
+                self.book.cancelOrder(order_id, {"from": caller})
+            return
+        period = self.open_period[order_id]
+        if period == self.periods[0] and self.first_closed:
+            with brownie.reverts(custom_error("PeriodClosed(uint256)", period)):
                 self.book.cancelOrder(order_id, {"from": caller})
             return
         tx = self.book.cancelOrder(order_id, {"from": caller})
@@ -125,7 +142,8 @@ class BookMachine:
         self.withdrawn[order_id] = OrderStatus.CANCELLED
 
     def _expire(self, order_id):
-        self.book.expireOrders([order_id], {"from": self.outsider})
+        # between gate closure and the period's start only the operator expires
+        self.book.expireOrders([order_id], {"from": self.operator})
         self.withdrawn[order_id] = OrderStatus.EXPIRED
 
     def _grid_fill(self, order_id):

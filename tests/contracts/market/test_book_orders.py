@@ -358,7 +358,7 @@ def test_owner_cancels_and_is_refunded(book, traders, evs, period):
 
     tx = book.cancelOrder(order, {"from": evs[0]})
 
-    assert dict(tx.events["OrderCancelled"]) == {"orderId": order, "refundedWh": 3_000}
+    assert dict(tx.events["OrderCancelled"]) == {"orderId": order, "owner": evs[0], "refundedWh": 3_000}
     assert book.uposFree(evs[0]) == UPOS_DEPOSIT
     assert order_view(book, order)["status"] == OrderStatus.CANCELLED
     assert order_view(book, order)["remainingWh"] == 0

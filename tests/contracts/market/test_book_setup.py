@@ -36,14 +36,15 @@ def test_parameters_and_tokens(book, registry, upos, credit):
         GATE_LEAD_SECONDS,
         MAX_PERIODS_AHEAD,
     )
-    assert (book.importPrice(), book.exportPrice()) == (IMPORT_PRICE, EXPORT_PRICE)
+    assert tuple(book.gridTariffs(0)) == tuple(book.gridTariffs(2**256 - 1)) == (IMPORT_PRICE, EXPORT_PRICE)
+    assert tuple(book.orderMinimums()) == (1, 1)
     assert book.nextOrderId() == 1
     assert book.MAX_QUANTITY_WH() == 2**48 - 1
 
 
 def test_constructor_announces_tariffs(book):
     event = book.tx.events["GridTariffsSet"]
-    assert (event["importPrice"], event["exportPrice"]) == (IMPORT_PRICE, EXPORT_PRICE)
+    assert (event["importPrice"], event["exportPrice"], event["fromPeriod"]) == (IMPORT_PRICE, EXPORT_PRICE, 0)
 
 
 def test_period_clock(book):
@@ -130,19 +131,23 @@ def test_rejects_tariff_off_grid(EnergyOrderBook, registry, upos, credit, admin,
 # --- grid tariffs --------------------------------------------------------------------------------
 
 
-def test_operator_sets_tariffs(book, operator):
+def test_operator_sets_tariffs_of_periods_not_open_yet(book, operator):
+    first = book.currentPeriod() + MAX_PERIODS_AHEAD + 1
     tx = book.setGridTariffs(price(280), price(40), {"from": operator})
 
-    assert (book.importPrice(), book.exportPrice()) == (price(280), price(40))
+    assert tuple(book.gridTariffs(first - 1)) == (IMPORT_PRICE, EXPORT_PRICE)  # the last open period keeps its own
+    assert tuple(book.gridTariffs(first)) == tuple(book.gridTariffs(first + 1_000)) == (price(280), price(40))
     event = tx.events["GridTariffsSet"]
-    assert (event["importPrice"], event["exportPrice"]) == (price(280), price(40))
+    assert (event["importPrice"], event["exportPrice"], event["fromPeriod"]) == (price(280), price(40), first)
+    book.setGridTariffs(price(270), price(30), {"from": operator})  # same first period: replaced
+    assert tuple(book.gridTariffs(first)) == (price(270), price(30))
 
 
 def test_tariffs_need_operator(book, prosumers, outsider):
     for caller in (prosumers[0], outsider):
         with brownie.reverts(custom_error(UNAUTHORIZED, caller, role_id("OPERATOR"))):
             book.setGridTariffs(price(280), price(40), {"from": caller})
-    assert (book.importPrice(), book.exportPrice()) == (IMPORT_PRICE, EXPORT_PRICE)
+    assert tuple(book.gridTariffs(2**64)) == (IMPORT_PRICE, EXPORT_PRICE)
 
 
 @pytest.mark.parametrize(
@@ -157,7 +162,29 @@ def test_tariffs_need_operator(book, prosumers, outsider):
 def test_tariffs_must_be_grid_prices(book, operator, import_price, export_price, error, bad):
     with brownie.reverts(custom_error(error, bad)):
         book.setGridTariffs(import_price, export_price, {"from": operator})
-    assert (book.importPrice(), book.exportPrice()) == (IMPORT_PRICE, EXPORT_PRICE)
+    assert tuple(book.gridTariffs(2**64)) == (IMPORT_PRICE, EXPORT_PRICE)
+
+
+def test_export_tariff_may_not_exceed_import(book, operator):
+    with brownie.reverts(custom_error("InvalidGridTariffs(uint256,uint256)", price(40), price(41))):
+        book.setGridTariffs(price(40), price(41), {"from": operator})
+    book.setGridTariffs(price(40), price(40), {"from": operator})
+
+
+@pytest.mark.parametrize("minimums", [(0, 1), (1, 0), (2**48, 1), (1, 2**48)])
+def test_order_minimums_must_be_positive_and_storable(EnergyOrderBook, registry, upos, credit, admin, book, genesis,
+                                                       minimums):
+    with brownie.reverts(custom_error("InvalidOrderMinimums(uint256,uint256)", *minimums)):
+        book.setOrderMinimums(*minimums, {"from": admin})
+    with brownie.reverts(custom_error("InvalidOrderMinimums(uint256,uint256)", *minimums)):
+        EnergyOrderBook.deploy(registry, upos, credit, book_params(genesis, minOrderWh=minimums[0],
+                                                                   minDisplayWh=minimums[1]), {"from": admin})
+
+
+def test_admin_sets_order_minimums(book, admin):
+    tx = book.setOrderMinimums(250, 80, {"from": admin})
+    assert tuple(book.orderMinimums()) == (250, 80)
+    assert dict(tx.events["OrderMinimumsSet"]) == {"minOrderWh": 250, "minDisplayWh": 80}
 
 
 def test_grid_fill_needs_operator(book, prosumers, outsider):

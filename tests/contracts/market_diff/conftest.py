@@ -72,6 +72,7 @@ def deploy_market(EnergyOrderBook, market_env) -> Callable[[], MarketPair]:
         access = AccessModel(
             participants={str(a): env.registry.isActive(a, ParticipantKind.NONE) for a in [*env.prosumers, *env.evs]},
             operators={str(env.operator)},
+            admins={str(env.admin)},
         )
         return MarketPair(book, EnergyOrderBookModel(config, access, now=chain.time()))
 

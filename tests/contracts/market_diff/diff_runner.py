@@ -42,6 +42,8 @@ BOOK_PARAMS = dict(
     max_periods_ahead=2,
     import_price=101 * TICK,
     export_price=98 * TICK,
+    min_order_wh=5,
+    min_display_wh=3,
 )
 #: seconds after a period starts at which the test usually parks the chain clock, 1,800 s before the
 #: next gate closure: the model always runs at each transaction's own block timestamp, but the resolver
@@ -59,16 +61,19 @@ CHAIN_METHODS = {
     "deposit_energy": "depositEnergy",
     "withdraw_energy": "withdrawEnergy",
     "place_order": "placeOrder",
+    "place_order_with_options": "placeOrderWithOptions",
     "cancel_order": "cancelOrder",
     "expire_orders": "expireOrders",
     "grid_fill": "gridFill",
     "set_grid_tariffs": "setGridTariffs",
+    "set_order_minimums": "setOrderMinimums",
 }
 """Model method -> contract function, same arguments after the sender."""
 
 KINDS = (
     *["limit"] * 6,
     *["iceberg"] * 3,
+    *["options"] * 2,
     *["cancel"] * 2,
     "deposit_upos",
     *["deposit_energy"] * 3,
@@ -77,6 +82,7 @@ KINDS = (
     "expire",
     *["grid_fill"] * 2,
     "tariffs",
+    "minimums",
     "invalid_order",
     "advance",
     "set_active",
@@ -260,6 +266,16 @@ class DiffRunner:
                 depth = model.depth(p, is_buy, DEPTH_LEVELS)
                 batch.add(f"depth({p},{is_buy},{DEPTH_LEVELS})", book, "depth", (p, is_buy, DEPTH_LEVELS), depth)
         batch.add("nextOrderId()", book, "nextOrderId", (), model.next_order_id)
+        batch.add("orderMinimums()", book, "orderMinimums", (), model.order_minimums)
+        for p in periods:
+            batch.add(f"gridTariffs({p})", book, "gridTariffs", (p,), model.grid_tariffs(p))
+        for account in self.env.actors:
+            a = str(account)
+            batch.add(f"openOrdersOf({_short(a)})", book, "openOrdersOf", (a, 0, 2**64),
+                      model.open_orders_of(a, 0, 2**64))
+            for p in periods[-3:]:
+                batch.add(f"lockedOf({_short(a)},{p})", book, "lockedOf", (a, p, 0, 2**64),
+                          model.locked_of(a, p, 0, 2**64))
         known = range(1, model.next_order_id)
         for order_id in known if full_sweep else sorted(i for i in self._touched if i in known):
             view = model.order(order_id)
@@ -350,7 +366,7 @@ class OperationResolver:
         is_buy = r2 % 2 == 0
         period = m.current_period() + 1 + (r2 // 2) % m.config.max_periods_ahead
         ticks = (94 if is_buy else 97) + r3 % 10
-        quantity = 2 + r4 % 1_500
+        quantity = m.order_minimums[0] + r4 % 1_500
         return is_buy, period, ticks * m.config.tick_size, quantity
 
     def _limit(self, r1: int, r2: int, r3: int, r4: int, r5: int) -> Action:
@@ -359,10 +375,20 @@ class OperationResolver:
         display = quantity if r5 % 4 == 0 else 0
         return Action("place_order", sender, (period, is_buy, price, quantity, display))
 
+    def _options(self, r1: int, r2: int, r3: int, r4: int, r5: int) -> Action:
+        """A post-only or immediate-or-cancel order (sometimes an iceberg, both flags, or a deadline passed)."""
+        is_buy, period, price, quantity = self._order_params(r2, r3, r4)
+        sender = self.pick(self.buyers if is_buy else self.sellers, r1)
+        flags = (1, 2, 1, 2, 0, 3)[r5 % 6]
+        display = self.model.order_minimums[1] if r5 % 5 == 0 and quantity > self.model.order_minimums[1] else 0
+        deadline = (0, 0, 0, self.model.now + 10_000, max(1, self.model.now - 10))[r1 % 5]
+        return Action("place_order_with_options", sender, (period, is_buy, price, quantity, display, flags, deadline))
+
     def _iceberg(self, r1: int, r2: int, r3: int, r4: int, r5: int) -> Action:
         is_buy, period, price, quantity = self._order_params(r2, r3, r4)
         sender = self.pick(self.buyers if is_buy else self.sellers, r1)
-        display = 1 + r5 % (quantity - 1)
+        low = self.model.order_minimums[1]
+        display = low + r5 % max(1, quantity * 3 - low)
         return Action("place_order", sender, (period, is_buy, price, quantity * 3, display))
 
     def _invalid_order(self, r1: int, r2: int, r3: int, r4: int, r5: int) -> Action:
@@ -370,8 +396,12 @@ class OperationResolver:
         is_buy, period, price, quantity = self._order_params(r2, r3, r4)
         sender = self.pick(self.buyers if is_buy else self.sellers, r5)
         display = 0
-        variant = r1 % 10
-        if variant == 0:
+        variant = r1 % 12
+        if variant == 10:
+            quantity = max(1, m.order_minimums[0] - 1 - r3 % 2)
+        elif variant == 11:
+            quantity, display = quantity + 10, max(1, m.order_minimums[1] - 1)
+        elif variant == 0:
             quantity = 0 if r3 % 2 else MAX_QUANTITY_WH + 1
         elif variant == 1:
             price += cfg.tick_size // 2
@@ -440,14 +470,23 @@ class OperationResolver:
     def _tariffs(self, r1: int, r2: int, r3: int, r4: int, r5: int) -> Action:
         tick = self.model.config.tick_size
         # drawn like bid and ask prices, so that resting orders of both sides often meet the tariffs
-        import_price, export_price = (94 + r2 % 10) * tick, (97 + r3 % 10) * tick
+        import_price, export_price = (99 + r2 % 8) * tick, (93 + r3 % 8) * tick
         sender = self.env.operator
         if r1 % 5 == 4:
-            if r4 % 2:
+            variant = r4 % 3
+            if variant == 0:
                 import_price += tick // 2
+            elif variant == 1:
+                export_price = import_price + tick  # an inverted spread is refused
             else:
                 sender = self.pick(self.depositors, r5)
         return Action("set_grid_tariffs", sender, (import_price, export_price))
+
+    def _minimums(self, r1: int, r2: int, r3: int, r4: int, r5: int) -> Action:
+        """ADMIN moves the minimums within small sizes (sometimes to 0: refused); sometimes someone else tries."""
+        sender = self.env.admin if r1 % 6 else self.pick(self.depositors, r2)
+        min_order, min_display = 1 + r3 % 12, (1 + r4 % 6) if r5 % 10 else 0
+        return Action("set_order_minimums", sender, (min_order, min_display))
 
     # ---- balances
 

@@ -232,3 +232,24 @@ def test_burn_more_than_held_rejected(credit, meter, attested):
     ):
         credit.burnDelivered(attested, PERIOD, SURPLUS_WH + 1, {"from": meter})
     assert credit.balanceOf(attested, PERIOD) == SURPLUS_WH
+
+
+# --- escrow (issue 12, attack 3) ----------------------------------------------------------------------
+
+
+def test_credits_a_market_holds_are_burned_only_by_that_market(credit, meter, market, role_holder, attested):
+    """A METER, or another MARKET holder, could burn the credits a market contract holds for its traders."""
+    credit.safeTransferFrom(attested, market, PERIOD, 1_000, b"", {"from": attested})
+    other_market = role_holder("MARKET")
+    for caller in (meter, other_market):
+        with brownie.reverts(custom_error("EscrowNotBurnable(address,address)", market, caller)):
+            credit.burnDelivered(market, PERIOD, 1_000, {"from": caller})
+    assert credit.balanceOf(market, PERIOD) == 1_000
+    tx = credit.burnDelivered(market, PERIOD, 400, {"from": market})
+    assert tx.events["CreditsDelivered"]["wh"] == 400
+    assert credit.balanceOf(market, PERIOD) == 600
+
+
+def test_a_market_burns_no_one_elses_credits(credit, market, attested):
+    with brownie.reverts(custom_error("NotMeterOrMarket(address)", market)):
+        credit.burnDelivered(attested, PERIOD, 1, {"from": market})

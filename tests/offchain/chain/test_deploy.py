@@ -67,6 +67,10 @@ def test_rehearsal_deploys_in_order_and_the_second_run_reuses_the_manifest(rehea
         assert rehearsal.call(rehearsal.contract(name, manifest.address(name)).functions.registry()) == registry.address
     staking = rehearsal.contract("Staking", manifest.address("Staking"))  # the suite's wiring call
     assert rehearsal.call(staking.functions.minerSelection()) == manifest.address("MinerSelection")
+    # every contract's ABI beside its address: a client without this project calls it from the manifest alone
+    assert list(written["abis"]) == SUITE_CONTRACTS
+    by_manifest = w3.eth.contract(address=written["contracts"]["EnergyOrderBook"], abi=written["abis"]["EnergyOrderBook"])
+    assert by_manifest.functions.nextOrderId().call() == 1
 
     block = w3.eth.block_number
     again = deploy_suite(rehearsal, network, manifest_dir=tmp_path, suite=SUITE)

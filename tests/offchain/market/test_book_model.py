@@ -16,11 +16,11 @@ TICK = 10**15  # 0.001 UPOS per kWh
 GENESIS = 1_700_000_000
 PERIOD_S = 3_600
 LEAD_S = 600
-ALICE, BOB, CAROL, OPERATOR, OUTSIDER = "0xA11CE", "0xB0B", "0xCA501", "0x0PE2", "0x0075"
+ALICE, BOB, CAROL, OPERATOR, OUTSIDER, ADMIN = "0xA11CE", "0xB0B", "0xCA501", "0x0PE2", "0x0075", "0xAD1"
 FUNDS = 10**24
 
 
-def make_book(max_periods_ahead: int = 4) -> EnergyOrderBookModel:
+def make_book(max_periods_ahead: int = 4, import_ticks: int = 6, export_ticks: int = 2) -> EnergyOrderBookModel:
     config = BookConfig(
         tick_size=TICK,
         min_price=TICK,
@@ -29,10 +29,10 @@ def make_book(max_periods_ahead: int = 4) -> EnergyOrderBookModel:
         period_seconds=PERIOD_S,
         gate_lead_seconds=LEAD_S,
         max_periods_ahead=max_periods_ahead,
-        import_price=100 * TICK,
-        export_price=10 * TICK,
+        import_price=import_ticks * TICK,
+        export_price=export_ticks * TICK,
     )
-    access = AccessModel(participants={ALICE: True, BOB: True, CAROL: True}, operators={OPERATOR})
+    access = AccessModel(participants={ALICE: True, BOB: True, CAROL: True}, operators={OPERATOR}, admins={ADMIN})
     # now: the middle of period 0, so period 1's gate is open
     return EnergyOrderBookModel(config, access, now=GENESIS + PERIOD_S // 2)
 
@@ -55,7 +55,8 @@ def snapshot(b: EnergyOrderBookModel) -> tuple:
     accounts = (ALICE, BOB, CAROL, OPERATOR, OUTSIDER)
     return (
         b.next_order_id,
-        b.grid_tariffs,
+        b.grid_tariffs(1),
+        b.order_minimums,
         tuple(b.upos_free(a) for a in accounts),
         tuple(b.energy_free(a, q) for a in accounts for q in (1, 2)),
         tuple(b.grid_supplied_wh(a, q) for a in accounts for q in (1, 2)),
@@ -332,7 +333,7 @@ def test_cancel_refunds_the_hidden_part_too(book):
     iceberg = book.place_order(ALICE, 1, True, p(5), 1_000, 200).value
     book.place_order(BOB, 1, False, p(5), 300)
     outcome = book.cancel_order(ALICE, iceberg)
-    assert outcome.events == (ev.OrderCancelled(iceberg, 700),)
+    assert outcome.events == (ev.OrderCancelled(iceberg, ALICE, 700),)
     assert book.upos_free(ALICE) == FUNDS - payment_base(300, p(5))
     assert book.order(iceberg).status is OrderStatus.CANCELLED
     assert book.best_bid(1) == (0, 0)
@@ -354,19 +355,26 @@ def test_cancel_errors(book):
         book.cancel_order(ALICE, order_id)
 
 
-def test_expire_needs_a_closed_gate_and_is_all_or_nothing(book):
+def test_expire_needs_a_closed_gate_then_the_period_start_and_skips_closed_orders(book):
     bid = book.place_order(ALICE, 1, True, p(5), 100).value
     ask = book.place_order(BOB, 1, False, p(9), 100).value
     with pytest.raises(err.PeriodNotClosed) as info:
         book.expire_orders(OUTSIDER, [bid])
     assert info.value.period == 1
-    close_gate(book, 1)
     book.cancel_order(BOB, ask)
+    close_gate(book, 1)
+    with pytest.raises(err.PeriodClosed):
+        book.cancel_order(ALICE, bid)
     before = snapshot(book)
-    with pytest.raises(err.OrderNotOpen):
-        book.expire_orders(OUTSIDER, [bid, ask])
+    with pytest.raises(err.ExpiryNotOpen) as info:
+        book.expire_orders(OUTSIDER, [bid])
+    assert info.value.values == (1, book.period_start(1))
     assert snapshot(book) == before
-    assert book.expire_orders(OUTSIDER, [bid]).events == (ev.OrderExpired(bid, 100),)
+    book.now = book.period_start(1)
+    assert book.expire_orders(OUTSIDER, [ask, bid]).events == (
+        ev.OrderSkipped(ask, OrderStatus.CANCELLED),
+        ev.OrderExpired(bid, ALICE, 100),
+    )
     assert book.upos_free(ALICE) == FUNDS and book.order(bid).status is OrderStatus.EXPIRED
 
 
@@ -381,7 +389,7 @@ def test_a_closed_order_never_trades_again(book):
 
 
 def test_grid_fill_settles_buys_and_sells_at_the_tariffs(book):
-    book.set_grid_tariffs(OPERATOR, p(6), p(2))
+    book.set_grid_tariffs(OPERATOR, p(9), p(1))  # for periods not open yet: not periods 1 and 2
     eager_buy = book.place_order(ALICE, 1, True, p(8), 1_000).value
     cheap_buy = book.place_order(CAROL, 1, True, p(3), 400).value
     # sells in period 2, where no bid crosses them
@@ -392,10 +400,10 @@ def test_grid_fill_settles_buys_and_sells_at_the_tariffs(book):
     close_gate(book, 2)
     outcome = book.grid_fill(OPERATOR, [eager_buy, cheap_buy, cheap_sell, dear_sell])
     assert outcome.events == (
-        ev.GridFilled(eager_buy, True, p(6), 1_000),
-        ev.OrderExpired(cheap_buy, 400),
-        ev.GridFilled(cheap_sell, False, p(2), 300),
-        ev.OrderExpired(dear_sell, 200),
+        ev.GridFilled(eager_buy, ALICE, OPERATOR, True, p(6), 1_000),
+        ev.OrderExpired(cheap_buy, CAROL, 400),
+        ev.GridFilled(cheap_sell, BOB, OPERATOR, False, p(2), 300),
+        ev.OrderExpired(dear_sell, BOB, 200),
     )
     assert book.upos_free(ALICE) == FUNDS - payment_base(1_000, p(6))
     assert book.grid_supplied_wh(ALICE, 1) == 1_000
@@ -413,7 +421,6 @@ def test_grid_fill_settles_buys_and_sells_at_the_tariffs(book):
 
 
 def test_grid_fill_rejections(book):
-    book.set_grid_tariffs(OPERATOR, p(6), p(2))
     sell = book.place_order(BOB, 1, False, p(1), 5_000).value
     with pytest.raises(err.PeriodNotClosed):
         book.grid_fill(OPERATOR, [sell])
@@ -434,8 +441,35 @@ def test_grid_tariffs_need_the_operator_and_valid_prices(book):
         book.set_grid_tariffs(ALICE, p(6), p(2))
     with pytest.raises(err.PriceOffGrid):
         book.set_grid_tariffs(OPERATOR, p(6) + 5, p(2))
-    assert book.set_grid_tariffs(OPERATOR, p(6), p(2)).events == (ev.GridTariffsSet(p(6), p(2)),)
-    assert book.grid_tariffs == (p(6), p(2))
+    with pytest.raises(err.InvalidGridTariffs):
+        book.set_grid_tariffs(OPERATOR, p(2), p(6))
+    assert book.set_grid_tariffs(OPERATOR, p(8), p(3)).events == (ev.GridTariffsSet(p(8), p(3), 5),)
+    assert book.grid_tariffs(4) == (p(6), p(2)) and book.grid_tariffs(5) == (p(8), p(3))
+
+
+def test_order_minimums_bind_new_orders(book):
+    with pytest.raises(err.AccessControlUnauthorizedAccount):
+        book.set_order_minimums(OPERATOR, 100, 50)
+    with pytest.raises(err.InvalidOrderMinimums):
+        book.set_order_minimums(ADMIN, 0, 50)
+    assert book.set_order_minimums(ADMIN, 100, 50).events == (ev.OrderMinimumsSet(100, 50),)
+    with pytest.raises(err.OrderBelowMinimum) as info:
+        book.place_order(ALICE, 1, True, p(5), 99)
+    assert info.value.values == (99, 100)
+    with pytest.raises(err.DisplayBelowMinimum):
+        book.place_order(ALICE, 1, True, p(5), 1_000, 49)
+    book.place_order(ALICE, 1, True, p(5), 1_000, 50)
+
+
+def test_views_of_an_accounts_open_orders_and_locks(book):
+    bid = book.place_order(ALICE, 1, True, p(5), 300).value
+    book.place_order(BOB, 1, False, p(9), 200)
+    iceberg = book.place_order(ALICE, 1, False, p(8), 500, 100).value
+    cancelled = book.place_order(ALICE, 1, True, p(4), 100).value
+    book.cancel_order(ALICE, cancelled)
+    assert book.open_orders_of(ALICE, 0, 10**9) == [bid, iceberg]
+    assert book.open_orders_of(ALICE, bid + 1, iceberg) == []
+    assert book.locked_of(ALICE, 1, 0, 10**9) == (payment_base(300, p(5)), 500)
 
 
 # ---------------------------------------------------------------------------------- errors
@@ -469,8 +503,7 @@ operation = st.tuples(
 @settings(max_examples=60, deadline=None)
 @given(st.lists(operation, min_size=20, max_size=120))
 def test_random_sequences_conserve_funds_and_keep_the_book_consistent(ops):
-    b = make_book()
-    b.set_grid_tariffs(OPERATOR, p(7), p(3))
+    b = make_book(import_ticks=7, export_ticks=3)
     for account in ACCOUNTS:
         b.deposit_upos(account, FUNDS)
         for period in (1, 2):
@@ -513,3 +546,17 @@ def test_random_sequences_conserve_funds_and_keep_the_book_consistent(ops):
             view = b.order(i)
             resting = i in b.level_queue(view.period, view.is_buy, view.price)
             assert resting == (view.status is OrderStatus.OPEN), "open orders rest, closed ones do not"
+
+
+def test_post_only_and_immediate_or_cancel(book):
+    book.place_order(BOB, 1, False, p(5), 300)
+    with pytest.raises(err.OrderWouldTrade):
+        book.place_order_with_options(ALICE, 1, True, p(5), 500, 0, 1, 0)
+    ioc = book.place_order_with_options(ALICE, 1, True, p(6), 1_000, 0, 2, 0)
+    assert ioc.events[-1] == ev.OrderCancelled(ioc.value, ALICE, 700)
+    assert book.order(ioc.value).status is OrderStatus.CANCELLED
+    assert book.upos_free(ALICE) == FUNDS - payment_base(300, p(5))
+    with pytest.raises(err.InvalidOrderFlags):
+        book.place_order_with_options(ALICE, 1, True, p(4), 100, 0, 3, 0)
+    with pytest.raises(err.DeadlinePassed):
+        book.place_order_with_options(ALICE, 1, True, p(4), 100, 0, 0, book.now - 1)

@@ -465,6 +465,125 @@ def test_mined_transaction_that_reverted_is_failed_and_final(state_path):
     assert (MECHANISM, 1) not in chain.accepted
 
 
+# --- a poisoned input (issue 12, attack 6) ----------------------------------------------------------------
+
+
+class PoisonedSlot(ReadingSums):
+    """ReadingSums whose compute raises for one slot, as fog-matching's did on a bid of -2**63 Wh (np.abs
+    overflowed), or whose call cannot be built for it; named after a registered worker when one is given."""
+
+    def __init__(self, chain: FakeChain, bad_slot: int, *, where: str = "compute", name: str = "reading-sums") -> None:
+        super().__init__(chain)
+        self.bad_slot, self.where, self.name = bad_slot, where, name
+        self.computed: Counter = Counter()
+
+    def compute(self, db: sqlite3.Connection, slot: int) -> dict[str, Any]:
+        self.computed[slot] += 1
+        if slot == self.bad_slot and self.where == "compute":
+            raise OverflowError("int64 overflow in the benefit matrix")
+        return super().compute(db, slot)
+
+    def call_for(self, slot: int, payload: dict[str, Any]) -> tuple[bytes, int, dict[str, Any]]:
+        if slot == self.bad_slot and self.where == "call_for":
+            raise ValueError("payload does not fit the contract's argument types")
+        return super().call_for(slot, payload)
+
+
+def _run_poisoned(chain: FakeChain, state_path, logic: PoisonedSlot) -> tuple[Any, Any]:
+    with Worker(logic, chain, state_path, faults=FaultInjector()) as worker:
+        first = worker.run_once()
+        chain.emit((4, 23))  # slot 3 becomes final: the runtime goes on after the poisoned slot
+        second = worker.run_once()
+    return first, second
+
+
+@pytest.mark.parametrize("where", ["compute", "call_for"])
+def test_a_slot_whose_result_cannot_be_made_fails_and_the_next_slots_go_on(state_path, where):
+    chain = FakeChain()
+    expected = three_final_slots(chain)
+    logic = PoisonedSlot(chain, bad_slot=1, where=where)
+    first, second = _run_poisoned(chain, state_path, logic)
+    assert (first.failed, first.accepted) == (1, 2) and (second.failed, second.accepted) == (0, 1)
+    status, _ = journal(state_path)[1]
+    assert status == "failed" and (1, 1) not in chain.accepted
+    with sqlite3.connect(state_path) as db:
+        (error,) = db.execute("SELECT error FROM journal WHERE slot = 1").fetchone()
+    assert ("OverflowError" if where == "compute" else "ValueError") in error
+    if where == "compute":
+        assert logic.computed[1] == 1, "computed again only after its backoff"
+    assert dict(chain.credited) == {0: expected[0], 2: expected[2], 3: 19}
+
+
+def test_a_slot_whose_compute_failed_is_computed_again_once_its_inputs_are_whole(state_path):
+    """A compute failure is not final (the fedavg worker refuses a round until a stale update is retrained): a new
+    process retries it at once, the same process after a backoff; once it computes, it is submitted."""
+    chain = FakeChain()
+    expected = three_final_slots(chain)
+    logic = PoisonedSlot(chain, bad_slot=1)
+    with Worker(logic, chain, state_path, faults=FaultInjector(), retry_backoff=3600) as worker:
+        assert worker.run_once().failed == 1
+        assert worker.run_once().failed == 0 and logic.computed[1] == 1  # backing off
+    logic.bad_slot = None  # the inputs are whole now
+    with Worker(logic, chain, state_path, faults=FaultInjector()) as worker:
+        summary = worker.run_once()
+    assert (summary.results, summary.accepted) == (1, 1)
+    assert_exactly_once(chain, state_path, expected)
+
+
+def test_fog_matching_fails_a_period_with_a_poisoned_bid_and_matches_the_next(tmp_path):
+    """The review's attack 6 on the real fog-matching compute: a bid of -2**63 Wh (which PeriodMatching now
+    refuses) in period 1's inputs; period 1 ends FAILED with the reason, period 2 is matched."""
+    from types import SimpleNamespace
+
+    from offchain.mechanisms.fog_ems.workers import FogMatchingLogic
+
+    class FogMatchingOnFakeChain(FogMatchingLogic):
+        """The real compute; bids written straight into its tables; submissions to the fake chain."""
+
+        def fetch_events(self, from_block: int, to_block: int) -> list[ChainEvent]:
+            return []
+
+        def ready_slots(self, db: sqlite3.Connection) -> list[int]:
+            return [1, 2]
+
+        def call_for(self, slot: int, payload: dict[str, Any]) -> tuple[bytes, int, dict[str, Any]]:
+            return (self.mechanism, slot, {"total": len(payload["prosumers"])})
+
+    chain = FakeChain()
+    logic = FogMatchingOnFakeChain(SimpleNamespace(w3=None, address="0xmatching"))
+    with Worker(logic, chain, tmp_path / "fog-matching.sqlite", faults=FaultInjector()) as worker:
+        with worker.state.transaction() as db:
+            for period, net in ((1, -(2**63)), (1, 500), (2, -700), (2, 400)):
+                idx = db.execute("SELECT COUNT(*) FROM prosumer_bids WHERE period = ?", (period,)).fetchone()[0]
+                db.execute("INSERT INTO prosumer_bids VALUES (?, ?, ?, ?)", (period, idx, f"0xp{idx}", net))
+            for period in (1, 2):
+                db.execute("INSERT INTO ev_bids VALUES (?, 0, '0xev0', 1000, 1000)", (period,))
+                db.execute("INSERT INTO ev_bids VALUES (?, 1, '0xev1', 1000, 1000)", (period,))
+        summary = worker.run_once()
+        failed = worker.state.entry(logic.mechanism, 1)
+    assert (summary.failed, summary.accepted) == (1, 1)
+    assert failed.status is Status.FAILED and "prosumer bids must lie within" in failed.error
+    assert (logic.mechanism, 2) in chain.accepted
+
+
+def _registered_workers() -> list[str]:
+    from offchain.mechanisms import WORKERS
+
+    return sorted(WORKERS)
+
+
+@pytest.mark.parametrize("worker_name", _registered_workers())
+def test_no_registered_worker_stalls_on_one_poisoned_slot(tmp_path, worker_name):
+    """Every worker kwx runs (offchain.mechanisms.WORKERS, so later ones too) goes through the runtime, which
+    settles a slot whose compute raises as FAILED and goes on."""
+    chain = FakeChain()
+    three_final_slots(chain)
+    state = tmp_path / f"{worker_name}.sqlite"
+    first, second = _run_poisoned(chain, state, PoisonedSlot(chain, bad_slot=0, name=worker_name))
+    assert (first.failed, first.accepted, second.accepted) == (1, 2, 1)
+    assert journal(state)[0][0] == "failed"
+
+
 # --- fee spikes (fault 3) ---------------------------------------------------------------------------------
 
 

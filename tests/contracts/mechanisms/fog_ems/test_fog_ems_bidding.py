@@ -201,3 +201,16 @@ def test_benefit_matrix_matches_python(matching, crowd):
     assert np.array_equal(np.array(matching.benefitMatrix(period), dtype=np.int64), expected)
     stored_net = [b[1] for b in matching.prosumerBids(period)]
     assert stored_net == bids.arrival_net().tolist()
+
+
+def test_a_bid_outside_the_benefit_range_is_refused(matching, prosumers):
+    """A netWh of -2**63 overflowed the fog-matching worker's np.abs and stalled certified matching (issue 12,
+    attack 6); no bid beyond what an EV bid may hold (uint40) is needed or taken."""
+    period = fresh_bidding_period(matching)
+    limit = 2**40 - 1
+    for net in (-(2**63), -(limit + 1), limit + 1):
+        with brownie.reverts(custom_error("BidOutOfRange(int256,uint256)", net, limit)):
+            matching.bidProsumer(period, net, {"from": prosumers[0]})
+    matching.bidProsumer(period, -limit, {"from": prosumers[0]})
+    assert bid_lists(matching, period)[0] == [(prosumers[0], -limit)]
+    assert matching.MAX_BID_WH() == limit

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
+import sqlite3
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,9 +214,12 @@ def test_rounds_are_published_as_fedavg_computes_them(fed):
     for node in fed.nodes[1:]:
         node.pull(fed.store, fed.fog_models)
     fed.train_and_drop(2, ROUND_2)
-    with pytest.raises(ModelStoreError, match=rf"round 2: the updates of \['{fed.nodes[0].address}'\] were not "
-                                              r"trained from round 1's global model"):
-        fed.run()
+    refused = fed.run()
+    assert (refused.failed, refused.accepted) == (1, 0)  # journaled failed with the reason, retried later
+    with sqlite3.connect(fed.state_dir / "fedavg-aggregator.sqlite") as db:
+        (error,) = db.execute("SELECT error FROM journal WHERE slot = 2").fetchone()
+    assert re.search(rf"round 2: the updates of \['{fed.nodes[0].address}'\] were not trained from round 1's global "
+                     r"model", error)
     assert fed.fog_models.functions.roundCount().call() == 1
     # ... until it pulls round 1 from the store (checked against the chain), retrains and drops a new update.
     fed.nodes[0].pull(fed.store, fed.fog_models)
@@ -295,9 +300,9 @@ def test_a_bad_store_file_stops_the_round_with_a_clear_error(fed, spoil, message
     fed.train_and_drop(1, ROUND_1)
     spoil(fed)
     with fed.worker() as worker:
-        with pytest.raises(ModelStoreError, match=message):
-            worker.run_once()
-        assert worker.state.entry(MECHANISM, 1) is None  # nothing journaled: the next run tries again
+        assert worker.run_once().failed == 1
+        entry = worker.state.entry(MECHANISM, 1)  # journaled failed with the reason; the next run tries again
+        assert entry.tx_hash is None and re.search(message, entry.error)
     assert fed.fog_models.functions.roundCount().call() == 0
     fed.nodes[0].drop(fed.store, 1)  # the node drops its update again
     assert fed.run().accepted == 1
@@ -310,8 +315,10 @@ def test_a_contributor_who_is_not_a_participant_is_named(fed, community):
     stranger = FogNode(outsider, community.series["L1"], new_global_state(CONFIG))
     stranger.train(5)
     stranger.drop(fed.store, 1)
-    with pytest.raises(ModelStoreError, match=rf"round 1: contributor {outsider} .* is not an active participant"):
-        fed.run(contributors=[*fed.addresses, outsider])
+    assert fed.run(contributors=[*fed.addresses, outsider]).failed == 1
+    with sqlite3.connect(fed.state_dir / "fedavg-aggregator.sqlite") as db:
+        (error,) = db.execute("SELECT error FROM journal WHERE slot = 1").fetchone()
+    assert re.search(rf"round 1: contributor {outsider} .* is not an active participant", error)
     assert fed.fog_models.functions.roundCount().call() == 0
 
 
