@@ -11,7 +11,7 @@ tests/offchain/workers/test_runtime.py.) docs/security.md lists them all."""
 
 import brownie
 import pytest
-from book_support import IMPORT_PRICE, EXPORT_PRICE, MAX_PERIODS_AHEAD, buy, placed_id, price, sell
+from book_support import IMPORT_PRICE, EXPORT_PRICE, buy, placed_id, price, sell
 from contract_helpers import custom_error
 
 from offchain.market import OrderStatus

@@ -265,7 +265,7 @@ def test_price_then_time_priority(book):
 def test_a_buy_stops_at_its_limit_and_rests(book):
     book.place_order(BOB, 1, False, p(5), 300)
     book.place_order(BOB, 1, False, p(7), 300)
-    taker = book.place_order(ALICE, 1, True, p(6), 1_000).value
+    book.place_order(ALICE, 1, True, p(6), 1_000)
     assert book.best_bid(1) == (p(6), 700) and book.best_ask(1) == (p(7), 300)
     assert book.locked_upos(ALICE) == payment_base(700, p(6))
 
