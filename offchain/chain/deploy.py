@@ -20,6 +20,7 @@ from typing import Any
 
 from hexbytes import HexBytes
 from web3 import Web3
+from web3.contract import Contract
 from web3.exceptions import TransactionNotFound
 from web3.types import TxReceipt
 
@@ -51,7 +52,8 @@ class Manifest:
     `bytecode_sha256` records the creation code each contract was deployed from, so a recompiled contract
     is not mistaken for the deployed one. `abis`: {contract: ABI} of every suite contract, beside its address,
     so a client without this project (cast, web3, an indexer) can call it and decode its events and reverts by
-    name (docs/cast.md).
+    name (docs/cast.md). `artifacts`: {contract: compiled contract} of the contracts deployed from an artifact
+    of another name (a second instance, steps.Deploy.artifact).
     """
 
     network: str
@@ -65,12 +67,21 @@ class Manifest:
     bytecode_sha256: dict[str, str] = field(default_factory=dict)
     deployed_at: str = ""
     abis: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    artifacts: dict[str, str] = field(default_factory=dict)
 
     def address(self, name: str) -> str:
         """The address of suite contract `name`."""
         if name not in self.contracts:
             raise KwxChainError(f"contract {name} is not in the {self.network} manifest: redeploy the suite")
         return self.contracts[name]
+
+    def artifact_of(self, name: str) -> str:
+        """The compiled contract suite contract `name` was deployed from."""
+        return self.artifacts.get(name, name)
+
+    def contract(self, client: ChainClient, name: str) -> Contract:
+        """Suite contract `name` as `client` sees it (its address, its artifact's ABI)."""
+        return client.contract(self.artifact_of(name), self.address(name))
 
     def write(self, path: Path) -> None:
         """Writes the manifest atomically (a reader never sees half a file)."""
@@ -103,10 +114,15 @@ def bytecode_hash(client: ChainClient, contract: str) -> str:
     return sha256(bytes.fromhex(client.artifact(contract).bytecode.removeprefix("0x"))).hexdigest()
 
 
-def contract_abis(client: ChainClient, contracts: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
-    """{name: ABI} of the deployed contracts, from the artifacts they were deployed from (the reuse rule checks
-    their bytecode), for the manifest."""
-    return {name: client.artifact(name).abi for name in contracts}
+def contract_abis(client: ChainClient, contracts: dict[str, str], artifacts: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """{name: ABI} of the deployed contracts, from the artifacts they were deployed from (`artifacts`: the names
+    that differ; the reuse rule checks their bytecode), for the manifest."""
+    return {name: client.artifact(artifacts.get(name, name)).abi for name in contracts}
+
+
+def suite_artifacts(suite: tuple[Step, ...]) -> dict[str, str]:
+    """{contract: compiled contract} of the suite's contracts deployed from an artifact of another name."""
+    return {s.contract: s.artifact for s in suite if isinstance(s, Deploy) and s.artifact}
 
 
 def git_commit(root: Path | None = None) -> str:
@@ -140,7 +156,7 @@ def find_reusable_manifest(
         address = manifest.contracts.get(step.contract)
         if not address or not client.w3.eth.get_code(address):
             return None
-        if manifest.bytecode_sha256.get(step.contract) != bytecode_hash(client, step.contract):
+        if manifest.bytecode_sha256.get(step.contract) != bytecode_hash(client, step.artifact_name):
             return None
     return manifest
 
@@ -199,6 +215,7 @@ class _Run:
     receipts: list[tuple[str, TxReceipt]] = field(default_factory=list)
     progress: DeployProgress | None = None
     progress_file: Path | None = None
+    artifacts: dict[str, str] = field(default_factory=dict)  #: suite_artifacts of the suite it runs
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, ContractRef):
@@ -216,13 +233,14 @@ class _Run:
         if isinstance(step, Deploy):
             if not done:
                 args = [self.resolve(a) for a in step.args]
-                receipt = self._transact(step.label, self.client.constructor(step.contract, *args), step.contract)
+                receipt = self._transact(step.label, self.client.constructor(step.artifact_name, *args), step.contract)
                 self.contracts[step.contract] = receipt["contractAddress"]
                 self._confirmed(step.label)
             return
         if isinstance(step, Call):
             if not done:
-                target = self.client.contract(step.contract, self.resolve(ContractRef(step.contract)))
+                target = self.client.contract(self.artifacts.get(step.contract, step.contract),
+                                              self.resolve(ContractRef(step.contract)))
                 self._transact(step.label, target.get_function_by_name(step.function)(*[self.resolve(a) for a in step.args]))
                 self._confirmed(step.label)
             return
@@ -332,11 +350,11 @@ def deploy_suite(
     path = manifest_path(network, manifest_dir)
     reusable = find_reusable_manifest(client, network, manifest_dir, suite)
     if reusable is not None:
-        run = _Run(client, holders, dict(reusable.contracts))
+        run = _Run(client, holders, dict(reusable.contracts), artifacts=suite_artifacts(suite))
         for step in suite:
             if isinstance(step, Grant):
                 run.apply(step)
-        abis = contract_abis(client, reusable.contracts)
+        abis = contract_abis(client, reusable.contracts, reusable.artifacts)
         if (run.granted, run.contract_roles, abis) != (reusable.roles, reusable.contract_roles, reusable.abis):
             reusable.roles, reusable.contract_roles, reusable.abis = run.granted, run.contract_roles, abis
             reusable.write(path)
@@ -357,7 +375,8 @@ def deploy_suite(
         contract_roles=run.contract_roles,
         bytecode_sha256=run.progress.bytecode_sha256,
         deployed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        abis=contract_abis(client, run.contracts),
+        abis=contract_abis(client, run.contracts, run.artifacts),
+        artifacts=run.artifacts,
     )
     manifest.write(path)
     progress_path(network, manifest_dir).unlink(missing_ok=True)
@@ -369,7 +388,7 @@ def _resumable_run(client: ChainClient, holders: dict[str, str], suite: tuple[St
     (genesis), account and build (bytecode hashes) and every contract it records still has code; otherwise a
     new one (the stale record is replaced)."""
     genesis = Web3.to_hex(client.w3.eth.get_block(0)["hash"])
-    hashes = {s.contract: bytecode_hash(client, s.contract) for s in suite if isinstance(s, Deploy)}
+    hashes = {s.contract: bytecode_hash(client, s.artifact_name) for s in suite if isinstance(s, Deploy)}
     fresh = DeployProgress(client.chain_id, genesis, client.address, hashes)
     recorded = DeployProgress.read(path) if path.is_file() else None
     usable = (recorded is not None
@@ -377,7 +396,8 @@ def _resumable_run(client: ChainClient, holders: dict[str, str], suite: tuple[St
               == (fresh.chain_id, fresh.genesis, fresh.deployer, fresh.bytecode_sha256)
               and all(client.w3.eth.get_code(address) for address in recorded.contracts.values()))
     progress = recorded if usable else fresh
-    return _Run(client, holders, dict(progress.contracts), progress=progress, progress_file=path)
+    return _Run(client, holders, dict(progress.contracts), progress=progress, progress_file=path,
+                artifacts=suite_artifacts(suite))
 
 
 @dataclass(frozen=True)
@@ -435,7 +455,7 @@ def plan_deployment(
         holders = {role: account_from_mnemonic(index=i).address for i, role in enumerate(suite_roles(suite), 1)}
         holders["ADMIN"] = simulated.address
         holders |= {role: simulated.address if a == client.address else a for role, a in (roles or {}).items()}
-        run = _Run(simulated, holders, {})
+        run = _Run(simulated, holders, {}, artifacts=suite_artifacts(suite))
         for step in suite:
             run.apply(step)
     steps = [(label, receipt["gasUsed"]) for label, receipt in run.receipts]

@@ -36,10 +36,19 @@ DEPLOYER = Deployer()
 
 @dataclass(frozen=True)
 class Deploy:
-    """Deploy contract artifact `contract` with constructor `args` (ContractRef/RoleHolder/DEPLOYER resolved)."""
+    """Deploy a contract named `contract` in the suite (its manifest key, what ContractRef names) with constructor
+    `args` (ContractRef/RoleHolder/DEPLOYER resolved), from the compiled contract `artifact` (default: the one
+    named `contract`). A second instance of a contract, e.g. an hourly order book beside the 15-minute one, is a
+    Deploy with its own `contract` name and the shared `artifact`."""
 
     contract: str
     args: tuple[Any, ...] = ()
+    artifact: str = ""
+
+    @property
+    def artifact_name(self) -> str:
+        """The compiled contract it is deployed from."""
+        return self.artifact or self.contract
 
     @property
     def label(self) -> str:

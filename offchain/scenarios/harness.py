@@ -232,7 +232,8 @@ class ScenarioChain:
         self.ledger.mark("deploy")
         self._manifest = deploy_suite(self.admin, self.network, manifest_dir=self.work_dir / "deployments", suite=suite)
         self.ledger.name_contracts(self._manifest.contracts,
-                                   {name: self.admin.artifact(name).abi for name in self._manifest.contracts})
+                                   {name: self.admin.artifact(self._manifest.artifact_of(name)).abi
+                                    for name in self._manifest.contracts})
         self.ledger.mark("setup")
         return self._manifest
 
@@ -274,7 +275,7 @@ class ScenarioChain:
         client = client or self.admin
         key = (name, client.address)
         if key not in self._contracts:
-            self._contracts[key] = client.contract(name, self.manifest.address(name))
+            self._contracts[key] = self.manifest.contract(client, name)
         return self._contracts[key]
 
     def call(self, name: str, function: str, *args: Any) -> Any:

@@ -154,7 +154,7 @@ def open_worker(
     """
     if logic is None:
         logic = spec.make_logic(client, manifest, **(options or {}))
-    results = client.contract(spec.results_contract, manifest.address(spec.results_contract))
+    results = manifest.contract(client, spec.results_contract)
     return Worker(logic, Web3ResultChain(client, results, block_chunk=block_chunk), state_path(spec.name, state_dir),
                   confirmations=confirmations, start_block=manifest.deploy_block, block_chunk=block_chunk,
                   receipt_timeout=receipt_timeout, window=window, fresh=fresh, faults=faults)

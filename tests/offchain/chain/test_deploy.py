@@ -9,6 +9,7 @@ import pytest
 from offchain.chain import (
     ChainClient,
     ChainIdMismatchError,
+    ContractRef,
     Deploy,
     EmbeddedAnvil,
     KwxChainError,
@@ -232,3 +233,20 @@ def test_deploy_progress_of_a_reset_chain_is_not_resumed(tmp_path):
         client = ChainClient(connect(node.rpc_url), accounts_from_mnemonic(count=1)[0])
         manifest = deploy_suite(client, network, manifest_dir=tmp_path, suite=SUITE)
         assert all(client.w3.eth.get_code(address) for address in manifest.contracts.values())
+
+
+def test_a_second_instance_of_a_contract_has_its_own_name_and_the_shared_artifact(rehearsal, tmp_path):
+    """Deploy(name, artifact=...): an hourly book beside the 15-minute one, a second UPOS here."""
+    network = get_network("fuji-rehearsal")
+    suite = (*SUITE, Deploy("SecondUPOS", (ContractRef("ParticipantRegistry"),), artifact="UPOS"))
+    manifest = deploy_suite(rehearsal, network, manifest_dir=tmp_path, suite=suite)
+    assert manifest.artifacts == {"SecondUPOS": "UPOS"} and manifest.artifact_of("UPOS") == "UPOS"
+    assert manifest.contracts["SecondUPOS"] != manifest.contracts["UPOS"]
+    assert manifest.abis["SecondUPOS"] == manifest.abis["UPOS"]
+    assert manifest.bytecode_sha256["SecondUPOS"] == manifest.bytecode_sha256["UPOS"]
+    second = manifest.contract(rehearsal, "SecondUPOS")
+    assert rehearsal.call(second.functions.registry()) == manifest.address("ParticipantRegistry")
+    block = rehearsal.w3.eth.block_number
+    again = deploy_suite(rehearsal, network, manifest_dir=tmp_path, suite=suite)
+    assert rehearsal.w3.eth.block_number == block and again.contracts == manifest.contracts
+    assert load_manifest(network, tmp_path).artifacts == {"SecondUPOS": "UPOS"}
