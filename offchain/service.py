@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from urllib.parse import urlparse
 
 from offchain.chain import (
-    EmbeddedAnvil,
+    EmbeddedNode,
     KwxChainError,
     NetworkConfig,
     connect,
@@ -82,7 +82,7 @@ class _Chain:
     """The chain `kwx up` runs on: its Web3 and, when `kwx up` started it, the Anvil to stop at the end."""
 
     w3: Any
-    anvil: EmbeddedAnvil | None
+    anvil: EmbeddedNode | None
 
 
 def _open_chain(config: NetworkConfig, log: MergedLog) -> _Chain:
@@ -90,7 +90,7 @@ def _open_chain(config: NetworkConfig, log: MergedLog) -> _Chain:
     rpc_url = config.require_rpc_url()
     port = urlparse(rpc_url).port
     if config.local and port is not None and not port_open(port):
-        anvil = config.embedded_anvil()
+        anvil = config.start_node()
         log.event("chain_started", rpc_url=anvil.rpc_url, chain_id=config.chain_id, pid=anvil.pid)
         try:
             return _Chain(connect(anvil.rpc_url, expected_chain_id=config.chain_id), anvil)
