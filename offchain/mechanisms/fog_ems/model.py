@@ -110,6 +110,28 @@ class MarketRules:
         return self.battery.energy_at(self.initial_available_wh)
 
 
+#: Table II investigation (issue 14; docs/seed000.md §13): the readings of greedy FIFO, of the benefit, of the
+#: EVs' battery windows and of the period length tried against Table II, fixed before any was run. Each
+#: changes one rule of the default day (the first entry); the data (calibrated with the default rules) and
+#: Table II itself are never re-fitted.
+TABLE_II_READINGS: dict[str, MarketRules] = {
+    "ours: random arrival, resource-aware greedy, benefit, full EVs, 60-s periods": MarketRules(),
+    "greedy FIFO: fixed arrival order (agent index)": MarketRules(arrival="fixed"),
+    "greedy FIFO: any free EV (no resource check)": MarketRules(greedy_requires_resource=False),
+    "greedy FIFO: fixed order and any free EV": MarketRules(arrival="fixed", greedy_requires_resource=False),
+    "benefit: the paper's printed cost matrix": MarketRules(hungarian_objective="paper_cost"),
+    "benefit: energy moves only in the bid's direction": MarketRules(direction="bid"),
+    "battery: EVs start empty": MarketRules(initial_available_wh=0),
+    "battery: EVs start mid-window": MarketRules(initial_available_wh=BatterySpec().window_wh // 2),
+    "battery: no weekly reserve (E_r = 0), start full": MarketRules(battery=BatterySpec(reserve_wh=0)),
+    "period: 10 s (one step)": MarketRules(steps_per_period=1),
+    "period: 5 min": MarketRules(steps_per_period=30),
+    "period: 15 min": MarketRules(steps_per_period=90),
+}
+#: Tolerance on each Table II figure (percentage points), fixed by issue 14 before any reading was run.
+TABLE_II_TOLERANCE_PP = 5.0
+
+
 def arrival_order(seed: int, period: int, count: int, side: int) -> np.ndarray:
     """The order in which `count` bids of one side (0 = prosumers, 1 = EVs) arrive in `period`: a
     permutation drawn from (seed, period, side) alone, so a chain run can submit bids in this order."""
