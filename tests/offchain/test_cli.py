@@ -294,6 +294,8 @@ def test_bad_seed000_arguments_are_one_line_and_make_nothing(tmp_path: Path) -> 
                             "unknown --forecast 'psychic'")
     assert_one_line_failure(kwx("reproduce", "seed000", "--chain", "--out", str(out), "--window", "600"),
                             "--window takes FIRST,COUNT")
+    assert_one_line_failure(kwx("reproduce", "seed000", "--out", str(out), "--window", "600,60"),
+                            "--window applies only with --chain")  # it was silently ignored
     assert not out.exists()
 
 

@@ -89,5 +89,7 @@ def reproduce_seed001_coalitions(
     if most > MAX_VERDICT_RUNS:
         fail(f"--verdict-runs must be at most {MAX_VERDICT_RUNS}, got {most}")
     prepare_out(out)
-    reproduce_coalitions(out, repetitions=count, sizes=size_list, verdict_max_repetitions=most)
-    typer.echo(f"Wrote {out / 'seed001.md'}")
+    result = reproduce_coalitions(out, repetitions=count, sizes=size_list, verdict_max_repetitions=most)
+    met = sum(r.met for r in result.results)
+    typer.echo(f"{met} of {len(result.results)} reproduced results met; wrote {out / 'seed001.md'} (with its three "
+               "lists)")

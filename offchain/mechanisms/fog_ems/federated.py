@@ -18,16 +18,17 @@ import numpy as np
 from offchain.algorithms import forecasting
 from offchain.algorithms.forecasting import FederatedConfig, ModelRound, RoundAggregator
 from offchain.data.seed000 import MicrogridData
-from offchain.mechanisms.fog_ems.model import bids_from_forecasts
+from offchain.mechanisms.fog_ems.model import FEDERATED_LOSSES, bids_from_forecasts
 
 
 @dataclass(frozen=True)
 class FederatedSetup:
     """How a run's federated bids are made: the forecaster's `config` and how many of the last periods of
     the data's history warm it up (`history_periods`; None: the whole history, 0: none). The defaults are
-    the Python model's (`forecast_bids`); a test shortens both to run fast."""
+    the Python model's "federated" mode (`forecast_bids`: the paper's MSE loss); a test shortens both to run
+    fast."""
 
-    config: FederatedConfig = field(default_factory=FederatedConfig)
+    config: FederatedConfig = field(default_factory=lambda: FederatedConfig(loss=FEDERATED_LOSSES["federated"]))
     history_periods: int | None = None
 
     def __post_init__(self) -> None:

@@ -15,6 +15,7 @@ from offchain.mechanisms.coalition_market.model import (
     scaling_run,
 )
 from offchain.mechanisms.coalition_market.plan import SlotSettings, commit_reveal_seed, demo_seed, run_slot
+from offchain.scenarios.report import result_frame
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +84,14 @@ def test_small_reproduction_writes_every_output(tmp_path):
     assert result.runs["converged"].all()
     assert (result.runs["lemma2_violations"] == 0).all()
     assert set(result.targets["met"].map(type)) == {bool}
-    assert "Table 3.2" in (tmp_path / "seed001.md").read_text()
+    report = (tmp_path / "seed001.md").read_text()
+    assert "Table 3.2" in report
+    assert report.index("## Reproduced results") < report.index("## Inputs calibrated") < report.index("## Choices where")
+    assert f"**{sum(r.met for r in result.results)} of {len(result.results)} reproduced results met**" in report
+    assert "up to 6 pp" not in report and "cap of 8 runs" in report  # the cap, and the s.e. this run measured
+    choices = pd.read_csv(tmp_path / "choices.csv")
+    assert "eq. 3.7 literal (s=1)" in set(choices["literal"])
+    assert (tmp_path / "fig3_9b_saving_eq3_7_literal.png").exists()
     assert result.table_3_2.iloc[0]["step"] == "singletons"
     for case, part in result.draws.groupby("case"):
         assert part["observed"].sum() == pytest.approx(1.0)
@@ -93,6 +101,18 @@ def test_small_reproduction_writes_every_output(tmp_path):
     assert (result.verdicts["runs"] <= 8).all()
     extended = result.verdict_runs
     assert set(extended["rep"]) <= set(range(2, 8)) and (extended["variant"] == result.runs["variant"].iloc[0]).all()
+
+
+@pytest.mark.parametrize("sizes", [(37,), (7, 13), (2,)])
+def test_reproduction_reports_at_odd_sizes(sizes, tmp_path):
+    result = reproduce_coalitions(tmp_path, repetitions=2, sizes=sizes, progress=False, draws=1_000,
+                                  distributions=("lognormal",), verdict_max_repetitions=4)
+    assert sorted(result.summary["n"].unique()) == sorted(sizes)
+    assert all(path.exists() for path in result.files)
+    names = [r.name for r in result.results]
+    assert "loss saving within 15-45% (lognormal)" in names and len(names) == len(set(names))
+    report = (tmp_path / "seed001.md").read_text()
+    assert f"**{sum(r.met for r in result.results)} of {len(result.results)} reproduced results met**" in report
 
 
 def test_a_range_verdict_is_decided_by_the_confidence_interval():
@@ -140,7 +160,7 @@ def test_a_range_target_is_met_only_when_every_cell_lies_inside():
     verdicts = _verdicts([(10, "saving_accounted", 25, 0.2, "inside"), (20, "saving_accounted", 25, 0.3, "inside"),
                           (10, "local_share_balances", 200, 0.37, "undecided"),
                           (20, "local_share_balances", 25, 0.4, "inside")])
-    targets = check_targets(summary, runs, draws, "v", verdicts).set_index("target")
+    targets = result_frame(check_targets(summary, runs, draws, "v", verdicts)).set_index("name")
     share = targets.loc["local-trade share within 35-60% (lognormal)"]
     assert share["ours"].startswith("25 runs per cell: 34.0% (n=10, s.e. 4.0 pp) .. 40.0% (n=20, s.e. 5.0 pp); "
                                     "99% verdict: 1/2 cells inside; 1 undecided")
@@ -149,5 +169,5 @@ def test_a_range_target_is_met_only_when_every_cell_lies_inside():
     assert targets.loc["loss saving within 15-45% (lognormal)", "met"]
     assert targets.loc["loss saving rises with n (lognormal)", "met"]
     decided = verdicts.assign(verdict="inside")
-    assert check_targets(summary, runs, draws, "v", decided).set_index("target").loc[
+    assert result_frame(check_targets(summary, runs, draws, "v", decided)).set_index("name").loc[
         "local-trade share within 35-60% (lognormal)", "met"]

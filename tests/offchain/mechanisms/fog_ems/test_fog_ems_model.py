@@ -8,11 +8,15 @@ import pytest
 
 from offchain.algorithms.battery import BatterySpec
 from offchain.algorithms.pricing import SellRule
-from offchain.data.seed000 import AGENTS, frames_to_wh, synthetic_microgrid
+from offchain.data.seed000 import AGENTS, STEPS_PER_DAY, MicrogridData, frames_to_wh, synthetic_microgrid
 from offchain.mechanisms.fog_ems.model import (
     ISOLATED_METHOD,
+    PAPER_TABLE_II,
+    PAPER_TABLE_II_AGENTS,
+    TABLE_II_READINGS,
     MarketRules,
     arrival_order,
+    baseline_bids,
     perfect_bids,
     reproduce,
     simulate_day,
@@ -154,12 +158,13 @@ def factory(mode, agents, frames):
 
 def test_shortened_day_reproduction_writes_every_table_and_plot(tmp_path):
     results = reproduce(
-        tmp_path, forecast=("perfect", "federated"), evs=(0, 1, 2), progress=False,
-        forecaster_factory=factory, window=(600, 90),
+        tmp_path, forecast=("perfect", "federated", "persistence", "seasonal-naive"), evs=(0, 1, 2), progress=False,
+        forecaster_factory=factory, window=(600, 90), readings=None,
     )  # fmt: skip
     names = {p.name for p in results.files}
     assert {"seed000.md", "exchange.csv", "table1.csv", "table2.csv", "table3.csv", "fig6_energy.png",
-            "fig7_money.png", "fig5_load.png", "targets.csv"} <= names  # fmt: skip
+            "fig7_money.png", "fig5_load.png", "results.csv", "calibrated.csv", "table2.png", "table3.png",
+            "forecasts.png", "forecast_errors.csv"} <= names  # fmt: skip
     assert all(p.exists() for p in results.files)
     exchange = pd.read_csv(tmp_path / "exchange.csv")
     assert exchange.columns.tolist()[3:] == [
@@ -168,8 +173,15 @@ def test_shortened_day_reproduction_writes_every_table_and_plot(tmp_path):
     assert exchange["step"].between(600 * 6, 690 * 6 - 1).all()
     assert set(exchange["prosumer"]) <= set(AGENTS)
     table3 = results.tables["table3"].set_index("scenario")
-    assert table3.loc["Isolated", "hungarian_pct"] == 0.0
+    assert table3.loc["Isolated", "federated hungarian %"] == 0.0 == table3.loc["Isolated", "persistence greedy %"]
     assert set(table3.index) == {"Isolated", "1 EV", "2 EV"}
+    # The factory's "federated" forecaster is persistence itself (ShiftedForecaster), so both give the same bids
+    # and the same Table III column; seasonal-naive (the previous day's period) differs.
+    assert table3["federated hungarian %"].tolist() == table3["persistence hungarian %"].tolist()
+    errors = results.tables["forecast_errors"].set_index("forecast")
+    assert errors.loc["federated", "mae_kwh"] == pytest.approx(errors.loc["persistence", "mae_kwh"])
+    assert errors.loc["persistence", "mae_skill_vs_persistence_pct"] == 0.0
+    assert errors.loc["seasonal-naive", "mae_kwh"] != errors.loc["persistence", "mae_kwh"]
     # The library's PerfectForecaster and perfect_bids agree: the factory's perfect run equals a default one.
     default = reproduce(tmp_path / "default", forecast="perfect", evs=(1,), methods=("hungarian",),
                         progress=False, window=(600, 90))  # fmt: skip
@@ -178,6 +190,61 @@ def test_shortened_day_reproduction_writes_every_table_and_plot(tmp_path):
     ].traded_wh.tolist()
     report = (tmp_path / "seed000.md").read_text()
     assert "Table I" in report and "Table II" in report and "Table III" in report
+    # Table I is calibrated in: it is in the calibrated list, never among the counted results.
+    assert not any("Table I " in r.name or "Isolated benefit" in r.name for r in results.results)
+    assert "Table I cols 1, 3" in pd.read_csv(tmp_path / "calibrated.csv")["name"].iloc[0]
+    assert report.index("## Reproduced results") < report.index("## Inputs calibrated") < report.index("## Choices where")
+
+
+def test_baselines_repeat_the_previous_period_or_the_previous_day():
+    net = np.arange(2 * 12).reshape(2, 12)  # 2 agents, 2 periods of 6 steps
+    history = np.full((2, STEPS_PER_DAY), 1)  # a day of 1 Wh per step: 6 Wh per period
+    truth = perfect_bids(net)
+    persistence = baseline_bids(net, history, "persistence")
+    assert persistence[:, 0].tolist() == [6, 6] and persistence[:, 1].tolist() == truth[:, 0].tolist()
+    assert baseline_bids(net, None, "persistence")[:, 0].tolist() == [0, 0]
+    assert baseline_bids(net, history, "seasonal-naive").tolist() == [[6, 6], [6, 6]]
+    with pytest.raises(ValueError):
+        baseline_bids(net, history, "oracle")
+
+
+def odd_microgrid(agents, periods, seed):
+    """Random 10-s days of any agents (kWh* per step on the whole-Wh grid), no history, no calibration."""
+    rng = np.random.default_rng(seed)
+    steps = periods * 6
+    frames = {}
+    for agent in agents:
+        consumption = rng.integers(0, 400, steps) * (rng.random(steps) < 0.8)
+        production = rng.integers(0, 700, steps) * (np.sin(np.linspace(0, np.pi, steps)) > rng.random())
+        frames[agent] = pd.DataFrame({"step": np.arange(steps), "time_s": 10 * np.arange(steps),
+                                      "consumption_kwh": consumption / 1000, "production_kwh": production / 1000})
+    return MicrogridData(frames=frames, history={}, calibration=pd.DataFrame())
+
+
+@pytest.mark.parametrize("agents, evs", [
+    (("Z0", *(f"P{i:02d}" for i in range(1, 37))), 3),  # 37 prosumers x 3 EVs: paper's Z0 kept by name
+    (("L1", "P1", "L3", "P3", "P4", "P5", "P6"), 12),  # 7 x 12: more EVs than the paper has figures for
+    (("L2",), 1),  # 1 x 1
+])
+def test_reproduction_reports_every_agent_and_ev_count_at_odd_sizes(agents, evs, tmp_path):
+    data = odd_microgrid(agents, 30, len(agents))
+    readings = dict(list(TABLE_II_READINGS.items())[:2])
+    results = reproduce(tmp_path, forecast=("perfect", "persistence"), evs=(0, evs), progress=False, data=data,
+                        readings=readings)
+    table2 = results.tables["table2"].set_index("scenario").loc[f"{evs} EV"]
+    for agent in agents:  # every agent has its column; the paper's figure only under its own name
+        assert agent in table2.index
+        assert np.isnan(table2[f"paper_{agent}"]) == (agent not in PAPER_TABLE_II_AGENTS or evs > 5), agent
+    names = [r.name for r in results.results]
+    judged = evs in PAPER_TABLE_II
+    assert (f"Table II aggregate, {evs} EV" in names) == judged
+    if judged:
+        assert table2["paper_aggregate"] == PAPER_TABLE_II[evs][-1]
+    else:  # no paper figure: shown, with "–", but not counted
+        assert np.isnan(table2["paper_aggregate"]) and f"| {evs} EV |" in (tmp_path / "seed000.md").read_text()
+    assert list(results.tables["table2_readings"]["reading"]) == list(readings)
+    assert set(results.tables["table3"]["scenario"]) == {"Isolated", f"{evs} EV"}
+    assert all(p.exists() for p in results.files)
 
 
 def test_reproduce_rejects_unknown_modes_and_windows(tmp_path):
