@@ -47,14 +47,16 @@ class ReproducedResult:
 
     @classmethod
     def within(cls, name: str, paper: float, ours: float, tolerance: float, unit: str = "", digits: int = 1,
-               ) -> ReproducedResult:
-        """`ours` against `paper`, met when |ours - paper| <= `tolerance` (all in `unit`, e.g. " pp");
-        a NaN `ours` (no figure) is not met."""
+               difference_unit: str | None = None) -> ReproducedResult:
+        """`ours` against `paper` (in `unit`, e.g. " %"), met when |ours - paper| <= `tolerance` (in
+        `difference_unit`, default `unit`; e.g. " pp" for a difference of percentages); a NaN `ours` (no
+        figure) is not met."""
         difference = ours - paper
         met = not math.isnan(difference) and abs(difference) <= tolerance
+        gap_unit = unit if difference_unit is None else difference_unit
         return cls(name, f"{cell(float(paper), digits)}{unit}", f"{cell(float(ours), digits)}{unit}",
-                   f"{difference:+.{digits}f}{unit}" if not math.isnan(difference) else cell(math.nan),
-                   f"±{tolerance:g}{unit}", met)
+                   f"{difference:+.{digits}f}{gap_unit}" if not math.isnan(difference) else cell(math.nan),
+                   f"±{tolerance:g}{gap_unit}", met)
 
 
 @dataclass(frozen=True)

@@ -661,7 +661,7 @@ def report_lists(tables: Mapping[str, pd.DataFrame], agents: Sequence[str],
     judged = table2[table2["paper_aggregate"].notna()] if len(table2) else table2
     for row in judged.to_dict("records"):
         results.append(ReproducedResult.within(f"Table II aggregate, {row['scenario']}", row["paper_aggregate"],
-                                               row["aggregate"], tolerance, " pp"))
+                                               row["aggregate"], tolerance, " %", difference_unit=" pp"))
         paper_agents = [a for a in agents if not math.isnan(row[f"paper_{a}"])]
         if paper_agents:
             gaps = {a: row[a] - row[f"paper_{a}"] for a in paper_agents}

@@ -20,6 +20,8 @@ def test_a_numeric_result_is_met_only_within_its_tolerance():
     outside = ReproducedResult.within("gap", 19.9, 81.9, 5, " pp")
     assert not outside.met and outside.difference == "+62.0 pp"
     assert not ReproducedResult.within("gap", 19.9, math.nan, 5).met  # no figure is no result
+    percent = ReproducedResult.within("gap", 19.9, 23.4, 5, " %", difference_unit=" pp")
+    assert (percent.paper, percent.difference, percent.tolerance) == ("19.9 %", "+3.5 pp", "±5 pp")
 
 
 def test_only_reproduced_results_are_counted_and_each_list_has_its_section():
