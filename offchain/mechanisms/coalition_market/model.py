@@ -621,15 +621,11 @@ def reproduce_coalitions(
     market50 = Market.from_frame(frame50, frame50.attrs["centre_km"])
     addresses50 = prosumer_addresses(max(sizes), 0)
     slot50 = run_slot(market50, addresses50, demo_seed(addresses50, "seed001-draws", settings.combine), main_settings)
-    draw_table = pd.concat(
-        [
-            draw_frequencies(slot10.draw_weights, draws, "draws-10").assign(case="10 prosumers (Table 3.2 instance)"),
-            draw_frequencies(slot50.draw_weights, draws, "draws-50").assign(
-                case=f"{max(sizes)} prosumers ({distributions[0]}, rep 0)"
-            ),
-        ],
-        ignore_index=True,
-    )
+    cases = [(slot10.draw_weights, "draws-10", "10 prosumers (Table 3.2 instance)"),
+             (slot50.draw_weights, "draws-50", f"{max(sizes)} prosumers ({distributions[0]}, rep 0)")]
+    # A case whose coalitions all score 0 (e.g. 2 prosumers and no seller) has nothing to draw: it is left out.
+    draw_table = pd.concat([draw_frequencies(weights, draws, label).assign(case=case)
+                            for weights, label, case in cases if sum(weights) > 0], ignore_index=True)
     results = check_targets(summary, runs, draw_table, main_variant, verdicts)
     calibrated = calibrated_inputs(slot10)
     choices = open_choices(summary, runs, verdicts, list(variants))

@@ -105,8 +105,9 @@ def test_small_reproduction_writes_every_output(tmp_path):
 
 @pytest.mark.parametrize("sizes", [(37,), (7, 13), (2,)])
 def test_reproduction_reports_at_odd_sizes(sizes, tmp_path):
-    result = reproduce_coalitions(tmp_path, repetitions=2, sizes=sizes, progress=False, draws=1_000,
-                                  distributions=("lognormal",), verdict_max_repetitions=4)
+    # (2,) once failed: with no seller every coalition scores 0 and the draw-frequency case had nothing to draw.
+    result = reproduce_coalitions(tmp_path, repetitions=1, sizes=sizes, progress=False, draws=1_000,
+                                  distributions=("lognormal",), verdict_max_repetitions=2)
     assert sorted(result.summary["n"].unique()) == sorted(sizes)
     assert all(path.exists() for path in result.files)
     names = [r.name for r in result.results]
