@@ -768,7 +768,7 @@ def _plot_money(money: pd.DataFrame, agents: Sequence[str], path: Path) -> None:
     left.set_title("Prosumers" + (f" (first 12 of {len(agents)})" if len(shown) < len(agents) else ""))
     left.legend(fontsize=8, ncols=2)
     right.bar(np.arange(len(money)), money["ev_avg_profit"], color="tab:gray")
-    right.set_xticks(np.arange(len(money)), labels, fontsize=7, rotation=90)
+    right.set_xticks(np.arange(len(money)), [label.replace("\n", " ") for label in labels], fontsize=7, rotation=90)
     right.set_title("EV average realised profit (£)")
     fig.suptitle("Fig. 7 analogue. Paper: EVs £3.39-£12.84 (Hungarian), L2 £0.28-£48.08, Z0 £19.63-£207.58", fontsize=9)
     fig.tight_layout()
@@ -796,9 +796,10 @@ def _plot_table_two(table2: pd.DataFrame, readings: pd.DataFrame, path: Path) ->
         left.set_xticks(sorted(set(n) | set(paper_n)))
     left.set_title("Table II aggregate")
     left.legend(fontsize=8)
-    for row in readings.to_dict("records"):
-        right.plot(paper_n, [row.get(scenario_name(n), math.nan) for n in paper_n], marker=".", lw=1,
-                   label=str(row["reading"])[:48])
+    for k, row in enumerate(readings.to_dict("records")):
+        right.plot(paper_n, [row.get(scenario_name(n), math.nan) for n in paper_n], marker="o.^s"[k // 10 % 4],
+                   ls=("-", "--", ":")[k // 10 % 3], lw=1, label=str(row["reading"])[:64])
+    right.set_yscale("symlog", linthresh=100)  # linear within ±100 %, logarithmic beyond (readings reach 5,000 %)
     right.set_xticks(paper_n)
     right.set_title("Table II investigation: every reading (docs/seed000.md §13)")
     right.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
