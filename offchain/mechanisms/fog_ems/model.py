@@ -648,12 +648,14 @@ def report_lists(tables: Mapping[str, pd.DataFrame], agents: Sequence[str],
         calibrated.append(CalibratedInput("Table I ordering: Z0 gains most, L2 least", "Z0 max, L2 min",
                                           f"max {benefit.idxmax()}, min {benefit.idxmin()}",
                                           "follows from the per-agent fit above"))
+    isolated_money = money[money["scenario"] == "Isolated"] if len(money) else money
+    l2_money = f"£{isolated_money['L2'].iloc[0]:.2f} (L2, Isolated)" if "L2" in isolated_money and len(isolated_money) \
+        else "– (no L2 in an Isolated run)"
     calibrated += [
         CalibratedInput("EV start: 8.35 kWh* available (L2's Isolated benefit)", "8.35 kWh*",
                         f"{wh_to_kwh(BatterySpec().window_wh):.2f} kWh*",
                         "E_r = 39.35 kWh chosen so a full EV's window is L2's benefit (§5)"),
-        CalibratedInput("EV initial stock price (L2's minimum money benefit, Fig. 7)", "£0.28",
-                        "£0.28 (L2, Isolated)" if len(money) else "–",
+        CalibratedInput("EV initial stock price (L2's minimum money benefit, Fig. 7)", "£0.28", l2_money,
                         "(P_gb + P_split) / 2 chosen to give it (§7)"),
     ]
     results: list[ReproducedResult] = []
