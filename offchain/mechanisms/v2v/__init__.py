@@ -2,8 +2,11 @@
 Gymnasium environment per EV, PPO/SAC/A2C learners averaged by FedAvg, PoSOC scores per EV and hour, the
 hourly EV-to-EV settlement and the fee-dodger profit lock. docs/v2v.md, docs/v2v-contracts.md."""
 
-from offchain.mechanisms.base import Mechanism, Reproduction
+from pathlib import Path
 
+from offchain.mechanisms.base import Mechanism, Panel, Reproduction
+
+from .panel import READS as PANEL_READS
 from .terms import V2VTerms, v2v_steps
 
 MECHANISM = Mechanism(
@@ -12,4 +15,12 @@ MECHANISM = Mechanism(
     terms=V2VTerms(),
     deploy_steps=v2v_steps,
     reproductions=(Reproduction("seed001-v2v", f"{__name__}.command:reproduce_seed001_v2v"),),
+    panel=Panel(
+        title="Seed 001 ch. 4 · V2V trading: energy between parked EVs, PoSOC scores, fee-dodger locks",
+        summary="Energy each parked EV sold to and bought from other EVs, its proof-of-state-of-charge score today "
+        "(the weight of the midnight aggregator draw) and the trading profits locked for unpaid mining fees.",
+        reads=PANEL_READS,
+        build=f"{__name__}.panel:build",
+        script=Path(__file__).with_name("panel.js"),
+    ),
 )
