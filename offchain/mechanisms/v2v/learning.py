@@ -21,6 +21,7 @@ from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from offchain.algorithms.forecasting import fedavg
+from offchain.workers.model_store import ModelStore, checksum_address
 
 from .env import ParkingLotEnv
 from .plan import EVDay, V2VSetup, sample_day
@@ -171,3 +172,19 @@ def mean_episode_reward(records: Sequence[HourRecord], evs: int) -> np.ndarray:
         mine = [r for r in records if r.ev == ev]
         out[ev] = sum(r.reward for r in mine) / max(1, len({r.day for r in mine}))
     return out
+
+
+def store_round(store: ModelStore, run: TrainingRun) -> str:
+    """Writes the federated global policy (every EV holds it after FedAvg) to the model store; returns its
+    content hash ("0x" + 64 hex)."""
+    return store.put_global(run.models[0].policy.state_dict())
+
+
+def round_record(store: ModelStore, version: int, content_hash: str, contributors: Sequence[str]
+                 ) -> tuple[int, bytes, list[str], list[int]]:
+    """``V2VModelRegistry.publishRound``'s arguments for FedAvg round `version`: the content hash, the EVs in
+    ascending address order and a sample count of 1 each (eq. 4.19 is unweighted). Raises ModelStoreError when
+    the stored model does not hash to `content_hash` (or is missing), before anything is sent."""
+    store.load_global(content_hash)
+    ordered = sorted((checksum_address(c) for c in contributors), key=lambda a: int(a, 16))
+    return version, bytes.fromhex(content_hash[2:]), ordered, [1] * len(ordered)

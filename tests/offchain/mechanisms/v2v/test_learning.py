@@ -2,11 +2,13 @@
 trained policy's pattern (sells on-peak, buys in the other periods) on a small seeded budget."""
 
 import numpy as np
+import pytest
 import torch
 
 from offchain.mechanisms.v2v.learning import CDDPG, FRL_NO_DELTA, PROPOSED, Method, evaluation_days, \
-    mean_episode_reward, rollout, train
+    mean_episode_reward, rollout, round_record, store_round, train
 from offchain.mechanisms.v2v.plan import ON, V2VSetup, tou_period
+from offchain.workers.model_store import ModelStore, ModelStoreError
 
 SETUP = V2VSetup()
 
@@ -53,3 +55,20 @@ def test_trained_policy_sells_on_peak_and_buys_in_the_other_periods():
     on = np.mean([r.energy_kwh for r in records if tou_period(r.hour) == ON])
     other = np.mean([r.energy_kwh for r in records if tou_period(r.hour) != ON])
     assert on < 0 < other
+
+
+def test_round_record_refuses_a_hash_that_does_not_match_the_stored_model(tmp_path):
+    store = ModelStore(tmp_path)
+    run = train(PROPOSED, evs=2, episodes=10, seed=4)
+    content_hash = store_round(store, run)
+    evs = ["0x" + "b" * 40, "0x" + "a" * 40]
+    version, digest, ordered, samples = round_record(store, 1, content_hash, evs)
+    assert (version, digest.hex(), samples) == (1, content_hash[2:], [1, 1])
+    assert [a.lower() for a in ordered] == ["0x" + "a" * 40, "0x" + "b" * 40]
+    other = "0x" + "1" * 64
+    with pytest.raises(ModelStoreError):
+        round_record(store, 2, other, evs)
+    tampered = {name: t + 1 for name, t in run.models[0].policy.state_dict().items()}
+    torch.save(tampered, store.global_path(content_hash))
+    with pytest.raises(ModelStoreError, match="hash"):
+        round_record(store, 2, content_hash, evs)
