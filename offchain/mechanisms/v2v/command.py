@@ -13,6 +13,7 @@ from offchain.commands import fail, one_line_errors, prepare_out
 MAX_EPISODES = 100_000
 MAX_SEEDS = 10
 MAX_EVS = 20
+MAX_WORKERS = 8
 
 
 @one_line_errors
@@ -24,6 +25,7 @@ def reproduce_seed001_v2v(
     evs: int = typer.Option(5, help=f"EVs in the comparisons, 3-{MAX_EVS} (the thesis: 5)."),
     algorithms: bool = typer.Option(True, "--algorithms/--no-algorithms",
                                     help="Also train SAC and A2C (and PPO under uniform data) for Fig. 4.10."),
+    workers: int = typer.Option(2, help="Learners trained at a time, each in its own process (1-8; 2 fits 2 cores)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Seed 001 ch. 4: federated PPO with delta vs CDDPG and FRL without delta; PPO vs SAC vs A2C; Figs 4.6-4.12."""
@@ -33,18 +35,20 @@ def reproduce_seed001_v2v(
         fail(f"--seeds must lie in 1-{MAX_SEEDS}, got {seeds}")
     if not 3 <= evs <= MAX_EVS:
         fail(f"--evs must lie in 3-{MAX_EVS}, got {evs}")
+    if not 1 <= workers <= MAX_WORKERS:
+        fail(f"--workers must lie in 1-{MAX_WORKERS}, got {workers}")
     prepare_out(out)
     from offchain.mechanisms.v2v.model import V2VConfig, run_model, write_report
     from offchain.progress import progress_bar
 
     config = V2VConfig(episodes=episodes, seeds=seeds, evs=evs, algorithms=algorithms)
     with progress_bar(progress) as bar:
-        task = bar.add_task("training", total=None) if bar else None
+        task = bar.add_task("learners trained", total=None) if bar else None
 
         def tick(label: str, done: int, total: int) -> None:
             if bar is not None:
-                bar.update(task, description=label, completed=done, total=total)
+                bar.update(task, description=f"learners trained (last: {label})", completed=done, total=total)
 
-        result = run_model(config, tick)
+        result = run_model(config, tick, workers=workers)
     path = write_report(result, out)
     typer.echo(f"Trained in {result.seconds / 60:.1f} min; wrote {len(result.files)} files; report: {path}")

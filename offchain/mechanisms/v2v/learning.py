@@ -126,6 +126,13 @@ def train(method: Method, *, evs: int, episodes: int, setup: V2VSetup = V2VSetup
     return TrainingRun(method, models, envs, [list(env.returns) for env in envs])
 
 
+def load_policy(method: Method, state: dict, setup: V2VSetup = V2VSetup()) -> BaseAlgorithm:
+    """A learner of `method` holding the policy parameters `state` (e.g. a stored global model), for acting."""
+    model = _make(method.algorithm, ParkingLotEnv(setup, use_delta=method.use_delta), 0)
+    model.policy.load_state_dict(state)
+    return model
+
+
 def evaluation_days(setup: V2VSetup, evs: int, days: int, seed: int) -> list[list[EVDay]]:
     """Fixed evaluation days per EV (the same for every method), seeded apart from training."""
     rng = np.random.default_rng(10_000 + seed)

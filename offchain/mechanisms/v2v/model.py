@@ -9,8 +9,10 @@ policy on the same fixed days per EV (proposed reward, eq. 4.14 with delta); wri
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -19,8 +21,8 @@ from scipy import stats
 
 from offchain.scenarios.markdown import table
 
-from .learning import CDDPG, FRL_NO_DELTA, MEAN_EPISODE_HOURS, PROPOSED, HourRecord, Method, TrainingRun, \
-    evaluation_days, mean_episode_reward, rollout, train
+from .learning import CDDPG, FRL_NO_DELTA, PROPOSED, HourRecord, Method, TrainingRun, evaluation_days, \
+    load_policy, mean_episode_reward, rollout, train
 from .plan import MID, OFF, ON, PERIOD_NAMES, V2VSetup, daily_scores, draw_weights, mining_fees, price_factors, \
     tou_period
 
@@ -50,19 +52,36 @@ class V2VConfig:
     setup: V2VSetup = field(default_factory=V2VSetup)
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """One trained learner, reduced to what the report needs (picklable, so jobs can run in other processes):
+    the mean training curve over EVs, the evaluation records and the global policy's parameters."""
+
+    method: Method
+    seed: int
+    curve: np.ndarray
+    records: list[HourRecord]
+    policy: dict
+
+
 @dataclass
 class V2VResult:
-    """Everything the report shows: per method label, per seed, the training run and its evaluation."""
+    """Everything the report shows: per method label, one outcome per seed."""
 
     config: V2VConfig
-    runs: dict[str, list[TrainingRun]]
-    records: dict[str, list[list[HourRecord]]]
+    outcomes: dict[str, list[Outcome]]
     seconds: float = 0.0
     files: list[Path] = field(default_factory=list)
 
     def ev_rewards(self, label: str) -> np.ndarray:
         """(seeds, EVs) mean proposed reward per evaluated episode, $."""
-        return np.array([mean_episode_reward(r, self.config.evs) for r in self.records[label]])
+        return np.array([mean_episode_reward(o.records, self.config.evs) for o in self.outcomes[label]])
+
+    def curve(self, label: str) -> np.ndarray:
+        """The training curve averaged over seeds (cut to the shortest)."""
+        curves = [o.curve for o in self.outcomes[label]]
+        shortest = min(len(c) for c in curves)
+        return np.mean([c[:shortest] for c in curves], axis=0)
 
 
 def _algorithm_methods() -> list[tuple[Method, str]]:
@@ -71,34 +90,44 @@ def _algorithm_methods() -> list[tuple[Method, str]]:
             for noise in ("normal", "uniform") for name in ("ppo", "sac", "a2c")]
 
 
-def run_model(config: V2VConfig = V2VConfig(),
-              progress: Callable[[str, int, int], None] | None = None) -> V2VResult:
-    """Trains and evaluates every learner of the report. `progress(label, hours_done, hours_total)`."""
+def _job(method: Method, setup: V2VSetup, seed: int, config: V2VConfig) -> Outcome:
+    """Trains one learner and evaluates it on the fixed days."""
+    run = train(method, evs=config.evs, episodes=config.episodes, setup=setup, seed=seed)
+    records = rollout(run, evaluation_days(setup, config.evs, config.eval_days, seed), setup)
+    return Outcome(method, seed, run.curve(), records, run.models[0].policy.state_dict())
+
+
+def run_model(config: V2VConfig = V2VConfig(), progress: Callable[[str, int, int], None] | None = None, *,
+              workers: int = 1) -> V2VResult:
+    """Trains and evaluates every learner of the report, `workers` jobs at a time (separate processes when
+    more than one). `progress(label of the job just finished, jobs done, jobs)`."""
     start = time.perf_counter()
     jobs: list[tuple[Method, V2VSetup, int]] = [(m, config.setup, s) for s in range(config.seeds)
                                                for m in (PROPOSED, FRL_NO_DELTA, CDDPG)]
     if config.algorithms:
         jobs += [(m, replace(config.setup, price_noise=noise), 0) for m, noise in _algorithm_methods()
                  if not (m.algorithm == "ppo" and noise == "normal")]
-    hours_total = len(jobs) * config.episodes * MEAN_EPISODE_HOURS * config.evs
-    done = 0
-    runs: dict[str, list[TrainingRun]] = {}
-    records: dict[str, list[list[HourRecord]]] = {}
-    for method, setup, seed in jobs:
-        def tick(hours: int, label: str = method.label) -> None:
-            nonlocal done
-            done += hours
-            if progress:
-                progress(label, min(done, hours_total), hours_total)
+    finished: list[Outcome] = []
 
-        run = train(method, evs=config.evs, episodes=config.episodes, setup=setup, seed=seed, progress=tick)
-        days = evaluation_days(setup, config.evs, config.eval_days, seed)
-        runs.setdefault(method.label, []).append(run)
-        records.setdefault(method.label, []).append(rollout(run, days, setup))
+    def collect(outcome: Outcome) -> None:
+        finished.append(outcome)
+        if progress:
+            progress(outcome.method.label, len(finished), len(jobs))
+
+    if workers <= 1:
+        for method, setup, seed in jobs:
+            collect(_job(method, setup, seed, config))
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for future in as_completed([pool.submit(_job, m, setup, seed, config) for m, setup, seed in jobs]):
+                collect(future.result())
+    outcomes: dict[str, list[Outcome]] = {}
+    for outcome in sorted(finished, key=lambda o: o.seed):
+        outcomes.setdefault(outcome.method.label, []).append(outcome)
     if config.algorithms:
-        runs["PPO (ND)"] = runs[PROPOSED.label][:1]
-        records["PPO (ND)"] = records[PROPOSED.label][:1]
-    return V2VResult(config, runs, records, time.perf_counter() - start)
+        outcomes["PPO (ND)"] = outcomes[PROPOSED.label][:1]
+    return V2VResult(config, outcomes, time.perf_counter() - start)
 
 
 # ----------------------------------------------------------------------------------- figures
@@ -144,9 +173,9 @@ def fleet_day(result: V2VResult, seed: int = 0) -> dict[str, np.ndarray | int | 
     """Fig. 4.8: the proposed global model on `fleet` EVs for one day each: parked hours, energy traded,
     daily PoSOC (eq. 4.17), draw weights (eq. 4.18), the drawn mLAG and the mining reward (eq. 4.20)."""
     config = result.config
-    run = result.runs[PROPOSED.label][seed]
+    outcome = result.outcomes[PROPOSED.label][seed]
     days = evaluation_days(config.setup, config.fleet, 1, 100 + seed)
-    fleet_run = TrainingRun(run.method, [run.model_for(0)], [], [])
+    fleet_run = TrainingRun(PROPOSED, [load_policy(PROPOSED, outcome.policy, config.setup)], [])
     records = rollout(fleet_run, days, config.setup)
     hours = np.array([d[0].departure - d[0].arrival for d in days])
     traded = np.array([sum(abs(r.energy_kwh) for r in records if r.ev == ev) for ev in range(config.fleet)])
@@ -178,8 +207,7 @@ def write_report(result: V2VResult, out: Path) -> Path:
 
     labels = [PROPOSED.label, CDDPG.label, FRL_NO_DELTA.label]
     # Fig. 4.6 / 4.11: training curves.
-    curves = {label: np.mean([r.curve()[:min(len(x.curve()) for x in result.runs[label])]
-                              for r in result.runs[label]], axis=0) for label in labels}
+    curves = {label: result.curve(label) for label in labels}
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(running_mean(curves[PROPOSED.label]), label=PROPOSED.label)
     ax.set(xlabel="training episode (day) per EV", ylabel="running mean episode reward ($)",
@@ -195,7 +223,7 @@ def write_report(result: V2VResult, out: Path) -> Path:
     save(fig, "fig4_11_baselines.png")
 
     # Fig. 4.7: one EV's evaluated episode.
-    proposed_records = result.records[PROPOSED.label][0]
+    proposed_records = result.outcomes[PROPOSED.label][0].records
     one = [r for r in proposed_records if r.ev == 0 and r.day == 0]
     fig, ax = plt.subplots(figsize=(7, 4))
     hours = [r.hour for r in one]
@@ -244,7 +272,7 @@ def write_report(result: V2VResult, out: Path) -> Path:
         for ax, noise in zip(axes, ("ND", "UD")):
             for name in ("PPO", "SAC", "A2C"):
                 label = f"{name} ({noise})"
-                ax.plot(running_mean(result.runs[label][0].curve()), label=name)
+                ax.plot(running_mean(result.curve(label)), label=name)
                 algo_rows.append((label, float(result.ev_rewards(label).mean())))
             ax.set(xlabel="training episode per EV", title=f"Fig. 4.10 analogue, {noise}")
             ax.legend()

@@ -11,7 +11,10 @@ from offchain.mechanisms.v2v.model import V2VConfig, flatness, gain_with_ci, per
 
 
 def test_tiny_reproduction_writes_every_figure_and_the_three_lists(tmp_path):
-    result = run_model(V2VConfig(episodes=10, seeds=1, evs=3, fleet=4, eval_days=2, algorithms=False))
+    ticks = []
+    config = V2VConfig(episodes=10, seeds=1, evs=3, fleet=4, eval_days=2, algorithms=False)
+    result = run_model(config, lambda label, done, total: ticks.append((done, total)), workers=2)
+    assert ticks == [(1, 3), (2, 3), (3, 3)]
     path = write_report(result, tmp_path)
     text = path.read_text()
     for heading in ("Inputs calibrated to the paper", "Reproduced results", "Choices where the paper is open"):
@@ -41,7 +44,7 @@ def test_period_energy_splits_charge_and_discharge():
 
 
 @pytest.mark.parametrize("args,message", [(["--episodes", "5"], "--episodes"), (["--seeds", "0"], "--seeds"),
-                                          (["--evs", "2"], "--evs")])
+                                          (["--evs", "2"], "--evs"), (["--workers", "0"], "--workers")])
 def test_command_rejects_bad_options_in_one_line(tmp_path, args, message):
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["reproduce", "seed001-v2v", "--out", str(out), *args])
