@@ -280,6 +280,7 @@ def write_report(result: V2VResult, out: Path) -> Path:
         save(fig, "fig4_10_algorithms.png")
 
     text = _report_text(result, fleet, energy, per_ev, algo_rows, curves)
+    text += "\n## Figures\n\n" + "\n".join(f"![{p.stem}]({p.name})" for p in files) + "\n"
     path = out / "seed001_v2v.md"
     path.write_text(text)
     result.files = files + [path]

@@ -67,7 +67,7 @@ def test_rehearsal_deploys_in_order_and_the_second_run_reuses_the_manifest(rehea
     assert all(rehearsal.call(registry.functions.hasRole(role_id(r), manifest.address(name)))
                for name, roles in written["contract_roles"].items() for r in roles)
     for name in SUITE_CONTRACTS[1:]:  # each wired to this registry
-        assert rehearsal.call(rehearsal.contract(name, manifest.address(name)).functions.registry()) == registry.address
+        assert rehearsal.call(manifest.contract(rehearsal, name).functions.registry()) == registry.address
     staking = rehearsal.contract("Staking", manifest.address("Staking"))  # the suite's wiring call
     assert rehearsal.call(staking.functions.minerSelection()) == manifest.address("MinerSelection")
     # every contract's ABI beside its address: a client without this project calls it from the manifest alone
