@@ -110,7 +110,7 @@ contract V2VSettlement is IV2VSettlement, RegistryGated, ResultKeys, UposAccount
         _acceptOnce(FEES, day);
         _miners[day] = miner;
         uint64 dueBy = SafeCast.toUint64(block.timestamp + feeWindowSeconds);
-        uint256 total;
+        uint256 total = 0;
         for (uint256 k; k < members.length; ++k) {
             if (k != 0 && members[k] <= members[k - 1]) revert MembersNotAscending(k);
             Profit storage profit = _profits[day][members[k]];
