@@ -27,7 +27,7 @@ setup: $(VENV)/.installed node_modules/.installed $(VENV)/.toolchain browser
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[ml,browser]"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[ml,rl,browser]"
 	@touch $@
 
 # `npm ci` installs exactly what package-lock.json records and never rewrites it (`npm install` may add

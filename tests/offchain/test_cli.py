@@ -276,7 +276,7 @@ def test_bad_seed001_arguments_are_one_line_and_make_nothing(args: tuple[str, ..
 
 
 @pytest.mark.parametrize("command", (("seed000",), ("seed000", "--chain"), ("seed001-coalitions",),
-                                     ("seed001-coalitions", "--chain")))
+                                     ("seed001-coalitions", "--chain"), ("seed001-v2v",)))
 @pytest.mark.parametrize("below", (False, True))
 def test_out_on_a_file_is_one_line_before_any_work(command: tuple[str, ...], below: bool, tmp_path: Path) -> None:
     a_file = tmp_path / "taken"

@@ -21,8 +21,8 @@ from web3 import Web3
 from offchain.algorithms import forecasting
 from offchain.algorithms.forecasting import ModelRound, ModelUpdate, state_hash
 from offchain.scenarios.harness import ScenarioChain
+from offchain.workers.model_store import ModelStore
 
-from .model_store import ModelStore
 from .workers import FEDAVG_AGGREGATOR
 
 #: The ledger phase of a round's publication; its slot is the round's version.

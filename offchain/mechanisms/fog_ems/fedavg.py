@@ -2,7 +2,7 @@
 
 Each prosumer–EV pair's fog node trains its LSTM on data that never leave it (forecasting.LocalTrainer) and
 drops only a copy of the parameters and a sample count into the model store
-(:mod:`offchain.mechanisms.fog_ems.model_store`) as its update for the next round. The worker reads FogModelRegistry's
+(:mod:`offchain.workers.model_store`) as its update for the next round. The worker reads FogModelRegistry's
 ``ModelRoundPublished`` (the rounds published so far, by anyone). The next round is version
 latest + 1 (1 when nothing is published); it is ready once the store holds an update for it from every
 expected contributor (option ``contributors``). The worker then checks the updates (each trained from the
@@ -16,7 +16,7 @@ global model to the store under its content hash (``state_hash``) and submits
 The runtime (offchain.workers.runtime) keeps the cursor and the journal, so a worker killed anywhere and
 restarted never publishes a round twice. A store whose content cannot make the round (a damaged file, an
 update trained from another model, a contributor who is not an active participant) stops the run with a
-:class:`~offchain.mechanisms.fog_ems.model_store.ModelStoreError` before anything is journaled; once the file is
+:class:`~offchain.workers.model_store.ModelStoreError` before anything is journaled; once the file is
 replaced, the next run publishes the round. Choices: docs/workers.md.
 """
 
@@ -33,8 +33,7 @@ from web3.contract import Contract
 from offchain.algorithms.forecasting import fedavg
 from offchain.chain import ChainClient, Manifest, ParticipantKind
 from offchain.workers import ChainEvent, contract_events
-
-from .model_store import ModelStore, ModelStoreError, StoredUpdate, checksum_address
+from offchain.workers.model_store import ModelStore, ModelStoreError, StoredUpdate, checksum_address
 
 #: keccak256("seed000.fedavg"): FogModelRegistry.MECHANISM, the key of a round (slot = version).
 MECHANISM = bytes(Web3.keccak(text="seed000.fedavg"))

@@ -153,5 +153,5 @@ def test_every_mechanism_panel_names_its_reads_build_and_script():
     for mechanism in MECHANISMS:
         panel = mechanism.panel
         assert panel is not None and panel.script.is_file() and callable(panel.load())
-        assert all(re.fullmatch(r"[A-Z][A-Za-z]+\.[A-Z][A-Za-z]+", r) for r in panel.reads)
+        assert all(re.fullmatch(r"[A-Z][A-Za-z0-9]+\.[A-Z][A-Za-z0-9]+", r) for r in panel.reads)
         assert f'kwx.registerPanel("{mechanism.name}"' in panel.script.read_text()

@@ -47,7 +47,7 @@ from offchain.data.seed000 import synthetic_microgrid
 from offchain.mechanisms import SUITE, WORKERS
 from offchain.workers import WorkerOptionError, open_worker, parse_worker_options, run_worker
 from offchain.mechanisms.fog_ems.fedavg import MECHANISM
-from offchain.mechanisms.fog_ems.model_store import UPDATE_FORMAT, ModelStore, ModelStoreError
+from offchain.workers.model_store import UPDATE_FORMAT, ModelStore, ModelStoreError
 from offchain.workers.runtime import FaultInjector, RunSummary, Worker
 from offchain.workers.state import Status
 

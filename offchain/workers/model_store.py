@@ -1,5 +1,6 @@
-"""The FedAvg model store: the folder through which seed 000's fog nodes hand their local model updates to
-the fedavg-aggregator worker (:mod:`offchain.mechanisms.fog_ems.fedavg`) and pull the global models it publishes.
+"""The FedAvg model store, shared by seed 000 and seed 001 ch. 4: the folder through which seed 000's fog nodes
+hand their local model updates to the fedavg-aggregator worker (:mod:`offchain.mechanisms.fog_ems.fedavg`) and
+pull the global models it publishes.
 
 Layout under the store's root::
 
@@ -17,7 +18,8 @@ stay in the fog node (forecasting.LocalTrainer), so they never reach the store.
 Files are written under a temporary name in the same folder, flushed to disk and renamed into place, so a
 reader sees a whole file or none. They are read with ``torch.load(weights_only=True)``: tensors and plain
 values only, so no pickled code from a fog node runs in the aggregator. A global model is checked against
-its name on reading; a fog node compares that name with the hash FogModelRegistry recorded.
+its name on reading; a fog node compares that name with the hash FogModelRegistry recorded. Seed 001 ch. 4's
+federated RL stores each round's global policy here too (offchain.mechanisms.v2v.learning.store_round).
 """
 
 from __future__ import annotations
