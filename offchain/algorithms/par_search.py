@@ -46,14 +46,16 @@ def balance(aggregate: np.ndarray, form: BalanceForm = "corrected") -> float:
     "corrected": ``100 - mean_h |100 - 100 s_h / mean(s)|``, 100 for a flat day, lower the more uneven.
     "literal": ``mean_h (100 - 100 s_h / mean(s))`` as printed, which is 0 for every day with purchases because
     ``sum_h s_h / mean(s) = 24``. An empty day is flat (100 corrected, 0 literal)."""
-    values = np.asarray(aggregate, dtype=float)
-    mean = values.mean()
-    if mean <= 0:
-        return 100.0 if form == "corrected" else 0.0
-    relative = 100.0 * values / mean
+    return float(balance_rows(np.asarray(aggregate, dtype=float)[None, :], form)[0])
+
+
+def balance_rows(days: np.ndarray, form: BalanceForm = "corrected") -> np.ndarray:
+    """:func:`balance` of every row of `days` (k, 24) at once (k,)."""
+    mean = days.mean(axis=1, keepdims=True)
+    relative = 100.0 * days / np.where(mean > 0, mean, 1.0)
     if form == "literal":
-        return float(np.mean(100.0 - relative))
-    return float(100.0 - np.mean(np.abs(100.0 - relative)))
+        return np.where(mean[:, 0] > 0, np.mean(100.0 - relative, axis=1), 0.0)
+    return np.where(mean[:, 0] > 0, 100.0 - np.mean(np.abs(100.0 - relative), axis=1), 100.0)
 
 
 def penalty_vector(previous_day: np.ndarray, threshold: float = 0.85, low: float = 1.1,
@@ -114,20 +116,18 @@ class SearchResult:
     stopped: str
 
 
-def _successors(state: np.ndarray, v: float, settings: SearchSettings) -> list[np.ndarray]:
+def _successors(state: np.ndarray, v: float, settings: SearchSettings) -> np.ndarray:
+    """(m, 24) children of `state`: each moves ``alpha (1 - V/100) / 2`` of the gap from one of the `k` most to
+    one of the `k` least loaded hours (pairs with no gap left out)."""
     order = np.argsort(state, kind="stable")
     lows, highs = order[: settings.k], order[::-1][: settings.k]
-    step = settings.alpha * (1.0 - max(v, 0.0) / 100.0) / 2.0
-    children = []
-    for hi in highs:
-        for lo in lows:
-            delta = step * (state[hi] - state[lo])
-            if delta <= 0:
-                continue
-            child = state.copy()
-            child[hi] -= delta
-            child[lo] += delta
-            children.append(child)
+    hi, lo = np.repeat(highs, lows.size), np.tile(lows, highs.size)
+    delta = settings.alpha * (1.0 - max(v, 0.0) / 100.0) / 2.0 * (state[hi] - state[lo])
+    keep = delta > 0
+    children = np.repeat(state[None, :], int(keep.sum()), axis=0)
+    rows = np.arange(children.shape[0])
+    children[rows, hi[keep]] -= delta[keep]
+    children[rows, lo[keep]] += delta[keep]
     return children
 
 
@@ -160,12 +160,13 @@ def best_first_schedule(start: np.ndarray, settings: SearchSettings = SearchSett
             break
         negative_v, _, state = heapq.heappop(open_list)
         expansions += 1
-        for child in _successors(state, -negative_v, settings):
-            key = child.round(6).tobytes()
+        children = _successors(state, -negative_v, settings)
+        for child, rounded, v_child in zip(children, children.round(6), balance_rows(children, settings.form)):
+            key = rounded.tobytes()
             if key in seen:
                 continue
             seen.add(key)
-            v_child = balance(child, settings.form)
+            v_child = float(v_child)
             heapq.heappush(open_list, (-v_child, next(counter), child))
             if v_child > v_best + IMPROVEMENT:
                 best, v_best = child, v_child

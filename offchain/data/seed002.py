@@ -136,7 +136,7 @@ def generate_week(participants: int = PAPER_PARTICIPANTS, days: int = PAPER_DAYS
 
     def gap(log_ratio: float) -> float:
         b, s = _totals(raw.consumption, raw.production, float(np.exp(log_ratio)))
-        return s / b - sold / bought
+        return s - sold / bought * b  # increasing in the ratio: more wind sells more and buys less
 
     ratio = float(np.exp(optimize.brentq(gap, -12.0, 12.0, xtol=1e-12))) if sold > 0 else 0.0
     raw_bought, _ = _totals(raw.consumption, raw.production, ratio)

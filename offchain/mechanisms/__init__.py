@@ -13,9 +13,10 @@ from offchain.workers import SURPLUS_SCORE, UnknownWorkerError, WorkerSpec
 from .base import Mechanism, Panel, Reproduction
 from .coalition_market import MECHANISM as COALITION_MARKET
 from .fog_ems import MECHANISM as FOG_EMS
+from .peak_control import MECHANISM as PEAK_CONTROL
 
 #: Every mechanism, in the order their contract groups are deployed.
-MECHANISMS: tuple[Mechanism, ...] = (COALITION_MARKET, FOG_EMS)
+MECHANISMS: tuple[Mechanism, ...] = (COALITION_MARKET, FOG_EMS, PEAK_CONTROL)
 
 #: The workers of the core contracts, which belong to no mechanism.
 CORE_WORKERS: tuple[WorkerSpec, ...] = (SURPLUS_SCORE,)
@@ -63,6 +64,7 @@ __all__ = [
     "CORE_WORKERS",
     "FOG_EMS",
     "MECHANISMS",
+    "PEAK_CONTROL",
     "SUITE",
     "WORKERS",
     "Mechanism",

@@ -9,7 +9,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
 from offchain.algorithms.par_search import HOURS
@@ -26,9 +25,14 @@ def schedule_wh(recommended_kwh: Sequence[float] | np.ndarray) -> tuple[int, ...
 
 def leaf(day: int, participant: str, wh_per_hour: Sequence[int]) -> bytes:
     """The double-hashed leaf of `participant`'s schedule for `day`."""
-    inner = keccak(encode(["uint256", "address", "uint256[]"], [day, to_checksum_address(participant),
-                                                                  list(wh_per_hour)]))
-    return keccak(inner)
+    values = list(wh_per_hour)
+    if day < 0 or any(v < 0 or v >= 2**256 for v in values):
+        raise ValueError("day and hourly Wh must be uint256")
+    # abi.encode(uint256, address, uint256[]): head (day, address, offset 0x60), then length and the values
+    encoded = b"".join([day.to_bytes(32, "big"), bytes(12) + bytes.fromhex(participant[2:]),
+                        (96).to_bytes(32, "big"), len(values).to_bytes(32, "big"),
+                        *(int(v).to_bytes(32, "big") for v in values)])
+    return keccak(keccak(encoded))
 
 
 def _pair(a: bytes, b: bytes) -> bytes:

@@ -110,3 +110,21 @@ def test_generator_is_calibrated_pro_rata_and_seeded():
     assert np.array_equal(again.consumption, WEEK.consumption)
     assert not np.array_equal(generate_week(participants=12, days=7, seed=6).consumption, WEEK.consumption)
     assert WEEK.prices.min() >= 0.17 and WEEK.prices.max() <= 0.35
+
+
+def test_commitment_leaf_is_abi_encoded_and_every_proof_verifies():
+    from eth_abi import encode
+    from eth_utils import keccak, to_checksum_address
+
+    from offchain.mechanisms.peak_control.commitments import commit_day, leaf, schedule_wh, verify
+
+    participants = [f"0x{i + 1:040x}" for i in range(7)]
+    tree = commit_day(4, {p: schedule_wh(np.full(24, 1.5 + i)) for i, p in enumerate(participants)})
+    first = to_checksum_address(participants[0])
+    assert tree.schedules[first] == (1_500,) * 24
+    expected = keccak(keccak(encode(["uint256", "address", "uint256[]"], [4, first, [1_500] * 24])))
+    assert leaf(4, first, tree.schedules[first]) == expected
+    for p, schedule in tree.schedules.items():
+        assert verify(tree.root, 4, p, schedule, tree.proofs[p])
+    other = to_checksum_address(participants[1])
+    assert not verify(tree.root, 4, other, tree.schedules[first], tree.proofs[first])
