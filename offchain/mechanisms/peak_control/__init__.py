@@ -9,12 +9,14 @@ from offchain.mechanisms.base import Mechanism, Panel, Reproduction
 
 from .panel import READS as PANEL_READS
 from .terms import PeakControlTerms, peak_control_steps
+from .workers import WORKERS
 
 MECHANISM = Mechanism(
     name="peak_control",
     summary="seed 002: community peak control (PAR penalties, A* recommendations, operator fallback)",
     terms=PeakControlTerms(),
     deploy_steps=peak_control_steps,
+    workers=WORKERS,
     reproductions=(Reproduction("seed002", f"{__name__}.command:reproduce_seed002"),),
     panel=Panel(
         title="Seed 002 · peak control: daily penalties and recommendations",

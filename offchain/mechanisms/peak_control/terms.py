@@ -18,12 +18,13 @@ class PeakControlTerms:
     """Constructor terms of the seed 002 group. Hourly delivery periods from `genesis_time` (the 15-minute book's);
     the hourly book opens `hours_ahead` hours ahead, so a day's trading gate opens `hours_ahead` hours before the
     day starts; the update window (penalties and recommendations are published in it) is the `update_seconds`
-    before that."""
+    before that: 240 s, so that it opens after the previous day's last hour closed its gate (300 s before that
+    hour starts, when the window's 3,600 + 240 s lead has not yet begun) and the operator's grid fill followed."""
 
     genesis_time: int = MARKET_PARAMS["genesisTime"]
     hour_seconds: int = HOUR_SECONDS
     hours_ahead: int = 1
-    update_seconds: int = 600
+    update_seconds: int = 240
 
     @property
     def calendar(self) -> tuple[int, int, int, int]:
