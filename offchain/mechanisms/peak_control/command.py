@@ -11,6 +11,8 @@ from offchain.commands import fail, one_line_errors, prepare_out
 
 MAX_PARTICIPANTS = 10_000
 EXCESS_RULES = ("in-order", "scaled")
+#: --chain buys every participant-hour on the book through a clock moved hour by hour: beyond this it takes long.
+MAX_CHAIN_PARTICIPANTS = 20
 
 
 @one_line_errors
@@ -26,8 +28,12 @@ def reproduce_seed002(
     excess: str = typer.Option("in-order", help="REC rule when recommendations exceed the need: in-order (the "
                                "paper) or scaled."),
     sweep: bool = typer.Option(True, "--sweep/--no-sweep", help="Also run the flexibility sweep beyond the paper."),
+    on_chain: bool = typer.Option(False, "--chain", help="Run the REC scenario's purchases of --participants x --days "
+                                  "through the hourly book and the workers on an embedded Anvil instead (at most "
+                                  f"{MAX_CHAIN_PARTICIPANTS} participants), every vector and root checked against "
+                                  "the plan."),
 ) -> None:
-    """Seed 002 (Košťál et al. 2024): community peak control, NOREC vs REC over a winter week."""
+    """Seed 002 (Košťál et al. 2024): community peak control, NOREC vs REC over a winter week (or --chain)."""
     if not 1 <= participants <= MAX_PARTICIPANTS:
         fail(f"--participants must be between 1 and {MAX_PARTICIPANTS}, got {participants}")
     if not 3 <= days <= 7:
@@ -40,6 +46,8 @@ def reproduce_seed002(
         fail(f"--storage-hours must be between 0 and 168, got {storage_hours}")
     if excess not in EXCESS_RULES:
         fail(f"--excess must be one of {', '.join(EXCESS_RULES)}, got {excess!r}")
+    if on_chain and participants > MAX_CHAIN_PARTICIPANTS:
+        fail(f"--participants must be at most {MAX_CHAIN_PARTICIPANTS} with --chain, got {participants}")
     prepare_out(out)
     from offchain.data.seed002 import generate_week
     from offchain.mechanisms.peak_control.model import reproduce_week
@@ -47,6 +55,16 @@ def reproduce_seed002(
 
     settings = PeakSettings(threshold=threshold, flexibility=Flexibility(storage_hours=storage_hours),
                             rules=RecRules(excess=excess))  # type: ignore[arg-type]
-    result = reproduce_week(out, generate_week(participants, days, seed), settings, sweep=sweep)
+    week = generate_week(participants, days, seed)
+    if on_chain:
+        from offchain.mechanisms.peak_control.chain_run import reproduce_chain
+
+        report, checks = reproduce_chain(out, week, settings)
+        failed = [c for c in checks if not c[1]]
+        if failed:
+            fail(f"{len(failed)} of {len(checks)} on-chain checks differ from the plan; see {report}")
+        typer.echo(f"All {len(checks)} on-chain checks equal the plan; wrote {report}")
+        return
+    result = reproduce_week(out, week, settings, sweep=sweep)
     verdicts = ", ".join(f"{row.verdict}" for row in result.targets.itertuples())
     typer.echo(f"Wrote {result.files[0]} (targets: {verdicts})")
