@@ -34,10 +34,14 @@ class Flexibility:
     """Each participant's means to buy at another hour than it consumes, which the paper leaves implicit: a
     battery of `storage_hours` times the participant's mean hourly consumption (kWh), charged or discharged at
     most at capacity / `charge_hours` per hour, lossless, empty at the start and end of every day (so each
-    participant's bought minus sold equals consumption minus production every day). 0 hours: no flexibility."""
+    participant's bought minus sold equals consumption minus production every day). 0 hours: no flexibility.
+    `carry_over` (beyond the paper): the battery may keep at midnight what the next day's deficits will use (the
+    agent knows its next day as it knows its current one), so evening purchases can serve the next morning; each
+    day then conserves energy up to the change of charge, and the last day of a run ends empty."""
 
     storage_hours: float = 6.0
     charge_hours: float = 4.0
+    carry_over: bool = False
 
     def capacity(self, consumption: np.ndarray) -> np.ndarray:
         """(n,) kWh from (n, ..., 24) hourly consumption."""
@@ -89,7 +93,8 @@ class DayDecision:
 @dataclass(frozen=True)
 class WeekRun:
     """One scenario's week: `bought`, `sold`, `recommended` (n, days, 24) kWh; `multipliers` (days, 24);
-    `searches` the best-first search of each day that had one (None otherwise)."""
+    `searches` the best-first search of each day that had one (None otherwise); `stored` (n, days + 1) kWh in each
+    battery at every midnight (all 0 unless the flexibility carries over)."""
 
     scenario: Scenario
     bought: np.ndarray
@@ -97,6 +102,7 @@ class WeekRun:
     recommended: np.ndarray
     multipliers: np.ndarray
     searches: tuple[SearchResult | None, ...]
+    stored: np.ndarray
 
     @property
     def aggregate(self) -> np.ndarray:
@@ -140,16 +146,21 @@ def rec_targets(recommended: np.ndarray, need: np.ndarray, deficit: np.ndarray, 
     return np.where(norec[:, None], deficit, plan)
 
 
-def operate_day(net: np.ndarray, target: np.ndarray, capacity: np.ndarray, power: np.ndarray) -> DayDecision:
+def operate_day(net: np.ndarray, target: np.ndarray, capacity: np.ndarray, power: np.ndarray,
+                start: np.ndarray | None = None, carry: np.ndarray | None = None) -> DayDecision:
     """The meter agents' hourly decisions for one day. `net` (n, 24): consumption minus production, kWh;
-    `target` (n, 24): the purchases the agent aims at. Each hour the battery absorbs the difference
-    ``target - net`` within its power, its free or stored energy, and what the rest of the day still needs
-    (a battery never holds energy the day will not use, so a surplus beyond that is sold); the grid takes the
-    rest (bought if positive, sold if negative). What the battery still holds at 23:00's end is sold then."""
+    `target` (n, 24): the purchases the agent aims at; `start` (n,): the battery's charge at midnight (default
+    empty); `carry` (n,): what it may keep for the next day (default nothing). Each hour the battery absorbs the
+    difference ``target - net`` within its power, its free or stored energy, and what the rest of the day plus
+    `carry` still needs (a battery never holds energy that will not be used, so a surplus beyond that is sold);
+    the grid takes the rest (bought if positive, sold if negative). What the battery holds after 23:00 beyond
+    `carry` is sold then."""
     n = net.shape[0]
+    keep = np.zeros(n) if carry is None else carry
     deficit = np.clip(net, 0.0, None)
-    later_need = deficit[:, ::-1].cumsum(axis=1)[:, ::-1] - deficit
+    later_need = deficit[:, ::-1].cumsum(axis=1)[:, ::-1] - deficit + keep[:, None]
     charge = np.zeros((n, HOURS + 1))
+    charge[:, 0] = 0.0 if start is None else start
     bought, sold = np.zeros((n, HOURS)), np.zeros((n, HOURS))
     for h in range(HOURS):
         state = charge[:, h]
@@ -158,8 +169,8 @@ def operate_day(net: np.ndarray, target: np.ndarray, capacity: np.ndarray, power
         flow = np.clip(target[:, h] - net[:, h], lower, upper)
         grid = net[:, h] + flow
         if h == HOURS - 1:
-            grid = grid - (state + flow)
-            flow = -state
+            left = state + flow - np.minimum(state + flow, keep)
+            grid, flow = grid - left, flow - left
         charge[:, h + 1] = state + flow
         bought[:, h], sold[:, h] = np.clip(grid, 0.0, None), np.clip(-grid, 0.0, None)
     return DayDecision(bought=bought, sold=sold, charge=charge)
@@ -178,6 +189,7 @@ def run_week(consumption: np.ndarray, production: np.ndarray, scenario: Scenario
     recommended = np.zeros_like(net)
     multipliers = np.ones((days, HOURS))
     searches: list[SearchResult | None] = []
+    stored = np.zeros((n, days + 1))
     for d in range(days):
         deficit = np.clip(net[:, d], 0.0, None)
         target, search = deficit, None
@@ -191,10 +203,13 @@ def run_week(consumption: np.ndarray, production: np.ndarray, scenario: Scenario
         if target is deficit:
             bought[:, d], sold[:, d] = deficit, np.clip(-net[:, d], 0.0, None)
         else:
-            day = operate_day(net[:, d], target, capacity, power)
-            bought[:, d], sold[:, d] = day.bought, day.sold
+            carry = None
+            if settings.flexibility.carry_over and d + 1 < days:
+                carry = np.clip(net[:, d + 1], 0.0, None).sum(axis=1)
+            day = operate_day(net[:, d], target, capacity, power, stored[:, d], carry)
+            bought[:, d], sold[:, d], stored[:, d + 1] = day.bought, day.sold, day.charge[:, -1]
     return WeekRun(scenario=scenario, bought=bought, sold=sold, recommended=recommended, multipliers=multipliers,
-                   searches=tuple(searches))
+                   searches=tuple(searches), stored=stored)
 
 
 @dataclass(frozen=True)

@@ -128,3 +128,12 @@ def test_commitment_leaf_is_abi_encoded_and_every_proof_verifies():
         assert verify(tree.root, 4, p, schedule, tree.proofs[p])
     other = to_checksum_address(participants[1])
     assert not verify(tree.root, 4, other, tree.schedules[first], tree.proofs[first])
+
+
+def test_carry_over_conserves_energy_up_to_the_change_of_charge():
+    settings = PeakSettings(flexibility=Flexibility(storage_hours=24.0, carry_over=True))
+    run = run_week(WEEK.consumption, WEEK.production, "rec", settings)
+    change = np.diff(run.stored, axis=1)
+    assert np.allclose(run.bought.sum(2) - run.sold.sum(2), WEEK.net.sum(2) + change, atol=1e-6)
+    assert np.any(run.stored[:, 1:-1] > 0) and np.allclose(run.stored[:, [0, -1]], 0)
+    assert np.allclose(run.bought.sum((1, 2)) - run.sold.sum((1, 2)), WEEK.net.sum((1, 2)), atol=1e-6)
