@@ -24,7 +24,7 @@ from offchain.data.seed002 import (
 )
 from offchain.scenarios.markdown import frame_table, table
 
-from .plan import PeakSettings, WeekRun, run_week, week_costs
+from .plan import SCENARIOS, PeakSettings, WeekRun, run_week, week_costs
 
 #: Table 1 as printed (p-values).
 PAPER_TABLE_1 = {"Shapiro-Wilk, REC": 0.3702385723590851, "Shapiro-Wilk, NOREC": 0.5495042204856873,
@@ -139,7 +139,7 @@ def reproduce_week(out: Path, week: Week | None = None, settings: PeakSettings =
     """Both scenarios over `week` (default: the seeded, calibrated 103 x 7 week), the report ``seed002.md`` and
     its CSVs and PNGs in `out`."""
     week = generate_week() if week is None else week
-    runs = {scenario: run_week(week.consumption, week.production, scenario, settings) for scenario in ("norec", "rec")}
+    runs = {scenario: run_week(week.consumption, week.production, scenario, settings) for scenario in SCENARIOS}
     norec, rec = runs["norec"], runs["rec"]
     first = settings.first_day
     statistics = daily_par_statistics(rec.daily_par, norec.daily_par)
