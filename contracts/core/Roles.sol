@@ -19,4 +19,6 @@ library Roles {
     bytes32 internal constant STAKING = keccak256("STAKING_ROLE");
     /// @dev Market contracts allowed to burn delivered energy credits.
     bytes32 internal constant MARKET = keccak256("MARKET_ROLE");
+    /// @dev Peak-control worker (seed 002): publishes penalty vectors and recommendation commitments.
+    bytes32 internal constant PAR_CONTROL = keccak256("PAR_CONTROL_ROLE");
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from eth_utils import keccak
 
-ROLE_NAMES: tuple[str, ...] = ("ADMIN", "OPERATOR", "METER", "SCORER", "VALIDATOR", "STAKING", "MARKET")
+ROLE_NAMES: tuple[str, ...] = ("ADMIN", "OPERATOR", "METER", "SCORER", "VALIDATOR", "STAKING", "MARKET", "PAR_CONTROL")
 
 
 def role_id(name: str) -> bytes:

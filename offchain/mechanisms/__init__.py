@@ -14,9 +14,10 @@ from .base import Mechanism, Panel, Reproduction
 from .coalition_market import MECHANISM as COALITION_MARKET
 from .fog_ems import MECHANISM as FOG_EMS
 from .v2v import MECHANISM as V2V
+from .peak_control import MECHANISM as PEAK_CONTROL
 
 #: Every mechanism, in the order their contract groups are deployed.
-MECHANISMS: tuple[Mechanism, ...] = (COALITION_MARKET, FOG_EMS, V2V)
+MECHANISMS: tuple[Mechanism, ...] = (COALITION_MARKET, FOG_EMS, V2V, PEAK_CONTROL)
 
 #: The workers of the core contracts, which belong to no mechanism.
 CORE_WORKERS: tuple[WorkerSpec, ...] = (SURPLUS_SCORE,)
@@ -64,6 +65,7 @@ __all__ = [
     "CORE_WORKERS",
     "FOG_EMS",
     "MECHANISMS",
+    "PEAK_CONTROL",
     "SUITE",
     "WORKERS",
     "Mechanism",

@@ -32,10 +32,12 @@ SUITE_CONTRACTS = [
     "ParticipantRegistry", "UPOS", "EPOS", "EnergyCredit", "EnergyOrderBook",
     "ProofScoreRegistry", "Staking", "MinerSelection", "MiningRewardEscrow",
     "EVExchange", "PeriodMatching", "FogModelRegistry", "V2VSettlement", "PoSocScores", "V2VModelRegistry",
+    "HourlyEnergyOrderBook", "PenaltySchedule", "RecommendationBoard",
 ]
 #: The suite's own second instances (Deploy(name, artifact=...)).
-SUITE_ARTIFACTS = {"V2VModelRegistry": "FogModelRegistry"}
-CONTRACT_ROLES = {"EnergyOrderBook": ["MARKET"], "Staking": ["STAKING"], "PeriodMatching": ["MARKET"]}
+SUITE_ARTIFACTS = {"V2VModelRegistry": "FogModelRegistry", "HourlyEnergyOrderBook": "EnergyOrderBook"}
+CONTRACT_ROLES = {"EnergyOrderBook": ["MARKET"], "Staking": ["STAKING"], "PeriodMatching": ["MARKET"],
+                  "HourlyEnergyOrderBook": ["MARKET"]}
 
 
 def rehearsal_client(anvil: EmbeddedAnvil) -> ChainClient:
@@ -60,7 +62,8 @@ def test_rehearsal_deploys_in_order_and_the_second_run_reuses_the_manifest(rehea
     assert (written["network"], written["chain_id"], written["deployer"]) == ("fuji-rehearsal", 43113, rehearsal.address)
     assert len(written["git_commit"]) >= 40 and written["deploy_block"] == 1
     assert all(w3.eth.get_code(address) for address in written["contracts"].values())
-    assert written["roles"] == network.role_addresses()
+    # the peak-control workers' role goes to the SCORER account (offchain/mechanisms/peak_control/terms.py)
+    assert written["roles"] == network.role_addresses() | {"PAR_CONTROL": network.role_addresses()["SCORER"]}
     assert written["contract_roles"] == CONTRACT_ROLES
     registry = rehearsal.contract("ParticipantRegistry", manifest.address("ParticipantRegistry"))
     assert all(rehearsal.call(registry.functions.hasRole(role_id(r), a)) for r, a in written["roles"].items())
@@ -150,7 +153,9 @@ def test_plan_measures_gas_without_sending_and_matches_a_real_deployment(rehears
         *SUITE_CONTRACTS[:5], "grant MARKET to EnergyOrderBook",
         "ProofScoreRegistry", "Staking", "grant STAKING to Staking", "MinerSelection", "Staking.setMinerSelection",
         "MiningRewardEscrow", "EVExchange", "PeriodMatching", "grant MARKET to PeriodMatching", "FogModelRegistry",
-        "V2VSettlement", "PoSocScores", "V2VModelRegistry", "grant OPERATOR", "grant METER", "grant SCORER",
+        "V2VSettlement", "PoSocScores", "V2VModelRegistry",
+        "HourlyEnergyOrderBook", "grant MARKET to HourlyEnergyOrderBook", "PenaltySchedule", "RecommendationBoard",
+        "grant PAR_CONTROL", "grant OPERATOR", "grant METER", "grant SCORER",
     ]
     assert all(gas > 21_000 for _, gas in plan.steps)
     base_fee = w3.eth.get_block("latest")["baseFeePerGas"]
