@@ -12,8 +12,9 @@ leaves at 07:30 is connected over midnight.
   18:30-05:30) with scipy `curve_fit` (Eq. 3.4); N_car(t) = Omega * eta(t) (Eq. 3.5).
 - `ev_population`: Omega EVs with a cyclic availability mask consistent with N_car(t), SOC, battery and
   charger from a chapter preset (`CH3`, `CH4`), seeded.
-- `calibrate_base`: scales the shape to the thesis's uncontrolled figures (peak 329.5 kVA, minimum 58.5 kVA
-  at 05:00); these are inputs calibrated to the paper, never reproduced results.
+- `calibrate_base`: fits the shape to the thesis's uncontrolled figures (peak 329.5 kVA, minimum 58.5 kVA
+  at 05:00, ln-PFL 0.56, i.e. a mean of 154.8 kVA); these are inputs calibrated to the paper, never
+  reproduced results.
 
 Quantities: power in kW (= kVA at unity power factor, the thesis's reading), energy in kWh, SOC in [0, 1].
 """
@@ -270,32 +271,53 @@ def uncontrolled_ev_load(population: EvPopulation) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Calibration:
-    """Base load = scale * shape + offset (kW), fitted so that the uncontrolled total has the given peak and
-    the base its minimum (at 05:00) equal to the given minimum."""
+    """Base load = minimum_kw + scale * ((shape - min shape) / (max shape - min shape)) ** power (kW), fitted
+    so that the uncontrolled total has the given peak and ln-range PFL (hence mean) and the base its
+    minimum (at 05:00) equal to the given minimum."""
 
     scale: float
-    offset: float
+    power: float
     peak_kw: float
     minimum_kw: float
+    pfl: float
 
 
 def calibrate_base(
-    ev_load_kw: np.ndarray, peak_kw: float = 329.5, minimum_kw: float = 58.5, shape: np.ndarray | None = None
+    ev_load_kw: np.ndarray,
+    peak_kw: float = 329.5,
+    minimum_kw: float = 58.5,
+    pfl_target: float = 0.56,
+    shape: np.ndarray | None = None,
 ) -> tuple[np.ndarray, Calibration]:
-    """Scale `shape` (default `base_profile_shape`) so that min(base) = minimum_kw and
-    max(base + ev_load_kw) = peak_kw. Returns (base load in kW, the calibration)."""
+    """Fit the base load to the thesis's uncontrolled day (Ch3 Fig. 3.2 top): min(base) = minimum_kw,
+    max(base + ev_load_kw) = peak_kw and ln((max - min) / mean) of the total = pfl_target (a mean of
+    (peak - min) / e^pfl). Returns (base load in kW, the calibration); DataError if no power in
+    [0.05, 20] fits."""
     shape = base_profile_shape() if shape is None else np.asarray(shape, float)
-    low = float(shape.min())
+    unit = (shape - shape.min()) / (shape.max() - shape.min())
+    ev = np.asarray(ev_load_kw, float)
+    target_mean = (peak_kw - minimum_kw) / np.exp(pfl_target)
 
-    def excess(scale: float) -> float:
-        base = scale * (shape - low) + minimum_kw
-        return float((base + ev_load_kw).max() - peak_kw)
+    def base_for(power: float) -> np.ndarray:
+        curve = unit**power
 
-    if excess(0.0) >= 0:
-        raise DataError(f"the EV load alone reaches {peak_kw} kW above a {minimum_kw} kW floor: no base fits")
-    scale = optimize.brentq(excess, 0.0, 1e4, xtol=1e-10)
-    base = scale * (shape - low) + minimum_kw
-    return base, Calibration(scale=float(scale), offset=float(minimum_kw - scale * low), peak_kw=peak_kw, minimum_kw=minimum_kw)
+        def excess(scale: float) -> float:
+            return float((minimum_kw + scale * curve + ev).max() - peak_kw)
+
+        if excess(0.0) >= 0:
+            raise DataError(f"the EV load alone reaches {peak_kw} kW above a {minimum_kw} kW floor: no base fits")
+        return minimum_kw + optimize.brentq(excess, 0.0, 1e5, xtol=1e-10) * curve
+
+    def mean_gap(power: float) -> float:
+        return float((base_for(power) + ev).mean() - target_mean)
+
+    low, high = 0.05, 20.0
+    if mean_gap(low) * mean_gap(high) > 0:
+        raise DataError(f"no base shape gives a {target_mean:.1f} kW mean with peak {peak_kw} and min {minimum_kw} kW")
+    power = optimize.brentq(mean_gap, low, high, xtol=1e-12)
+    base = base_for(power)
+    scale = float(base.max() - minimum_kw)
+    return base, Calibration(scale=scale, power=float(power), peak_kw=peak_kw, minimum_kw=minimum_kw, pfl=pfl_target)
 
 
 __all__ = [

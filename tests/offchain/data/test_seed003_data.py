@@ -69,13 +69,17 @@ def test_uncontrolled_charging_delivers_every_need_from_arrival():
     assert d.uncontrolled_ev_load(ch4).sum() * 0.5 == pytest.approx(ch4.need_kwh.sum() - ch4.offer_kwh.sum())
 
 
-def test_calibration_hits_the_thesis_peak_and_minimum():
+def test_calibration_hits_the_thesis_peak_minimum_and_pfl():
     pop = d.ev_population("ch3", seed=3)
     ev = d.uncontrolled_ev_load(pop)
     base, calibration = d.calibrate_base(ev)
-    assert (base + ev).max() == pytest.approx(329.5) and base.min() == pytest.approx(58.5)
-    assert int(base.argmin()) == 10
-    np.testing.assert_allclose(base, calibration.scale * d.base_profile_shape() + calibration.offset)
+    total = base + ev
+    assert total.max() == pytest.approx(329.5) and base.min() == pytest.approx(58.5)
+    assert np.log((total.max() - total.min()) / total.mean()) == pytest.approx(0.56)
+    assert int(base.argmin()) == 10 and total.min() == pytest.approx(58.5)
+    shape = d.base_profile_shape()
+    unit = (shape - shape.min()) / (shape.max() - shape.min())
+    np.testing.assert_allclose(base, 58.5 + calibration.scale * unit**calibration.power)
     with pytest.raises(d.DataError, match="no base fits"):
         d.calibrate_base(np.full(48, 400.0))
 
