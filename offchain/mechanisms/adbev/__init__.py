@@ -11,5 +11,8 @@ MECHANISM = Mechanism(
     summary="seed 003 ch. 3-4: GA day-ahead EV charging and the AdBEV iceberg market",
     terms=AdbevTerms(),
     deploy_steps=adbev_steps,
-    reproductions=(Reproduction("seed003-scheduling", f"{__name__}.command:reproduce_seed003_scheduling"),),
+    reproductions=(
+        Reproduction("seed003-scheduling", f"{__name__}.command:reproduce_seed003_scheduling"),
+        Reproduction("seed003-adbev", f"{__name__}.command:reproduce_seed003_adbev"),
+    ),
 )
