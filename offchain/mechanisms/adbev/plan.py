@@ -124,9 +124,12 @@ class AdbevDay:
 
 def iceberg_flags(population: EvPopulation) -> np.ndarray:
     """An EV trades icebergs when its first period's order (its charger's energy per slot, capped by its
-    need or offer) exceeds the market threshold, set at the median so that normal:iceberg is 1:1."""
+    need or offer) is among the larger half: the market threshold sits where normal:iceberg is 1:1 (ties
+    broken by EV index)."""
     size = np.minimum(population.slot_energy_kwh, population.need_kwh + population.offer_kwh)
-    return size > np.median(size)
+    flags = np.zeros(population.size, bool)
+    flags[np.argsort(-size, kind="stable")[: population.size // 2]] = True
+    return flags
 
 
 def _clear(buys: list[Order], sells: list[Order], slot: int) -> tuple[list[Trade], dict, dict]:
@@ -164,6 +167,7 @@ def run_adbev(population: EvPopulation, settings: AdbevSettings | None = None) -
     tranche = settings.peak_kw * SLOT_H
     need = population.need_kwh.copy()
     offer = population.offer_kwh.copy()
+    discharged = np.zeros(population.size)
     connected = population.connected
     start = int(np.argmin(connected.sum(axis=0)))
     order = population.order_from(start)
@@ -188,11 +192,10 @@ def run_adbev(population: EvPopulation, settings: AdbevSettings | None = None) -
                     placed_at[key] = sequence
                     sequence += 1
                     placed += 1
-                iceberg = bool(icebergs[i])
+                shown = min(tranche, step)
                 # an iceberg that could no longer meet its need at one tranche a period trades in full
-                if iceberg and is_buy and left > tranche * (slots_left[i, position] - 1) + 1e-9:
-                    iceberg = False
-                size = min(left, tranche if iceberg else step)
+                iceberg = bool(icebergs[i]) and not (is_buy and left > shown * (slots_left[i, position] - 1) + 1e-9)
+                size = min(left, shown if iceberg else step)
                 price = float(np.clip(guide[t] + spread[i] * (1 if is_buy else -1), 1.0, 100.0))
                 (buys if is_buy else sells).append(
                     Order(is_buy, int(i), round(price, 2), size, iceberg, placed_at[key], waited.get(int(i), 0))
@@ -220,11 +223,12 @@ def run_adbev(population: EvPopulation, settings: AdbevSettings | None = None) -
         for index, sell in enumerate(sells):
             sold = sell.quantity_kwh - left_sell[index]
             offer[sell.ev] -= sold
+            discharged[sell.ev] += sold
             load[t] -= sold / SLOT_H
             if left_sell[index] > 1e-9:  # passive: carried with its priority, killed after carry_max
                 carried_for[sell.ev] = carried_for.get(sell.ev, 0) + 1
                 carried += 1
-                if carried_for[sell.ev] > settings.carry_max:
+                if carried_for[sell.ev] > settings.carry_max:  # killed: the EV keeps the rest
                     offer[sell.ev] = 0.0
     return AdbevDay(
         ev_load_kw=load,
@@ -232,7 +236,7 @@ def run_adbev(population: EvPopulation, settings: AdbevSettings | None = None) -
         grid_kwh=grid,
         guide=guide,
         charged_kwh=population.need_kwh - need,
-        discharged_kwh=population.offer_kwh - offer,
+        discharged_kwh=discharged,
         unmet_kwh=float(max(need.sum(), 0.0)),
         modes=modes,
         placed=placed,
