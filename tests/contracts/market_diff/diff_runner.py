@@ -88,8 +88,8 @@ KINDS = (
     "invalid_order",
     "advance",
     "set_active",
-    "carry_limit",
-    "carry",
+    *["carry_limit"] * 3,
+    *["carry"] * 3,
 )
 """Abstract operation kinds; repetition sets their weights."""
 
