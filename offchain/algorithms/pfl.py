@@ -111,12 +111,9 @@ def load_factor(load: np.ndarray | list[float]) -> np.ndarray | float:
 
 def peak_to_average(load: np.ndarray | list[float]) -> np.ndarray | float:
     """Peak / mean (PAR, the load factor's reciprocal); needs a positive mean."""
-    curve = _curve(load)
-    mean = curve.mean(axis=-1)
-    if np.any(mean <= 0):
+    if np.any(_curve(load).mean(axis=-1) <= 0):
         raise ValueError("peak_to_average needs a positive mean load")
-    value = curve.max(axis=-1) / mean
-    return value if np.ndim(value) else float(value)
+    return 1.0 / load_factor(load)
 
 
 def one_minus_load_factor(load: np.ndarray | list[float]) -> np.ndarray | float:

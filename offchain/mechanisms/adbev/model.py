@@ -14,7 +14,7 @@ import numpy as np
 from offchain.algorithms import ev_scheduling, pfl
 from offchain.data import seed003
 from offchain.mechanisms.adbev.plan import AdbevDay, AdbevSettings, run_adbev
-from offchain.mechanisms.adbev.scheduling import Check
+from offchain.mechanisms.adbev.scheduling import Check, plot_load_curves
 from offchain.scenarios.markdown import table
 
 #: The thesis's Ch4 values (Figs. 4.4-4.5): PFL in MVA of total variation.
@@ -76,21 +76,11 @@ def plot(run: Ch4Run, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    hours = np.arange(seed003.SLOTS) * seed003.SLOT_H
-    figure, axis = plt.subplots(figsize=(9, 4.5))
-    axis.step(hours, run.base_kw, where="post", color="grey", label="household base")
-    for name in run.loads:
-        axis.step(hours, run.base_kw + run.loads[name], where="post", label=f"{name} (PFL {run.pfl(name):.2f} MVA)")
-    axis.axhline(seed003.TRANSFORMER_KVA, color="red", linestyle="--", label="transformer 250 kVA")
-    axis.set_xlabel("time of day (h)")
-    axis.set_ylabel("transformer load (kVA)")
-    axis.set_xticks(range(0, 25, 3))
-    axis.legend(fontsize=8)
-    axis.set_title("Seed 003 Ch4: no strategy, GA with discharging, AdBEV (thesis Figs. 4.4-4.5)")
-    figure.tight_layout()
-    figure.savefig(out / "seed003-ch4-loads.png", dpi=110)
-    plt.close(figure)
+    totals = {f"{name} (PFL {run.pfl(name):.2f} MVA)": run.base_kw + load for name, load in run.loads.items()}
+    plot_load_curves(out / "seed003-ch4-loads.png", run.base_kw, totals,
+                     "Seed 003 Ch4: no strategy, GA with discharging, AdBEV (thesis Figs. 4.4-4.5)")
 
+    hours = np.arange(seed003.SLOTS) * seed003.SLOT_H
     figure, axis = plt.subplots(figsize=(9, 3.8))
     axis.step(hours, run.adbev.guide, where="post", label="GBM guide price")
     axis.plot(np.arange(24) + 0.5, run.adbev.hourly_deal_price(), "o-", label="hourly mean deal price")

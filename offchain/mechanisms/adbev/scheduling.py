@@ -99,8 +99,8 @@ def _clock(slot: int) -> str:
     return f"{slot // 2:02d}:{30 * (slot % 2):02d}"
 
 
-def plot_loads(run: SchedulingRun, path: Path, limit_kw: float = seed003.TRANSFORMER_KVA) -> None:
-    """Figs. 3.2-3.3 analogue: base and total load per half-hour under each scheduler."""
+def plot_load_curves(path: Path, base_kw: np.ndarray, totals: dict[str, np.ndarray], title: str) -> None:
+    """Base and total transformer load per half-hour (kVA) with the transformer limit, one line per label."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -108,18 +108,24 @@ def plot_loads(run: SchedulingRun, path: Path, limit_kw: float = seed003.TRANSFO
 
     hours = np.arange(seed003.SLOTS) * seed003.SLOT_H
     figure, axis = plt.subplots(figsize=(9, 4.5))
-    axis.step(hours, run.base_kw, where="post", color="grey", label="household base")
-    for name in run.schedules:
-        axis.step(hours, run.total(name), where="post", label=f"{name} (PFL {pfl.pfl_log_range(run.total(name)):.2f})")
-    axis.axhline(limit_kw, color="red", linestyle="--", label=f"transformer {limit_kw:.0f} kVA")
+    axis.step(hours, base_kw, where="post", color="grey", label="household base")
+    for label, total in totals.items():
+        axis.step(hours, total, where="post", label=label)
+    axis.axhline(seed003.TRANSFORMER_KVA, color="red", linestyle="--", label="transformer 250 kVA")
     axis.set_xlabel("time of day (h)")
     axis.set_ylabel("transformer load (kVA)")
     axis.set_xticks(range(0, 25, 3))
     axis.legend(fontsize=8)
-    axis.set_title("Seed 003 Ch3: 100 households, 100 EVs (thesis Figs. 3.2-3.4)")
+    axis.set_title(title)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def plot_loads(run: SchedulingRun, path: Path) -> None:
+    """Figs. 3.2-3.3 analogue: base and total load per half-hour under each scheduler."""
+    totals = {f"{name} (PFL {pfl.pfl_log_range(run.total(name)):.2f})": run.total(name) for name in run.schedules}
+    plot_load_curves(path, run.base_kw, totals, "Seed 003 Ch3: 100 households, 100 EVs (thesis Figs. 3.2-3.4)")
 
 
 def report(run: SchedulingRun, settings: ev_scheduling.GaSettings, source: str) -> str:

@@ -69,27 +69,25 @@ def run_example(deploy_market, market_env, operations, **overrides: int) -> None
           f"{runner.clock_advances} clock advances, {time.perf_counter() - started:.1f} s")
 
 
-# No shrink phase: shrinking a 300-step chain run would take hours, and a disagreement already
-# reports the concrete action history up to the failing step.
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=HealthCheck.all(),
-    phases=(Phase.explicit, Phase.reuse, Phase.generate),
-    print_blob=True,
-)
+def _examples(count: int):
+    """Hypothesis settings for `count` examples. No shrink phase: shrinking a 300-step chain run would take
+    hours, and a disagreement already reports the concrete action history up to the failing step."""
+    return settings(
+        max_examples=count,
+        deadline=None,
+        suppress_health_check=HealthCheck.all(),
+        phases=(Phase.explicit, Phase.reuse, Phase.generate),
+        print_blob=True,
+    )
+
+
+@_examples(EXAMPLES)
 @given(operations=operation_sequences)
 def test_contract_and_model_agree_after_every_operation(deploy_market, market_env, operations):
     run_example(deploy_market, market_env, operations)
 
 
-@settings(
-    max_examples=max(1, EXAMPLES // 3),
-    deadline=None,
-    suppress_health_check=HealthCheck.all(),
-    phases=(Phase.explicit, Phase.reuse, Phase.generate),
-    print_blob=True,
-)
+@_examples(max(1, EXAMPLES // 3))
 @given(operations=operation_sequences)
 def test_one_period_ahead_book_with_carry_over_agrees(deploy_market, market_env, operations):
     """The AdBEV terms (one period open ahead): carries into the next period succeed in the window
