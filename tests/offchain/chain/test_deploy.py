@@ -31,9 +31,10 @@ pytestmark = pytest.mark.chain
 SUITE_CONTRACTS = [
     "ParticipantRegistry", "UPOS", "EPOS", "EnergyCredit", "EnergyOrderBook",
     "ProofScoreRegistry", "Staking", "MinerSelection", "MiningRewardEscrow",
-    "EVExchange", "PeriodMatching", "FogModelRegistry",
+    "EVExchange", "PeriodMatching", "FogModelRegistry", "AdbevBook",
 ]
-CONTRACT_ROLES = {"EnergyOrderBook": ["MARKET"], "Staking": ["STAKING"], "PeriodMatching": ["MARKET"]}
+CONTRACT_ROLES = {"EnergyOrderBook": ["MARKET"], "Staking": ["STAKING"], "PeriodMatching": ["MARKET"],
+                  "AdbevBook": ["MARKET"]}
 
 
 def rehearsal_client(anvil: EmbeddedAnvil) -> ChainClient:
@@ -65,7 +66,7 @@ def test_rehearsal_deploys_in_order_and_the_second_run_reuses_the_manifest(rehea
     assert all(rehearsal.call(registry.functions.hasRole(role_id(r), manifest.address(name)))
                for name, roles in written["contract_roles"].items() for r in roles)
     for name in SUITE_CONTRACTS[1:]:  # each wired to this registry
-        assert rehearsal.call(rehearsal.contract(name, manifest.address(name)).functions.registry()) == registry.address
+        assert rehearsal.call(manifest.contract(rehearsal, name).functions.registry()) == registry.address
     staking = rehearsal.contract("Staking", manifest.address("Staking"))  # the suite's wiring call
     assert rehearsal.call(staking.functions.minerSelection()) == manifest.address("MinerSelection")
     # every contract's ABI beside its address: a client without this project calls it from the manifest alone
@@ -148,7 +149,7 @@ def test_plan_measures_gas_without_sending_and_matches_a_real_deployment(rehears
         *SUITE_CONTRACTS[:5], "grant MARKET to EnergyOrderBook",
         "ProofScoreRegistry", "Staking", "grant STAKING to Staking", "MinerSelection", "Staking.setMinerSelection",
         "MiningRewardEscrow", "EVExchange", "PeriodMatching", "grant MARKET to PeriodMatching", "FogModelRegistry",
-        "grant OPERATOR", "grant METER", "grant SCORER",
+        "AdbevBook", "grant MARKET to AdbevBook", "grant OPERATOR", "grant METER", "grant SCORER",
     ]
     assert all(gas > 21_000 for _, gas in plan.steps)
     base_fee = w3.eth.get_block("latest")["baseFeePerGas"]
@@ -240,7 +241,8 @@ def test_a_second_instance_of_a_contract_has_its_own_name_and_the_shared_artifac
     network = get_network("fuji-rehearsal")
     suite = (*SUITE, Deploy("SecondUPOS", (ContractRef("ParticipantRegistry"),), artifact="UPOS"))
     manifest = deploy_suite(rehearsal, network, manifest_dir=tmp_path, suite=suite)
-    assert manifest.artifacts == {"SecondUPOS": "UPOS"} and manifest.artifact_of("UPOS") == "UPOS"
+    shared = {"SecondUPOS": "UPOS", "AdbevBook": "EnergyOrderBook"}  # the suite's own second book, and this one
+    assert manifest.artifacts == shared and manifest.artifact_of("UPOS") == "UPOS"
     assert manifest.contracts["SecondUPOS"] != manifest.contracts["UPOS"]
     assert manifest.abis["SecondUPOS"] == manifest.abis["UPOS"]
     assert manifest.bytecode_sha256["SecondUPOS"] == manifest.bytecode_sha256["UPOS"]
@@ -249,4 +251,4 @@ def test_a_second_instance_of_a_contract_has_its_own_name_and_the_shared_artifac
     block = rehearsal.w3.eth.block_number
     again = deploy_suite(rehearsal, network, manifest_dir=tmp_path, suite=suite)
     assert rehearsal.w3.eth.block_number == block and again.contracts == manifest.contracts
-    assert load_manifest(network, tmp_path).artifacts == {"SecondUPOS": "UPOS"}
+    assert load_manifest(network, tmp_path).artifacts == shared
