@@ -492,7 +492,9 @@ class OperationResolver:
         m = self.model
         ids = sorted(set(self._settlement_ids(r1 // 6, r2)))
         if r5 % 4:  # mostly orders whose owners allowed the carry, so that batches succeed
-            allowed = [i for i in self._open_orders(closed_gate=True) if m.carry_limit(i) > m.order(i).period]
+            unopened = m.current_period() + m.config.max_periods_ahead  # carries into later periods may succeed
+            allowed = [i for i in self._open_orders(closed_gate=True)
+                       if m.carry_limit(i) > m.order(i).period and m.order(i).period + 1 > unopened]
             ids = allowed[r2 % len(allowed):][:1 + r4 % 3] if allowed else ids
         if r1 % 6 == 5:
             ids.reverse()
