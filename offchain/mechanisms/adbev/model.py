@@ -95,7 +95,7 @@ def plot(run: Ch4Run, out: Path) -> None:
     plt.close(figure)
 
 
-def report(run: Ch4Run, settings: ev_scheduling.GaSettings, adbev: AdbevSettings) -> str:
+def report(run: Ch4Run, settings: ev_scheduling.GaSettings, adbev: AdbevSettings, ev_data: str = "synthetic") -> str:
     """The Markdown report of the Ch4 run."""
     day = run.adbev
     modes = {mode: day.modes.count(mode) for mode in ("satisfied", "aggressive", "passive", "both", "idle")}
@@ -106,7 +106,7 @@ def report(run: Ch4Run, settings: ev_scheduling.GaSettings, adbev: AdbevSettings
     lines = [
         "# Seed 003 Ch4: AdBEV iceberg market against no strategy and the GA with discharging",
         "",
-        f"{run.population.size} EVs (Ch4 preset), GA {settings.generations} generations x {settings.population} "
+        f"{run.population.size} EVs (Ch4 preset, {ev_data} EV data), GA {settings.generations} generations x {settings.population} "
         f"({run.ga_seconds:.1f} s); AdBEV peak {adbev.peak_kw} kW, WT_max {adbev.wait_max}, carry kill after "
         f"{adbev.carry_max} periods, guide sigma {adbev.guide.sigma}/sqrt(h), uplift {adbev.guide.uplift:.0%}.",
         "",
@@ -135,13 +135,14 @@ def report(run: Ch4Run, settings: ev_scheduling.GaSettings, adbev: AdbevSettings
     return "\n".join(lines)
 
 
-def reproduce_adbev(out: Path, seed: int, settings: ev_scheduling.GaSettings, evs: int = seed003.HOUSEHOLDS
-                    ) -> tuple[Ch4Run, list[Check]]:
-    """Ch4 off chain: base from the Ch3 calibration, the Ch4 population, three strategies; writes
-    `seed003-ch4.md` and two plots into `out`."""
-    base, _ = seed003.calibrate_base(seed003.uncontrolled_ev_load(seed003.ev_population("ch3", omega=evs, seed=seed)))
+def reproduce_adbev(out: Path, seed: int, settings: ev_scheduling.GaSettings, evs: int = seed003.HOUSEHOLDS,
+                    ev_data: str = "synthetic") -> tuple[Ch4Run, list[Check]]:
+    """Ch4 off chain: base from the Ch3 calibration, the Ch4 population (synthetic, or real ACN-Data sessions
+    with `ev_data="acn"`), three strategies; writes `seed003-ch4.md` and two plots into `out`."""
+    populate = seed003.acn_population if ev_data == "acn" else seed003.ev_population
+    base, _ = seed003.calibrate_base(seed003.uncontrolled_ev_load(populate("ch3", omega=evs, seed=seed)))
     adbev = AdbevSettings(seed=seed)
-    run = run_ch4(seed003.ev_population("ch4", omega=evs, seed=seed), base, settings, adbev)
+    run = run_ch4(populate("ch4", omega=evs, seed=seed), base, settings, adbev)
     plot(run, out)
-    (out / "seed003-ch4.md").write_text(report(run, settings, adbev))
+    (out / "seed003-ch4.md").write_text(report(run, settings, adbev, ev_data))
     return run, checks(run)

@@ -87,3 +87,18 @@ def test_calibration_hits_the_thesis_peak_minimum_and_pfl():
 def test_bad_population_size_is_refused():
     with pytest.raises(d.DataError, match="omega"):
         d.ev_population("ch3", omega=0)
+
+
+def test_acn_sessions_make_a_seeded_population_of_real_stays():
+    sessions = d.acn_sessions("caltech")
+    assert {"arrival", "departure", "delivered_kwh"} <= set(sessions.columns) and len(sessions) > 1_000
+    one, two = d.acn_population("ch3", omega=40, seed=5), d.acn_population("ch3", omega=40, seed=5)
+    np.testing.assert_array_equal(one.connected, two.connected)
+    assert one.connected.any(axis=1).all()
+    for row, start in zip(one.connected, one.arrival):
+        shifted = np.roll(row, -int(start))  # one cyclic run starting at the arrival slot
+        assert shifted[0] and not np.any(np.diff(shifted.astype(int)) > 0)
+    assert np.all(one.need_kwh <= one.demand_uncapped_kwh + 1e-9)
+    assert np.all(one.need_kwh <= one.connected.sum(axis=1) * 3.5 * 0.5 + 1e-9)
+    with pytest.raises(d.DataError, match="unknown ACN site"):
+        d.acn_sessions("mars")
