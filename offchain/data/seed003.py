@@ -296,7 +296,7 @@ def acn_population(preset: EvPreset | str = CH3, omega: int = HOUSEHOLDS, seed: 
         raise DataError(f"omega must be 1..10000 EVs, got {omega}")
     sessions = acn_sessions(site)
     stay = (sessions["departure"] - sessions["arrival"]).dt.total_seconds() / 3600
-    weekday = sessions["arrival"].dt.dayofweek < 5
+    weekday = sessions["arrival"].dt.day_of_week < 5
     usable = sessions[weekday & (stay > SLOT_H) & (stay < 24) & (sessions["delivered_kwh"] > 0)]
     rng = np.random.default_rng(seed)
     picked = usable.iloc[rng.choice(len(usable), size=omega, replace=len(usable) < omega)]
