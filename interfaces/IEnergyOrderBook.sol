@@ -299,4 +299,43 @@ interface IEnergyOrderBook is
         external
         view
         returns (uint256 uposLocked, uint256 energyLockedWh);
+
+    // ------------------------------------------------------------------ carry-over (seed 003 AdBEV)
+
+    /// @notice `lastPeriod` is not a period after the order's own `period` (or exceeds 2^32 - 1).
+    error InvalidCarryLimit(uint256 orderId, uint256 period, uint256 lastPeriod);
+    /// @notice Carrying `orderId` into `toPeriod` would pass the last period its owner allowed, `lastPeriod`
+    /// (0: the owner allowed none).
+    error CarryPastLimit(uint256 orderId, uint256 toPeriod, uint256 lastPeriod);
+    /// @notice `toPeriod` is already open for new orders (it opened at `openedAt`): a carried order could
+    /// no longer keep its priority over them.
+    error CarryWindowClosed(uint256 toPeriod, uint256 openedAt);
+    /// @notice Orders carried into `toPeriod` must come in placement order: `orderId` after `lastCarriedId`.
+    error CarryOutOfOrder(uint256 toPeriod, uint256 lastCarriedId, uint256 orderId);
+
+    /// @notice The owner allowed `orderId` to be carried into later periods up to `lastPeriod`.
+    event CarryLimitSet(uint256 indexed orderId, uint256 lastPeriod);
+    /// @notice The operator moved what was left of `orderId` (`remainingWh`, its price, side and iceberg
+    /// peak unchanged) from `fromPeriod` into `toPeriod`, ahead of every order placed for `toPeriod`.
+    event OrderCarried(uint256 indexed orderId, uint256 fromPeriod, uint256 toPeriod, uint256 remainingWh);
+    /// @notice {carryOrders} passed over sell `orderId`: its owner has `availableWh` free Wh of the next
+    /// period, `neededWh` were needed; the order stays in its own period (to expire or be grid-filled).
+    event CarrySkipped(uint256 indexed orderId, uint256 availableWh, uint256 neededWh);
+
+    /// @notice Lets the caller's open `orderId` be carried by the operator into later periods up to
+    /// `lastPeriod` (passive/aggressive iceberg execution, docs/adbev-contracts.md). Only the owner,
+    /// before its period's gate closure ({PeriodClosed}); a later call replaces the limit.
+    function setCarryLimit(uint256 orderId, uint256 lastPeriod) external;
+
+    /// @notice Moves each open order of a closed period into the next period with its remaining quantity,
+    /// price, side and iceberg peak, behind the orders carried there before it and ahead of any order
+    /// placed there (which is why the next period must not be open yet: {CarryWindowClosed}). A sell
+    /// needs its owner's free Wh of the next period (the lock moves from one period's credits to the
+    /// next's) or is skipped ({CarrySkipped}); an order no longer open is skipped ({OrderSkipped}). Reverts
+    /// the batch for an unknown order, an open gate ({PeriodNotClosed}), an order past its carry limit
+    /// ({CarryPastLimit}) or out of placement order ({CarryOutOfOrder}). Only OPERATOR.
+    function carryOrders(uint256[] calldata orderIds) external;
+
+    /// @notice The last period `orderId` may be carried into (0: none).
+    function carryLimit(uint256 orderId) external view returns (uint256);
 }

@@ -132,6 +132,10 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
     mapping(uint256 period => TickBitmap.Map) private _ticks;
     mapping(uint256 levelKey => Level) private _levels;
     mapping(uint256 levelKey => mapping(uint256 position => Entry)) private _queues;
+    /// @dev Carry-over (seed 003 AdBEV): the last period each order may be carried into, and the last order
+    /// carried into each period (carries into a period come in placement order).
+    mapping(uint256 orderId => uint256 lastPeriod) private _carryUntil;
+    mapping(uint256 period => uint256 orderId) private _lastCarriedInto;
 
     /// @param registry_ Registry of participants and roles (OPERATOR; the book itself needs MARKET to
     /// receive energy credits).
@@ -489,6 +493,66 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
             if (order.isBuy) uposLocked += _payment(remainingWh, _priceOf(order.tick));
             else energyLockedWh += remainingWh;
         }
+    }
+
+    // ---------------------------------------------------------------- carry-over (seed 003 AdBEV)
+
+    /// @inheritdoc IEnergyOrderBook
+    function setCarryLimit(uint256 orderId, uint256 lastPeriod) external {
+        Order memory order = _knownOrder(orderId);
+        if (order.owner != msg.sender) revert NotOrderOwner(orderId, msg.sender);
+        if (block.timestamp >= gateClosure(order.period)) revert PeriodClosed(order.period);
+        if (!_isOpen(orderId, order)) revert OrderNotOpen(orderId);
+        if (lastPeriod <= order.period || lastPeriod > type(uint32).max) {
+            revert InvalidCarryLimit(orderId, order.period, lastPeriod);
+        }
+        _carryUntil[orderId] = lastPeriod;
+        emit CarryLimitSet(orderId, lastPeriod);
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function carryOrders(uint256[] calldata orderIds) external onlyRegistryRole(Roles.OPERATOR) {
+        for (uint256 i; i < orderIds.length; ++i) {
+            uint256 orderId = orderIds[i];
+            Order memory order = _closedPeriodOrder(orderId);
+            if (_skipIfNotOpen(orderId, order)) continue;
+            _carry(orderId, order);
+        }
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function carryLimit(uint256 orderId) external view returns (uint256) {
+        return _carryUntil[orderId];
+    }
+
+    /// @dev Moves open `order` of a closed period into the next one (see {carryOrders}).
+    function _carry(uint256 orderId, Order memory order) private {
+        uint256 toPeriod = uint256(order.period) + 1;
+        uint256 lastPeriod = _carryUntil[orderId];
+        if (toPeriod > lastPeriod) revert CarryPastLimit(orderId, toPeriod, lastPeriod);
+        if (currentPeriod() + maxPeriodsAhead >= toPeriod) {
+            revert CarryWindowClosed(toPeriod, PeriodClock.startOf(genesisTime, periodSeconds, toPeriod - maxPeriodsAhead));
+        }
+        uint256 lastCarried = _lastCarriedInto[toPeriod];
+        if (orderId <= lastCarried) revert CarryOutOfOrder(toPeriod, lastCarried, orderId);
+        Entry memory entry = _queues[_levelKey(order)][order.position];
+        uint256 remainingWh = entry.visibleWh + (entry.iceberg ? _icebergs[orderId].hiddenWh : 0);
+        if (!order.isBuy) {
+            uint256 available = energyFree[order.owner][toPeriod];
+            if (available < remainingWh) {
+                emit CarrySkipped(orderId, available, remainingWh);
+                return;
+            }
+        }
+        _lastCarriedInto[toPeriod] = orderId;
+        _close(orderId, order, OrderStatus.Open);
+        if (!order.isBuy) {
+            // the lock moves from this period's credits to the next period's (checked above)
+            energyFree[order.owner][order.period] += remainingWh;
+            energyFree[order.owner][toPeriod] -= remainingWh;
+        }
+        emit OrderCarried(orderId, order.period, toPeriod, remainingWh);
+        _rest(Taker(orderId, order.owner, toPeriod, order.isBuy, 0, remainingWh, 0, 0), order.tick, _icebergs[orderId].peakWh);
     }
 
     // --------------------------------------------------------------------------------- internals

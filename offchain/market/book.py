@@ -25,6 +25,10 @@ from offchain.market import events as ev
 from offchain.market.access import AccessModel
 from offchain.market.errors import (
     Address,
+    CarryOutOfOrder,
+    CarryPastLimit,
+    CarryWindowClosed,
+    InvalidCarryLimit,
     DeadlinePassed,
     InvalidOrderFlags,
     OrderWouldTrade,
@@ -213,6 +217,8 @@ class _State:
     energy_free: defaultdict[tuple[Address, int], int] = field(default_factory=lambda: defaultdict(int))
     grid_supplied_wh: defaultdict[tuple[Address, int], int] = field(default_factory=lambda: defaultdict(int))
     next_order_id: int = 1
+    carry_until: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
+    last_carried_into: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
 
 
 def _atomic(
@@ -479,6 +485,64 @@ class EnergyOrderBookModel:
                 self._expire(order)
                 continue
             self._emit(ev.GridFilled(order_id, order.owner, sender, order.is_buy, tariff, remaining))
+
+    # ---------------------------------------------------------------- carry-over (seed 003 AdBEV)
+
+    @_atomic
+    def set_carry_limit(self, sender: Address, order_id: int, last_period: int) -> None:
+        """The owner of an open order lets the operator carry it into later periods up to `last_period`,
+        before its period's gate closes."""
+        order = self._order(order_id)
+        if order.owner != sender:
+            raise NotOrderOwner(order_id, sender)
+        if self.now >= self.gate_closure(order.period):
+            raise PeriodClosed(order.period)
+        self._require_open(order)
+        if last_period <= order.period or last_period > MAX_PERIOD:
+            raise InvalidCarryLimit(order_id, order.period, last_period)
+        self._state.carry_until[order_id] = last_period
+        self._emit(ev.CarryLimitSet(order_id, last_period))
+
+    @_atomic
+    def carry_orders(self, sender: Address, order_ids: Iterable[int]) -> None:
+        """OPERATOR moves open orders of closed periods into the next period before it opens, behind the
+        orders carried there before and ahead of any placed there; a sell's lock moves to the next
+        period's credits (skipped with CarrySkipped if its owner has too few)."""
+        self.access.require_operator(sender)
+        state = self._state
+        for order_id in order_ids:
+            order = self._order(order_id)
+            self._require_closed(order.period)
+            if self._skip_if_not_open(order):
+                continue
+            to_period = order.period + 1
+            last_period = state.carry_until[order_id]
+            if to_period > last_period:
+                raise CarryPastLimit(order_id, to_period, last_period)
+            if self.current_period() + self.config.max_periods_ahead >= to_period:
+                raise CarryWindowClosed(to_period, self.period_start(to_period - self.config.max_periods_ahead))
+            last_carried = state.last_carried_into[to_period]
+            if order_id <= last_carried:
+                raise CarryOutOfOrder(to_period, last_carried, order_id)
+            remaining = order.remaining_wh
+            if not order.is_buy:
+                available = state.energy_free[order.owner, to_period]
+                if available < remaining:
+                    self._emit(ev.CarrySkipped(order_id, available, remaining))
+                    continue
+            state.last_carried_into[to_period] = order_id
+            self._side(order.period, order.is_buy).remove(order.price, order_id, order.visible_wh)
+            if not order.is_buy:
+                state.energy_free[order.owner, order.period] += remaining
+                state.energy_free[order.owner, to_period] -= remaining
+            self._emit(ev.OrderCarried(order_id, order.period, to_period, remaining))
+            order.period = to_period
+            order.visible_wh = order.tranche_wh
+            self._side(to_period, order.is_buy).append(order.price, order_id, order.visible_wh)
+
+    def carry_limit(self, order_id: int) -> int:
+        """The last period `order_id` may be carried into (0: none)."""
+        return self._state.carry_until.get(order_id, 0)
 
     # ------------------------------------------------------------------------------------- views
 

@@ -169,6 +169,30 @@ class InsufficientBalance(OrderBookError):
     ABI = (("account", "address"), ("available", "uint256"), ("needed", "uint256"))
 
 
+class InvalidCarryLimit(OrderBookError):
+    """`lastPeriod` is not a period after the order's own `period` (or exceeds 2^32 - 1)."""
+
+    ABI = (("orderId", "uint256"), ("period", "uint256"), ("lastPeriod", "uint256"))
+
+
+class CarryPastLimit(OrderBookError):
+    """Carrying `orderId` into `toPeriod` would pass the last period its owner allowed (0: none)."""
+
+    ABI = (("orderId", "uint256"), ("toPeriod", "uint256"), ("lastPeriod", "uint256"))
+
+
+class CarryWindowClosed(OrderBookError):
+    """`toPeriod` already opened for new orders (at `openedAt`): a carried order could not keep its priority."""
+
+    ABI = (("toPeriod", "uint256"), ("openedAt", "uint256"))
+
+
+class CarryOutOfOrder(OrderBookError):
+    """Orders carried into `toPeriod` must come in placement order: `orderId` after `lastCarriedId`."""
+
+    ABI = (("toPeriod", "uint256"), ("lastCarriedId", "uint256"), ("orderId", "uint256"))
+
+
 class ParticipantNotRegistered(OrderBookError):
     """Raised by the registry: `account` was never registered."""
 

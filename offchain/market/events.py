@@ -140,3 +140,30 @@ class GridTariffsSet(BookEvent):
 class OrderMinimumsSet(BookEvent):
     min_order_wh: int
     min_display_wh: int
+
+
+@dataclass(frozen=True)
+class CarryLimitSet(BookEvent):
+    """The owner allowed `order_id` to be carried into later periods up to `last_period`."""
+
+    order_id: int
+    last_period: int
+
+
+@dataclass(frozen=True)
+class OrderCarried(BookEvent):
+    """The operator moved `order_id`'s remaining `remaining_wh` from `from_period` into `to_period`."""
+
+    order_id: int
+    from_period: int
+    to_period: int
+    remaining_wh: int
+
+
+@dataclass(frozen=True)
+class CarrySkipped(BookEvent):
+    """A carry batch passed over sell `order_id`: its owner had `available_wh` free Wh of the next period."""
+
+    order_id: int
+    available_wh: int
+    needed_wh: int

@@ -10,6 +10,7 @@ from offchain.chain.steps import Step
 from offchain.chain.suites import assemble_suite
 from offchain.workers import SURPLUS_SCORE, UnknownWorkerError, WorkerSpec
 
+from .adbev import MECHANISM as ADBEV
 from .base import Mechanism, Panel, Reproduction
 from .coalition_market import MECHANISM as COALITION_MARKET
 from .fog_ems import MECHANISM as FOG_EMS
@@ -17,7 +18,7 @@ from .v2v import MECHANISM as V2V
 from .peak_control import MECHANISM as PEAK_CONTROL
 
 #: Every mechanism, in the order their contract groups are deployed.
-MECHANISMS: tuple[Mechanism, ...] = (COALITION_MARKET, FOG_EMS, V2V, PEAK_CONTROL)
+MECHANISMS: tuple[Mechanism, ...] = (COALITION_MARKET, FOG_EMS, V2V, PEAK_CONTROL, ADBEV)
 
 #: The workers of the core contracts, which belong to no mechanism.
 CORE_WORKERS: tuple[WorkerSpec, ...] = (SURPLUS_SCORE,)

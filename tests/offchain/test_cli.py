@@ -299,6 +299,23 @@ def test_bad_seed000_arguments_are_one_line_and_make_nothing(tmp_path: Path) -> 
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("command", "args", "fragment"),
+    [
+        ("seed003-scheduling", ("--generations", "0"), "--generations must be between 1 and 10000"),
+        ("seed003-scheduling", ("--population", "3"), "--population must be between 4 and 1000"),
+        ("seed003-adbev", ("--evs", "0"), "--evs must be between 1 and 1000"),
+        ("seed003-adbev", ("--seed", "-1"), "--seed must be non-negative"),
+        ("seed003-adbev", ("--ev-data", "pecan"), "--ev-data must be one of synthetic, acn"),
+    ],
+)
+def test_bad_seed003_arguments_are_one_line_and_make_nothing(command: str, args: tuple[str, ...], fragment: str,
+                                                              tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert_one_line_failure(kwx("reproduce", command, "--out", str(out), *args), fragment)
+    assert not out.exists()
+
+
 def test_os_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import typer
 

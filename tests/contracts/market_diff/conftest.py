@@ -55,13 +55,14 @@ def market_env(registry, upos, credit, admin, operator, meter, prosumers, evs, o
 
 @pytest.fixture(scope="module")
 def deploy_market(EnergyOrderBook, market_env) -> Callable[[], MarketPair]:
-    """Deploys a book whose genesis puts the chain clock CLOCK_OFFSET_S into period 0, grants it
+    """Deploys a book (BOOK_PARAMS with `overrides` by model field name) whose genesis puts the chain
+    clock CLOCK_OFFSET_S into period 0, grants it
     MARKET, approves it for every actor's UPOS and credits, and builds the matching model."""
 
-    def deploy() -> MarketPair:
+    def deploy(**overrides: int) -> MarketPair:
         env = market_env
         genesis = chain.time() - CLOCK_OFFSET_S
-        config = BookConfig(genesis_time=genesis, **BOOK_PARAMS)
+        config = BookConfig(genesis_time=genesis, **{**BOOK_PARAMS, **overrides})
         # BookConfig's fields follow the constructor's struct BookParams, in order
         params = astuple(config)
         book = EnergyOrderBook.deploy(env.registry, env.upos, env.credit, params, {"from": env.admin})

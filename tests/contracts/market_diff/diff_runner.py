@@ -67,6 +67,8 @@ CHAIN_METHODS = {
     "grid_fill": "gridFill",
     "set_grid_tariffs": "setGridTariffs",
     "set_order_minimums": "setOrderMinimums",
+    "set_carry_limit": "setCarryLimit",
+    "carry_orders": "carryOrders",
 }
 """Model method -> contract function, same arguments after the sender."""
 
@@ -86,6 +88,8 @@ KINDS = (
     "invalid_order",
     "advance",
     "set_active",
+    *["carry_limit"] * 3,
+    *["carry"] * 3,
 )
 """Abstract operation kinds; repetition sets their weights."""
 
@@ -281,6 +285,7 @@ class DiffRunner:
             view = model.order(order_id)
             expected = (view.owner.lower(), *view[1:7], int(view.status))
             batch.add(f"getOrder({order_id})", book, "getOrder", (order_id,), expected)
+            batch.add(f"carryLimit({order_id})", book, "carryLimit", (order_id,), model.carry_limit(order_id))
         self._touched = set()
         differences = batch.differences()
         if differences:
@@ -466,6 +471,35 @@ class OperationResolver:
     def _grid_fill(self, r1: int, r2: int, r3: int, r4: int, r5: int) -> Action:
         sender = self.env.operator if r3 % 8 else self.pick(self.env.actors, r4)
         return Action("grid_fill", sender, (self._settlement_ids(r1, r2),))
+
+    def _carry_limit(self, r1: int, r2: int, r3: int, r4: int, r5: int) -> Action:
+        """The owner of an open order with an open gate allows carrying it 1-3 periods on; sometimes
+        another account, a limit not after the order's period, or an order whose gate has closed."""
+        m = self.model
+        variant = r1 % 8
+        candidates = self._open_orders(closed_gate=variant == 7) or self._open_orders() or [max(1, m.next_order_id - 1)]
+        order_id = self.pick(candidates, r2)
+        period = m.order(order_id).period if order_id < m.next_order_id else 0
+        last = period - r3 % 2 if variant == 6 else period + 1 + r3 % 3
+        owner = next((a for a in self.env.actors if str(a) == m.order(order_id).owner), self.env.outsider) \
+            if order_id < m.next_order_id else self.env.outsider
+        sender = self.pick([a for a in self.env.actors if a != owner], r4) if variant == 5 else owner
+        return Action("set_carry_limit", sender, (order_id, last))
+
+    def _carry(self, r1: int, r2: int, r3: int, r4: int, r5: int) -> Action:
+        """The operator carries open orders of closed periods into the next period, mostly ones whose owner
+        allowed it (ascending ids; one time in six reversed); one time in eight someone else tries."""
+        m = self.model
+        ids = sorted(set(self._settlement_ids(r1 // 6, r2)))
+        if r5 % 4:  # mostly orders whose owners allowed the carry, so that batches succeed
+            unopened = m.current_period() + m.config.max_periods_ahead  # carries into later periods may succeed
+            allowed = [i for i in self._open_orders(closed_gate=True)
+                       if m.carry_limit(i) > m.order(i).period and m.order(i).period + 1 > unopened]
+            ids = allowed[r2 % len(allowed):][:1 + r4 % 3] if allowed else ids
+        if r1 % 6 == 5:
+            ids.reverse()
+        sender = self.env.operator if r3 % 8 else self.pick(self.env.actors, r4)
+        return Action("carry_orders", sender, (ids,))
 
     def _tariffs(self, r1: int, r2: int, r3: int, r4: int, r5: int) -> Action:
         tick = self.model.config.tick_size

@@ -33,11 +33,13 @@ SUITE_CONTRACTS = [
     "ProofScoreRegistry", "Staking", "MinerSelection", "MiningRewardEscrow",
     "EVExchange", "PeriodMatching", "FogModelRegistry", "V2VSettlement", "PoSocScores", "V2VModelRegistry",
     "HourlyEnergyOrderBook", "PenaltySchedule", "RecommendationBoard",
+    "AdbevBook",
 ]
 #: The suite's own second instances (Deploy(name, artifact=...)).
-SUITE_ARTIFACTS = {"V2VModelRegistry": "FogModelRegistry", "HourlyEnergyOrderBook": "EnergyOrderBook"}
+SUITE_ARTIFACTS = {"V2VModelRegistry": "FogModelRegistry", "HourlyEnergyOrderBook": "EnergyOrderBook",
+                   "AdbevBook": "EnergyOrderBook"}
 CONTRACT_ROLES = {"EnergyOrderBook": ["MARKET"], "Staking": ["STAKING"], "PeriodMatching": ["MARKET"],
-                  "HourlyEnergyOrderBook": ["MARKET"]}
+                  "HourlyEnergyOrderBook": ["MARKET"], "AdbevBook": ["MARKET"]}
 
 
 def rehearsal_client(anvil: EmbeddedAnvil) -> ChainClient:
@@ -155,6 +157,7 @@ def test_plan_measures_gas_without_sending_and_matches_a_real_deployment(rehears
         "MiningRewardEscrow", "EVExchange", "PeriodMatching", "grant MARKET to PeriodMatching", "FogModelRegistry",
         "V2VSettlement", "PoSocScores", "V2VModelRegistry",
         "HourlyEnergyOrderBook", "grant MARKET to HourlyEnergyOrderBook", "PenaltySchedule", "RecommendationBoard",
+        "AdbevBook", "grant MARKET to AdbevBook",
         "grant PAR_CONTROL", "grant OPERATOR", "grant METER", "grant SCORER",
     ]
     assert all(gas > 21_000 for _, gas in plan.steps)

@@ -560,3 +560,101 @@ def test_post_only_and_immediate_or_cancel(book):
         book.place_order_with_options(ALICE, 1, True, p(4), 100, 0, 3, 0)
     with pytest.raises(err.DeadlinePassed):
         book.place_order_with_options(ALICE, 1, True, p(4), 100, 0, 0, book.now - 1)
+
+
+# ---------------------------------------------------------------- carry-over (seed 003 AdBEV)
+
+
+@pytest.fixture
+def ahead_one() -> EnergyOrderBookModel:
+    """One period ahead (the AdBEV terms); now mid period 0, so period 1 is the only tradable one."""
+    b = make_book(max_periods_ahead=1)
+    for account in (ALICE, BOB, CAROL, OPERATOR):
+        b.deposit_upos(account, FUNDS)
+        for period in (1, 2):
+            b.deposit_energy(account, period, 100_000)
+    return b
+
+
+def _window(b: EnergyOrderBookModel) -> None:
+    """Between period 1's gate closure and its start: carries into period 2 are open."""
+    b.now = GENESIS + PERIOD_S - LEAD_S + 1
+
+
+def test_carried_orders_lead_their_level_and_move_the_sell_lock(ahead_one):
+    first = ahead_one.place_order(ALICE, 1, False, p(20), 3_000, 0).value
+    second = ahead_one.place_order(BOB, 1, False, p(20), 5_000, 1_000).value
+    for order_id, owner in ((first, ALICE), (second, BOB)):
+        ahead_one.set_carry_limit(owner, order_id, 3)
+    _window(ahead_one)
+    outcome = ahead_one.carry_orders(OPERATOR, [first, second])
+    assert outcome.events == (ev.OrderCarried(first, 1, 2, 3_000), ev.OrderCarried(second, 1, 2, 5_000))
+    assert ahead_one.level_queue(2, False, p(20)) == (first, second)
+    assert (ahead_one.energy_free(ALICE, 1), ahead_one.energy_free(ALICE, 2)) == (100_000, 97_000)
+    assert ahead_one.order(second).visible_wh == 1_000 and ahead_one.order(second).period == 2
+    ahead_one.now = GENESIS + PERIOD_S + 1  # period 2 opens
+    later = ahead_one.place_order(CAROL, 2, False, p(20), 1_000, 0).value
+    assert ahead_one.level_queue(2, False, p(20)) == (first, second, later)
+
+
+def test_carry_errors_leave_the_model_unchanged(ahead_one):
+    plain = ahead_one.place_order(ALICE, 1, True, p(10), 1_000, 0).value
+    allowed = ahead_one.place_order(BOB, 1, True, p(10), 1_000, 0).value
+    ahead_one.set_carry_limit(BOB, allowed, 2)
+    with pytest.raises(err.PeriodNotClosed):
+        ahead_one.carry_orders(OPERATOR, [allowed])
+    _window(ahead_one)
+    before = snapshot(ahead_one)
+    with pytest.raises(err.CarryPastLimit) as past:
+        ahead_one.carry_orders(OPERATOR, [allowed, plain])
+    assert past.value.values == (plain, 2, 0)
+    assert snapshot(ahead_one) == before and ahead_one.order(allowed).period == 1
+    with pytest.raises(err.AccessControlUnauthorizedAccount):
+        ahead_one.carry_orders(ALICE, [allowed])
+    with pytest.raises(err.UnknownOrder):
+        ahead_one.carry_orders(OPERATOR, [99])
+    ahead_one.now = GENESIS + PERIOD_S  # period 1 starts: period 2 is open for orders
+    with pytest.raises(err.CarryWindowClosed) as closed:
+        ahead_one.carry_orders(OPERATOR, [allowed])
+    assert closed.value.values == (2, GENESIS + PERIOD_S)
+
+
+def test_carry_out_of_order_and_skips(ahead_one):
+    first = ahead_one.place_order(ALICE, 1, True, p(10), 1_000, 0).value
+    second = ahead_one.place_order(BOB, 1, True, p(10), 1_000, 0).value
+    broke = ahead_one.place_order(CAROL, 1, False, p(30), 2_000, 0).value
+    extra = ahead_one.place_order(ALICE, 1, True, p(10), 1_000, 0).value
+    for order_id, owner in ((first, ALICE), (second, BOB), (broke, CAROL), (extra, ALICE)):
+        ahead_one.set_carry_limit(owner, order_id, 2)
+    ahead_one.cancel_order(ALICE, first)
+    ahead_one.withdraw_energy(CAROL, 2, 100_000)
+    _window(ahead_one)
+    with pytest.raises(err.CarryOutOfOrder) as order_error:
+        ahead_one.carry_orders(OPERATOR, [extra, second])
+    assert order_error.value.values == (2, extra, second)
+    outcome = ahead_one.carry_orders(OPERATOR, [first, second, broke])
+    assert outcome.events == (
+        ev.OrderSkipped(first, OrderStatus.CANCELLED),
+        ev.OrderCarried(second, 1, 2, 1_000),
+        ev.CarrySkipped(broke, 0, 2_000),
+    )
+
+
+def test_set_carry_limit_rules(ahead_one):
+    order_id = ahead_one.place_order(ALICE, 1, True, p(10), 1_000, 0).value
+    with pytest.raises(err.NotOrderOwner):
+        ahead_one.set_carry_limit(BOB, order_id, 2)
+    with pytest.raises(err.InvalidCarryLimit) as invalid:
+        ahead_one.set_carry_limit(ALICE, order_id, 1)
+    assert invalid.value.values == (order_id, 1, 1)
+    with pytest.raises(err.InvalidCarryLimit):
+        ahead_one.set_carry_limit(ALICE, order_id, 2**32)
+    assert ahead_one.set_carry_limit(ALICE, order_id, 4).events == (ev.CarryLimitSet(order_id, 4),)
+    assert ahead_one.carry_limit(order_id) == 4
+    ahead_one.cancel_order(ALICE, order_id)
+    with pytest.raises(err.OrderNotOpen):
+        ahead_one.set_carry_limit(ALICE, order_id, 2)
+    other = ahead_one.place_order(ALICE, 1, True, p(10), 1_000, 0).value
+    _window(ahead_one)
+    with pytest.raises(err.PeriodClosed):
+        ahead_one.set_carry_limit(ALICE, other, 2)
