@@ -12,7 +12,7 @@ import {IKwxErrors} from "./IKwxErrors.sol";
 /// benefit lambda). The contract recomputes lambda from the net load (the same integer formula as
 /// offchain/algorithms/pebt.py:benefit); a proposer whose claimed lambda differs is excluded for good.
 /// Validators confirm the block they recompute from the public orders; once the round is over, anyone
-/// finalises it: the winner is the highest-lambda block confirmed by more than N_p/2 + 1 of the N_p peers
+/// finalises it (a round takes commitments only once the earlier round with proposals is finalised): the winner is the highest-lambda block confirmed by more than N_p/2 + 1 of the N_p peers
 /// active in the round, its lambda is added to the chain score and its trades may be settled
 /// (BenefitSettlement). Rules and reasons: docs/proof-of-benefit-contracts.md.
 interface IBenefitConsensus is IKwxErrors {
@@ -60,8 +60,8 @@ interface IBenefitConsensus is IKwxErrors {
     error RevealMismatch(uint256 round, address peer, bytes32 committed, bytes32 computed);
     /// @notice The proposal builds on `given`; the chain head is `expected`.
     error WrongParent(uint256 round, bytes32 expected, bytes32 given);
-    /// @notice Round `round` cannot be revealed or finalised before the previous rounds: next to finalise is `next`.
-    error PreviousRoundOpen(uint256 round, uint256 next);
+    /// @notice `round` takes no commitment before the earlier round `open`, which has proposals, is finalised.
+    error PreviousRoundOpen(uint256 round, uint256 open);
     /// @notice A net-load window of `length` values; 2..`max` + 1 are admitted.
     error BadWindow(uint256 length, uint256 max);
     /// @notice No block `blockHash` was revealed in `round`.
@@ -79,12 +79,12 @@ interface IBenefitConsensus is IKwxErrors {
     event PeerJoined(address indexed peer, uint256 activeFrom, uint256 peers);
     /// @notice `peer` committed `commitment` in `round`.
     event Committed(uint256 indexed round, address indexed peer, bytes32 commitment);
-    /// @notice `peer` revealed block `blockHash` with benefit `lambda` (its hash was new if `newBlock`).
+    /// @notice `peer` revealed block `blockHash` (built on the head) with benefit `lambda`; `newBlock` if it was the
+    /// first to reveal this content (then it is the block's proposer).
     event Revealed(
         uint256 indexed round,
         address indexed peer,
         bytes32 indexed blockHash,
-        bytes32 parent,
         bytes32 txSetHash,
         bytes32 tradesHash,
         int256[] netLoadW,
@@ -126,7 +126,7 @@ interface IBenefitConsensus is IKwxErrors {
     /// @notice Confirm block `blockHash` of the current round (once per validator and round).
     function confirm(uint256 round, bytes32 blockHash) external;
 
-    /// @notice Finalise `round` once it is over (anyone; rounds in order).
+    /// @notice Finalise `round` once it is over (anyone, once; a round without proposals ends without a winner).
     function finalise(uint256 round) external;
 
     /// @notice The benefit of a net-load window: BENEFIT_SCALE * W^2 / (W * sum l^2 - (sum l)^2 + W^2).

@@ -39,8 +39,11 @@ contract BenefitConsensus is IBenefitConsensus, RegistryGated {
     bytes32 public head;
     /// @notice Cumulative benefit of the winning blocks (the fork-choice score of the thesis).
     uint256 public chainScore;
-    /// @notice The next round to finalise; rounds are finalised in order.
-    uint256 public nextRound;
+    /// @notice The round of the latest commitments while it is not finalised (NO_OPEN_ROUND when none): a new
+    /// round takes commitments only once it is finalised, so every proposal builds on an up-to-date head.
+    uint256 public openRound = NO_OPEN_ROUND;
+    /// @notice {openRound} when every round with proposals is finalised.
+    uint256 public constant NO_OPEN_ROUND = type(uint256).max;
 
     Checkpoints.Trace208 private _peerCounts;
     mapping(address peer => uint256 round) private _activeFrom; // round + 1; 0 = not joined
@@ -95,6 +98,9 @@ contract BenefitConsensus is IBenefitConsensus, RegistryGated {
         _checkPeer(round);
         _checkPhase(round, 0, commitSeconds);
         if (commitmentOf[round][msg.sender] != bytes32(0)) revert AlreadyCommitted(round, msg.sender);
+        uint256 open = openRound;
+        if (open != NO_OPEN_ROUND && open != round) revert PreviousRoundOpen(round, open);
+        openRound = round;
         uint256 count = proposalCount[round];
         if (count >= maxProposals) revert TooManyProposals(round, maxProposals);
         proposalCount[round] = count + 1;
@@ -114,15 +120,7 @@ contract BenefitConsensus is IBenefitConsensus, RegistryGated {
     ) external {
         _checkPeer(round);
         _checkPhase(round, commitSeconds, revealEndSeconds);
-        bytes32 committed = commitmentOf[round][msg.sender];
-        if (committed == bytes32(0) || committed == _REVEALED) revert NothingToReveal(round, msg.sender);
-        bytes32 computed = keccak256(
-            abi.encode(round, msg.sender, parent, txSetHash, tradesHash, netLoadW, lambda, salt)
-        );
-        if (computed != committed) revert RevealMismatch(round, msg.sender, committed, computed);
-        if (nextRound != round) revert PreviousRoundOpen(round, nextRound);
-        if (parent != head) revert WrongParent(round, head, parent);
-        if (netLoadW.length < 2 || netLoadW.length > maxWindow + 1) revert BadWindow(netLoadW.length, maxWindow);
+        _checkReveal(round, parent, txSetHash, tradesHash, netLoadW, lambda, salt);
         commitmentOf[round][msg.sender] = _REVEALED;
         uint256 actual = _benefit(netLoadW);
         if (actual != lambda) {
@@ -130,17 +128,7 @@ contract BenefitConsensus is IBenefitConsensus, RegistryGated {
             emit FalseBenefit(round, msg.sender, lambda, actual);
             return;
         }
-        bytes32 blockHash = keccak256(abi.encode(round, parent, txSetHash, tradesHash, netLoadW, lambda));
-        Block storage b = _blocks[round][blockHash];
-        bool newBlock = !b.exists;
-        if (newBlock) {
-            b.exists = true;
-            b.proposer = msg.sender;
-            b.lambda = lambda;
-            b.tradesHash = tradesHash;
-            _blockList[round].push(blockHash);
-        }
-        emit Revealed(round, msg.sender, blockHash, parent, txSetHash, tradesHash, netLoadW, lambda, newBlock);
+        _recordBlock(round, parent, txSetHash, tradesHash, netLoadW, lambda);
     }
 
     /// @inheritdoc IBenefitConsensus
@@ -160,7 +148,6 @@ contract BenefitConsensus is IBenefitConsensus, RegistryGated {
     function finalise(uint256 round) external {
         Outcome storage outcome = _outcomes[round];
         if (outcome.finalised) revert AlreadyFinalised(round);
-        if (round != nextRound) revert PreviousRoundOpen(round, nextRound);
         uint256 endsAt = PeriodClock.startOf(genesisTime, roundSeconds, round + 1);
         if (block.timestamp < endsAt) revert RoundNotOver(round, endsAt);
         uint256 peers = peersAt(round);
@@ -175,7 +162,7 @@ contract BenefitConsensus is IBenefitConsensus, RegistryGated {
                 best = b.lambda;
             }
         }
-        nextRound = round + 1;
+        if (round == openRound) openRound = NO_OPEN_ROUND;
         outcome.finalised = true;
         address proposer;
         if (winner != bytes32(0)) {
@@ -225,6 +212,48 @@ contract BenefitConsensus is IBenefitConsensus, RegistryGated {
     /// @notice The round `block.timestamp` falls in; reverts {BeforeGenesis} before round 0.
     function currentRound() public view returns (uint256) {
         return PeriodClock.periodAt(genesisTime, roundSeconds, block.timestamp);
+    }
+
+    /// @dev The reveal matches the caller's commitment, builds on the head and carries an admissible window.
+    function _checkReveal(
+        uint256 round,
+        bytes32 parent,
+        bytes32 txSetHash,
+        bytes32 tradesHash,
+        int256[] calldata netLoadW,
+        uint256 lambda,
+        bytes32 salt
+    ) private view {
+        bytes32 committed = commitmentOf[round][msg.sender];
+        if (committed == bytes32(0) || committed == _REVEALED) revert NothingToReveal(round, msg.sender);
+        bytes32 computed = keccak256(
+            abi.encode(round, msg.sender, parent, txSetHash, tradesHash, netLoadW, lambda, salt)
+        );
+        if (computed != committed) revert RevealMismatch(round, msg.sender, committed, computed);
+        if (parent != head) revert WrongParent(round, head, parent);
+        if (netLoadW.length < 2 || netLoadW.length > maxWindow + 1) revert BadWindow(netLoadW.length, maxWindow);
+    }
+
+    /// @dev Stores the block under its hash (once; the first revealer is its proposer) and logs the reveal.
+    function _recordBlock(
+        uint256 round,
+        bytes32 parent,
+        bytes32 txSetHash,
+        bytes32 tradesHash,
+        int256[] calldata netLoadW,
+        uint256 lambda
+    ) private {
+        bytes32 blockHash = keccak256(abi.encode(round, parent, txSetHash, tradesHash, netLoadW, lambda));
+        Block storage b = _blocks[round][blockHash];
+        bool newBlock = !b.exists;
+        if (newBlock) {
+            b.exists = true;
+            b.proposer = msg.sender;
+            b.lambda = lambda;
+            b.tradesHash = tradesHash;
+            _blockList[round].push(blockHash);
+        }
+        emit Revealed(round, msg.sender, blockHash, txSetHash, tradesHash, netLoadW, lambda, newBlock);
     }
 
     /// @dev A joined, active, not excluded VALIDATOR acting in the current round.
