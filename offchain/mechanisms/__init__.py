@@ -13,9 +13,10 @@ from offchain.workers import SURPLUS_SCORE, UnknownWorkerError, WorkerSpec
 from .base import Mechanism, Panel, Reproduction
 from .coalition_market import MECHANISM as COALITION_MARKET
 from .fog_ems import MECHANISM as FOG_EMS
+from .proof_of_benefit import MECHANISM as PROOF_OF_BENEFIT
 
 #: Every mechanism, in the order their contract groups are deployed.
-MECHANISMS: tuple[Mechanism, ...] = (COALITION_MARKET, FOG_EMS)
+MECHANISMS: tuple[Mechanism, ...] = (COALITION_MARKET, FOG_EMS, PROOF_OF_BENEFIT)
 
 #: The workers of the core contracts, which belong to no mechanism.
 CORE_WORKERS: tuple[WorkerSpec, ...] = (SURPLUS_SCORE,)
