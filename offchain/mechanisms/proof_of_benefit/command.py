@@ -23,7 +23,7 @@ def _counts(text: str) -> list[int]:
 def reproduce_seed003_pob(
     out: Path = typer.Option(Path("out/seed003-pob"), help="Output folder."),
     seed: int = typer.Option(5, help="Seed of the populations and the network runs, >= 0."),
-    ch6_evs: str = typer.Option("60,100,140", help="Ch6 arrival sweep: EVs per day, comma list, each 5..1000."),
+    ch6_evs: str = typer.Option("30,60", help="Ch6 arrival sweep: EVs per day, comma list, each 5..1000."),
     ch6_seeds: int = typer.Option(1, help="Ch6 instances per EV count, 1..10."),
 ) -> None:
     """Seed 003 Ch5-6: the PEBT day, the ePoB arrival sweep with the competitive-ratio check, latency and Sybil."""
