@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import numpy as np
+
 UPOS_DECIMALS = 18
 UPOS_BASE = 10**UPOS_DECIMALS  #: base units in one UPOS
 EPOS_BASE = 10**18  #: base units in one score point
@@ -64,3 +66,18 @@ def score_to_base(score: float | int | Decimal) -> int:
 def base_to_score(base: int) -> float:
     """EPOS base units (int) -> proof score points (float)."""
     return base / EPOS_BASE
+
+
+def kwh_to_wh_array(kwh: np.ndarray) -> np.ndarray:
+    """kWh (float array) -> Wh (int64 array), rounded to the nearest Wh (ties to even, as `kwh_to_wh`).
+    Raises ValueError on negative energy (beyond -0.5 Wh of solver noise, which rounds to 0)."""
+    wh = np.rint(np.asarray(kwh, dtype=float) * WH_PER_KWH)
+    if np.any(wh < 0):
+        raise ValueError(f"energy must not be negative, got {float(np.min(kwh))} kWh")
+    return wh.astype(np.int64)
+
+
+def kw_to_w(kw: np.ndarray | float) -> list[int]:
+    """Power in kW (float or array, signed) -> whole watts as Python ints (nearest, ties to even), the unit of
+    a net-load window on chain."""
+    return [int(v) for v in np.rint(np.atleast_1d(np.asarray(kw, dtype=float)) * 1000)]

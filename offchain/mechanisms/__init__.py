@@ -16,9 +16,10 @@ from .coalition_market import MECHANISM as COALITION_MARKET
 from .fog_ems import MECHANISM as FOG_EMS
 from .v2v import MECHANISM as V2V
 from .peak_control import MECHANISM as PEAK_CONTROL
+from .proof_of_benefit import MECHANISM as PROOF_OF_BENEFIT
 
 #: Every mechanism, in the order their contract groups are deployed.
-MECHANISMS: tuple[Mechanism, ...] = (COALITION_MARKET, FOG_EMS, V2V, PEAK_CONTROL, ADBEV)
+MECHANISMS: tuple[Mechanism, ...] = (COALITION_MARKET, FOG_EMS, V2V, PEAK_CONTROL, ADBEV, PROOF_OF_BENEFIT)
 
 #: The workers of the core contracts, which belong to no mechanism.
 CORE_WORKERS: tuple[WorkerSpec, ...] = (SURPLUS_SCORE,)
