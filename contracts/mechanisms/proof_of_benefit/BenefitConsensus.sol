@@ -87,9 +87,10 @@ contract BenefitConsensus is IBenefitConsensus, RegistryGated {
     function join() external onlyRegistryRole(Roles.VALIDATOR) {
         if (_activeFrom[msg.sender] != 0) revert AlreadyJoined(msg.sender);
         uint256 activeFrom = block.timestamp < genesisTime ? 0 : currentRound() + 1;
-        uint256 peers = _peerCounts.latest() + 1;
         _activeFrom[msg.sender] = activeFrom + 1;
-        _peerCounts.push(SafeCast.toUint48(activeFrom), SafeCast.toUint208(peers));
+        (, uint208 peers) = _peerCounts.push(
+            SafeCast.toUint48(activeFrom), SafeCast.toUint208(uint256(_peerCounts.latest()) + 1)
+        );
         emit PeerJoined(msg.sender, activeFrom, peers);
     }
 
@@ -151,8 +152,8 @@ contract BenefitConsensus is IBenefitConsensus, RegistryGated {
         uint256 endsAt = PeriodClock.startOf(genesisTime, roundSeconds, round + 1);
         if (block.timestamp < endsAt) revert RoundNotOver(round, endsAt);
         uint256 peers = peersAt(round);
-        bytes32 winner;
-        uint256 best;
+        bytes32 winner = bytes32(0);
+        uint256 best = 0;
         bytes32[] storage list = _blockList[round];
         for (uint256 i = 0; i < list.length; ++i) {
             Block storage b = _blocks[round][list[i]];
@@ -164,7 +165,7 @@ contract BenefitConsensus is IBenefitConsensus, RegistryGated {
         }
         if (round == openRound) openRound = NO_OPEN_ROUND;
         outcome.finalised = true;
-        address proposer;
+        address proposer = address(0);
         if (winner != bytes32(0)) {
             head = winner;
             chainScore += best;
@@ -280,8 +281,8 @@ contract BenefitConsensus is IBenefitConsensus, RegistryGated {
     /// Checked arithmetic: a net load beyond ~1e30 W overflows and reverts rather than wrapping.
     function _benefit(int256[] calldata netLoadW) private pure returns (uint256) {
         uint256 w = netLoadW.length - 1;
-        int256 sum;
-        uint256 sumSquares;
+        int256 sum = 0;
+        uint256 sumSquares = 0;
         for (uint256 k = 1; k < netLoadW.length; ++k) {
             int256 slope = netLoadW[k] - netLoadW[k - 1];
             sum += slope;

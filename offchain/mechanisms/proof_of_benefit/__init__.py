@@ -2,8 +2,11 @@
 proposals decided by BenefitConsensus and settled by BenefitSettlement, ePoB online scheduling, and the network
 experiments (docs/proof-of-benefit.md)."""
 
-from offchain.mechanisms.base import Mechanism, Reproduction
+from pathlib import Path
 
+from offchain.mechanisms.base import Mechanism, Panel, Reproduction
+
+from .panel import PANEL_READS
 from .terms import PobTerms, pob_steps
 
 MECHANISM = Mechanism(
@@ -12,4 +15,12 @@ MECHANISM = Mechanism(
     terms=PobTerms(),
     deploy_steps=pob_steps,
     reproductions=(Reproduction("seed003-pob", f"{__name__}.command:reproduce_seed003_pob"),),
+    panel=Panel(
+        title="Seed 003 · Proof-of-Benefit: rounds, winning blocks and benefits",
+        summary="Each finalised round's winning block, its benefit (the reciprocal of the net load's slope "
+        "variance) and the peers that confirmed it, and every peer excluded for a false benefit claim.",
+        reads=PANEL_READS,
+        build=f"{__name__}.panel:build",
+        script=Path(__file__).with_name("panel.js"),
+    ),
 )
