@@ -33,11 +33,13 @@ SUITE_CONTRACTS = [
     "ProofScoreRegistry", "Staking", "MinerSelection", "MiningRewardEscrow",
     "EVExchange", "PeriodMatching", "FogModelRegistry", "V2VSettlement", "PoSocScores", "V2VModelRegistry",
     "HourlyEnergyOrderBook", "PenaltySchedule", "RecommendationBoard",
-    "AdbevBook",
+    "AdbevBook", "BenefitConsensus", "BenefitSettlement",
 ]
 #: The suite's own second instances (Deploy(name, artifact=...)).
 SUITE_ARTIFACTS = {"V2VModelRegistry": "FogModelRegistry", "HourlyEnergyOrderBook": "EnergyOrderBook",
                    "AdbevBook": "EnergyOrderBook"}
+#: Suite contracts with no role check (BenefitSettlement pays a finalised winning block to whoever sends it).
+UNGATED = {"BenefitSettlement"}
 CONTRACT_ROLES = {"EnergyOrderBook": ["MARKET"], "Staking": ["STAKING"], "PeriodMatching": ["MARKET"],
                   "HourlyEnergyOrderBook": ["MARKET"], "AdbevBook": ["MARKET"]}
 
@@ -71,7 +73,7 @@ def test_rehearsal_deploys_in_order_and_the_second_run_reuses_the_manifest(rehea
     assert all(rehearsal.call(registry.functions.hasRole(role_id(r), a)) for r, a in written["roles"].items())
     assert all(rehearsal.call(registry.functions.hasRole(role_id(r), manifest.address(name)))
                for name, roles in written["contract_roles"].items() for r in roles)
-    for name in SUITE_CONTRACTS[1:]:  # each wired to this registry
+    for name in [n for n in SUITE_CONTRACTS[1:] if n not in UNGATED]:  # each wired to this registry
         assert rehearsal.call(manifest.contract(rehearsal, name).functions.registry()) == registry.address
     staking = rehearsal.contract("Staking", manifest.address("Staking"))  # the suite's wiring call
     assert rehearsal.call(staking.functions.minerSelection()) == manifest.address("MinerSelection")
@@ -157,8 +159,8 @@ def test_plan_measures_gas_without_sending_and_matches_a_real_deployment(rehears
         "MiningRewardEscrow", "EVExchange", "PeriodMatching", "grant MARKET to PeriodMatching", "FogModelRegistry",
         "V2VSettlement", "PoSocScores", "V2VModelRegistry",
         "HourlyEnergyOrderBook", "grant MARKET to HourlyEnergyOrderBook", "PenaltySchedule", "RecommendationBoard",
-        "AdbevBook", "grant MARKET to AdbevBook",
-        "grant PAR_CONTROL", "grant OPERATOR", "grant METER", "grant SCORER",
+        "grant PAR_CONTROL", "AdbevBook", "grant MARKET to AdbevBook", "BenefitConsensus", "BenefitSettlement",
+        "grant OPERATOR", "grant METER", "grant SCORER",
     ]
     assert all(gas > 21_000 for _, gas in plan.steps)
     base_fee = w3.eth.get_block("latest")["baseFeePerGas"]
