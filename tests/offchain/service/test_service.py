@@ -95,8 +95,9 @@ def test_ctrl_c_or_a_killed_supervisor_leaves_nothing_behind(tmp_path: Path, how
         # The next `kwx up` starts a new chain: the worker sets its old state aside instead of refusing to start.
         again = start_up(tmp_path, *only_surplus_score())
         try:
-            wait_until(lambda: list(again.state.glob("surplus-score.sqlite.*.old")), 60, "the old state set aside")
-            wait_until(lambda: "worker_started poll_seconds" in again.log.read_text(), 30, "the worker to run")
+            # (generous waits: the second `kwx up` deploys the whole suite again, slow on a loaded machine)
+            wait_until(lambda: list(again.state.glob("surplus-score.sqlite.*.old")), 240, "the old state set aside")
+            wait_until(lambda: "worker_started poll_seconds" in again.log.read_text(), 120, "the worker to run")
             assert again.workers()["surplus-score"]["restarts"] == 0
         finally:
             again.stop()
