@@ -15,6 +15,8 @@ from brownie.test import given
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
+from offchain.market import OrderStatus
+
 from .diff_runner import CLOCK_OFFSET_S, KINDS, Action, DiffRunner, OperationResolver
 
 MIN_OPERATIONS = 300
@@ -93,3 +95,31 @@ def test_one_period_ahead_book_with_carry_over_agrees(deploy_market, market_env,
     """The AdBEV terms (one period open ahead): carries into the next period succeed in the window
     between a gate closure and the period's start, which the clock moves reach."""
     run_example(deploy_market, market_env, operations, max_periods_ahead=1)
+
+
+def test_a_carry_round_agrees(deploy_market, market_env):
+    """A fixed round on a one-period-ahead book, so that successful carries are compared every run: two sells
+    and a buy rest, their owners allow carrying, the gate closes, the operator carries all three (one seller
+    lacks next-period credits: skipped), the next period opens and a buy takes the carried sell first."""
+    market = deploy_market(max_periods_ahead=1)
+    runner = DiffRunner(market_env, market.book, market.model)
+    for action in funding_prologue(runner):
+        runner.apply(action)
+    env, model = market_env, market.model
+    tick, p = model.config.tick_size, model.current_period() + 1
+    first = model.next_order_id
+    seller, other_seller, buyer = env.prosumers[0], env.prosumers[1], env.evs[0]
+    orders = [(seller, (p, False, 99 * tick, 1_000, 0)), (other_seller, (p, False, 99 * tick, 3_000, 500)),
+              (buyer, (p, True, 95 * tick, 800, 0))]
+    for owner, args in orders:
+        runner.apply(Action("place_order", owner, args))
+    for offset, (owner, _) in enumerate(orders):
+        runner.apply(Action("set_carry_limit", owner, (first + offset, p + 2)))
+    runner.apply(Action("deposit_energy", seller, (p + 1, 5_000)))
+    runner.apply(Action("advance", env.operator, (model.gate_closure(p) + 1,)))
+    runner.apply(Action("carry_orders", env.operator, ([first, first + 1, first + 2],)))
+    runner.apply(Action("advance", env.operator, (model.period_start(p) + 1,)))
+    runner.apply(Action("place_order", env.evs[1], (p + 1, True, 99 * tick, 1_500, 0)))
+    runner.check_state(full_sweep=True)
+    assert runner.event_counts["OrderCarried"] == 2 and runner.event_counts["CarrySkipped"] == 1
+    assert model.order(first).status is OrderStatus.FILLED
