@@ -185,8 +185,8 @@ def reproduce_chain(out: Path, week: Week, settings: PeakSettings = PeakSettings
     report.write_text("\n".join([
         "# Seed 002 through the contracts", "",
         "Every participant buys its REC purchases (the plan's run) hour by hour on the hourly order book at the import "
-        "tariff, paying the premium of the hour's published multiplier to the operator (the hourly book's premium source
-is the PenaltySchedule); the operator grid-fills them after each gate closure; from the plan's first day on, the "
+        "tariff, paying the premium of the hour's published multiplier to the operator (the hourly book's premium "
+        "source is the PenaltySchedule); the operator grid-fills them after each gate closure; from the plan's first day on, the "
         "peak-penalties and peak-recommendations workers publish each day's vector and root in its update window. "
         "Amounts below the book's minimum order (100 Wh) are not bought.", "",
         table(["check", "equal"], rows), "", table(["figure", "value"], figures), ""]))
