@@ -50,6 +50,7 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
     uint256 public constant IMMEDIATE_OR_CANCEL = 2;
     uint256 private constant WH_PER_KWH = 1000;
     uint256 private constant NO_PREMIUM_BPS = 10_000;
+    uint256 private constant MAX_EXTRA_BPS = 90_000;
 
     /// @notice The energy token (ERC-1155, id = delivery period, amounts in Wh).
     IERC1155 public immutable credit;
@@ -909,10 +910,12 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         return (price - minPrice) / tickSize;
     }
 
-    /// @dev The premium source's multiplier of `period` above x1.0, in bps (0 for x1.0 or less).
+    /// @dev The premium source's multiplier of `period` above x1.0, in bps (0 for x1.0 or less), at most
+    /// MAX_EXTRA_BPS (x10 in all): gross prices then stay below 2^132, inside {_payment}'s overflow bound.
     function _currentPremium(uint256 period) private view returns (uint256) {
         uint256 bps = IPurchasePremium(premiumSource).multiplierBps(period);
-        return bps > NO_PREMIUM_BPS ? bps - NO_PREMIUM_BPS : 0;
+        if (bps <= NO_PREMIUM_BPS) return 0;
+        return Math.min(bps - NO_PREMIUM_BPS, MAX_EXTRA_BPS);
     }
 
     /// @dev The premium price (UPOS base units per kWh) of `price` at `extraBps` above x1.0, rounded down to

@@ -133,6 +133,8 @@ class BookConfig:
 
 NO_PREMIUM_BPS = 10_000
 """A multiplier of x1.0 in basis points: no purchase premium."""
+MAX_EXTRA_BPS = 90_000
+"""The book caps a source's multiplier at x10 (EnergyOrderBook.MAX_EXTRA_BPS above x1.0)."""
 ZERO_ADDRESS = "0x" + "00" * 20
 
 
@@ -450,7 +452,9 @@ class EnergyOrderBookModel:
         if flags & POST_ONLY and self._crosses(period, is_buy, price):
             raise OrderWouldTrade(period, price)
         source = self._premium_source
-        extra_bps = max(source.multiplier_bps(period) - NO_PREMIUM_BPS, 0) if is_buy and source else 0
+        extra_bps = 0
+        if is_buy and source:
+            extra_bps = min(max(source.multiplier_bps(period) - NO_PREMIUM_BPS, 0), MAX_EXTRA_BPS)
         if is_buy:
             self._debit_upos(sender, payment_base(quantity_wh, gross_price(price, extra_bps)))
         else:

@@ -735,3 +735,10 @@ def test_multiplier_is_fixed_at_placement(penalised):
     book.place_order(BOB, 2, False, p(7), 1_000, 0)
     assert book.premium_bps_of(early) == 10_000
     assert book.upos_free(RECIPIENT) == 0
+
+
+def test_a_source_multiplier_is_capped_at_x10(penalised):
+    book, source = penalised
+    source.multipliers_bps[2] = 2**200  # a broken source cannot push the lock past the book's arithmetic
+    order_id = book.place_order(ALICE, 2, True, p(7), 1_000, 0).value
+    assert book.premium_bps_of(order_id) == 100_000
