@@ -533,8 +533,11 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
             if (order.owner != account || order.period != period || !_isOpen(orderId, order)) continue;
             Entry memory entry = _queues[_levelKey(order)][order.position];
             uint256 remainingWh = entry.visibleWh + _icebergs[orderId].hiddenWh;
-            if (order.isBuy) uposLocked += _payment(remainingWh, _grossPrice(_priceOf(order.tick), _premiumBps[orderId]));
-            else energyLockedWh += remainingWh;
+            if (order.isBuy) {
+                uposLocked += _payment(remainingWh, _grossPrice(_priceOf(order.tick), _premiumBps[orderId]));
+            } else {
+                energyLockedWh += remainingWh;
+            }
         }
     }
 
@@ -806,7 +809,8 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
     /// @dev Returns an order's whole remaining lock (a buy's premium part included) to its owner's free balance.
     function _refund(uint256 orderId, Order memory order, uint256 remainingWh) private {
         if (order.isBuy) {
-            _update(address(0), order.owner, _payment(remainingWh, _grossPrice(_priceOf(order.tick), _premiumBps[orderId])));
+            uint256 lockPrice = _grossPrice(_priceOf(order.tick), _premiumBps[orderId]);
+            _update(address(0), order.owner, _payment(remainingWh, lockPrice));
         }
         else energyFree[order.owner][order.period] += remainingWh;
     }
