@@ -49,7 +49,7 @@ class PanelViews:
 
     def call(self, contract: str, function: str, *args: Any) -> Any:
         if contract not in self._contracts:
-            self._contracts[contract] = self._client.contract(contract, self._manifest.address(contract))
+            self._contracts[contract] = self._manifest.contract(self._client, contract)
         return self._client.call(getattr(self._contracts[contract].functions, function)(*args))
 
 
@@ -152,7 +152,7 @@ class ChainIndex:
 
     def _contract(self, name: str) -> Any:
         if name not in self._contracts:
-            self._contracts[name] = self._client.contract(name, self._manifest.address(name))
+            self._contracts[name] = self._manifest.contract(self._client, name)
         return self._contracts[name]
 
     def _health(self) -> list[dict[str, Any]]:

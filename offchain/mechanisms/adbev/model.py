@@ -14,7 +14,7 @@ import numpy as np
 from offchain.algorithms import ev_scheduling, pfl
 from offchain.data import seed003
 from offchain.mechanisms.adbev.plan import AdbevDay, AdbevSettings, run_adbev
-from offchain.mechanisms.adbev.scheduling import Check, plot_load_curves
+from offchain.mechanisms.adbev.scheduling import Check, checks_section, plot_load_curves
 from offchain.scenarios.markdown import table
 
 #: The thesis's Ch4 values (Figs. 4.4-4.5): PFL in MVA of total variation.
@@ -114,11 +114,7 @@ def report(run: Ch4Run, settings: ev_scheduling.GaSettings, adbev: AdbevSettings
         "",
         "The household base of the Ch3 calibration (peak 329.5 kVA, minimum 58.5 kVA, ln-PFL 0.56 uncontrolled).",
         "",
-        "## Reproduced results (rules fixed before the first run)",
-        "",
-        table(["result", "thesis", "ours", "rule", "met"],
-              [[c.result, c.thesis, c.ours, c.rule, "met" if c.met else "NOT met"] for c in checks(run)]),
-        "",
+        checks_section(checks(run)),
         "## Per strategy",
         "",
         table(["strategy", "thesis PFL (MVA)", "PFL (MVA)", "peak (kVA)", "min (kVA)", "load factor"], rows),

@@ -95,6 +95,13 @@ def checks(run: SchedulingRun, limit_kw: float = seed003.TRANSFORMER_KVA) -> lis
     ]
 
 
+def checks_section(results: list[Check]) -> str:
+    """The report's "Reproduced results" section: one row per check with met / NOT met."""
+    rows = [[c.result, c.thesis, c.ours, c.rule, "met" if c.met else "NOT met"] for c in results]
+    return "\n".join(["## Reproduced results (rules fixed before the first run)", "",
+                      table(["result", "thesis", "ours", "rule", "met"], rows), ""])
+
+
 def _clock(slot: int) -> str:
     return f"{slot // 2:02d}:{30 * (slot % 2):02d}"
 
@@ -148,11 +155,7 @@ def report(run: SchedulingRun, settings: ev_scheduling.GaSettings, source: str) 
             ["base shape power / scale (kW)", "–", f"{cal.power:.3f} / {cal.scale:.1f}"],
         ]),
         "",
-        "## Reproduced results (rules fixed before the first run)",
-        "",
-        table(["result", "thesis", "ours", "rule", "met"],
-              [[c.result, c.thesis, c.ours, c.rule, "met" if c.met else "NOT met"] for c in checks(run)]),
-        "",
+        checks_section(checks(run)),
         "## Per scheduler",
         "",
         table(["scheduler", "thesis PFL", "ln-PFL", "peak (kVA)", "min (kVA)", "load factor", "slots > 250 kVA",

@@ -55,9 +55,9 @@ def funding_prologue(runner: DiffRunner) -> list[Action]:
     return actions
 
 
-def run_example(deploy_market, market_env, operations, **overrides: int) -> None:
+def run_example(deploy_market, market_env, operations) -> None:
     started = time.perf_counter()
-    market = deploy_market(**overrides)
+    market = deploy_market()
     runner = DiffRunner(market_env, market.book, market.model)
     runner.check_state(full_sweep=True)
     prologue = funding_prologue(runner)
@@ -91,14 +91,6 @@ def _examples(count: int):
 @given(operations=operation_sequences)
 def test_contract_and_model_agree_after_every_operation(deploy_market, market_env, operations):
     run_example(deploy_market, market_env, operations)
-
-
-@_examples(max(1, EXAMPLES // 3))
-@given(operations=operation_sequences)
-def test_one_period_ahead_book_with_carry_over_agrees(deploy_market, market_env, operations):
-    """The AdBEV terms (one period open ahead): carries into the next period succeed in the window
-    between a gate closure and the period's start, which the clock moves reach."""
-    run_example(deploy_market, market_env, operations, max_periods_ahead=1)
 
 
 def test_a_carry_round_agrees(deploy_market, market_env):
