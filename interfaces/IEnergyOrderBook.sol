@@ -300,6 +300,31 @@ interface IEnergyOrderBook is
         view
         returns (uint256 uposLocked, uint256 energyLockedWh);
 
+    // ------------------------------------------------------------- purchase premium (seed 002)
+
+    /// @notice The premium source was set already (to `source`); it is set once.
+    error PremiumSourceAlreadySet(address source);
+
+    /// @notice From now on, buy orders pay `source`'s premium (IPurchasePremium) on top of their trades.
+    event PremiumSourceSet(address indexed source);
+    /// @notice Buy order `orderId` pays `multiplierBps` (> 10000) on its trades: fixed at placement.
+    event PremiumFixed(uint256 indexed orderId, uint256 multiplierBps);
+    /// @notice `amount` UPOS base units of premium on trades of `period` were credited to `recipient`.
+    event PremiumPaid(address indexed recipient, uint256 indexed period, uint256 amount);
+
+    /// @notice Makes every later buy order pay the premium of `source` (see docs/peak_control-contracts.md):
+    /// at placement the order's multiplier m is read and fixed, its lock is its quantity at its limit price
+    /// plus the premium price (limit * (m - 10000) / 10000, rounded down to whole base units per Wh), each
+    /// trade pays the maker the trade price and the recipient the premium price of the trade price, and
+    /// refunds return both parts of the remainder. Only ADMIN, once; {ZeroAddress}, {PremiumSourceAlreadySet}.
+    function setPremiumSource(address source) external;
+
+    /// @notice The premium source (zero address: none, buys pay no premium).
+    function premiumSource() external view returns (address);
+
+    /// @notice The multiplier (bps) fixed for buy order `orderId` at placement; 10000 for none.
+    function premiumBpsOf(uint256 orderId) external view returns (uint256);
+
     // ------------------------------------------------------------------ carry-over (seed 003 AdBEV)
 
     /// @notice `lastPeriod` is not a period after the order's own `period` (or exceeds 2^32 - 1).

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IPurchasePremium} from "./IPurchasePremium.sol";
+
 /// @title IPenaltySchedule
 /// @notice Seed 002's sellers' strategy on chain: one 24-hour vector of price multipliers per trading day,
 /// published by the peak-control worker (registry role PAR_CONTROL) before that day's trading gate opens, from
@@ -9,7 +11,7 @@ pragma solidity 0.8.28;
 /// `24 d + h` of the hourly order book that shares this schedule's genesis. A buyer in a penalised hour owes
 /// `payment * (multiplier - 10000) / 10000` UPOS base units on top of the payment, to {premiumRecipient}
 /// ({premiumOf}). docs/peak_control-contracts.md.
-interface IPenaltySchedule {
+interface IPenaltySchedule is IPurchasePremium {
     /// @notice A vector needs exactly `expected` (24) multipliers, got `length`.
     error PenaltyVectorLength(uint256 length, uint256 expected);
     /// @notice Hour `hour`'s multiplier `multiplierBps` lies outside [`minBps`, `maxBps`].
@@ -32,14 +34,8 @@ interface IPenaltySchedule {
     /// @notice Sends future premiums to `recipient`. Only ADMIN.
     function setPremiumRecipient(address recipient) external;
 
-    /// @notice The account premiums are paid to (the operator by default).
-    function premiumRecipient() external view returns (address);
-
     /// @notice Day `day`'s vector; all 10000 if none was published.
     function penalties(uint256 day) external view returns (uint16[24] memory multipliersBps);
-
-    /// @notice The multiplier (bps) of hourly delivery period `period`; 10000 if its day has no vector.
-    function multiplierBps(uint256 period) external view returns (uint256);
 
     /// @notice The premium (UPOS base units) a buyer owes on `payment` for energy of hourly period `period`.
     function premiumOf(uint256 period, uint256 payment) external view returns (uint256);

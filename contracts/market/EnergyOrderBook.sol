@@ -13,6 +13,7 @@ import {RegistryGated} from "../core/RegistryGated.sol";
 import {Roles} from "../core/Roles.sol";
 import {UposLedger} from "../core/UposLedger.sol";
 import {IEnergyOrderBook} from "../../interfaces/IEnergyOrderBook.sol";
+import {IPurchasePremium} from "../../interfaces/IPurchasePremium.sol";
 import {TickBitmap} from "./TickBitmap.sol";
 
 /// @title EnergyOrderBook
@@ -48,6 +49,8 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
     /// @notice {placeOrderWithOptions} flag: trade what crosses now, cancel the rest instead of resting it.
     uint256 public constant IMMEDIATE_OR_CANCEL = 2;
     uint256 private constant WH_PER_KWH = 1000;
+    uint256 private constant NO_PREMIUM_BPS = 10_000;
+    uint256 private constant MAX_EXTRA_BPS = 90_000;
 
     /// @notice The energy token (ERC-1155, id = delivery period, amounts in Wh).
     IERC1155 public immutable credit;
@@ -99,15 +102,18 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         uint48 hiddenWh;
     }
 
-    /// @dev The order id counter and the order minimums share a word that placeOrder reads anyway.
+    /// @dev The order id counter, the order minimums and whether a premium source is set share a word
+    /// that placeOrder reads anyway (so an unset premium costs placement and matching nothing).
     struct Counters {
         uint40 lastOrderId;
         uint48 minOrderWh;
         uint48 minDisplayWh;
+        bool premiumOn;
     }
 
     /// @dev The incoming order while it matches: Wh traded and UPOS paid to or by makers so far, credited
-    /// to its owner once at the end.
+    /// to its owner once at the end; a buy's premium above x1.0 (bps, fixed at placement), whether makers'
+    /// buys may carry one (a premium source is set) and the premium its trades owe the recipient.
     struct Taker {
         uint256 orderId;
         address owner;
@@ -117,6 +123,9 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         uint256 remainingWh;
         uint256 tradedWh;
         uint256 tradedUpos;
+        uint256 extraBps;
+        bool premiumOn;
+        uint256 premium;
     }
 
     /// @inheritdoc IEnergyOrderBook
@@ -136,6 +145,10 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
     /// carried into each period (carries into a period come in placement order).
     mapping(uint256 orderId => uint256 lastPeriod) private _carryUntil;
     mapping(uint256 period => uint256 orderId) private _lastCarriedInto;
+    /// @inheritdoc IEnergyOrderBook
+    address public premiumSource;
+    /// @dev Purchase premium (seed 002): a buy order's multiplier above x1.0 (bps), fixed at placement.
+    mapping(uint256 orderId => uint256 extraBps) private _premiumBps;
 
     /// @param registry_ Registry of participants and roles (OPERATOR; the book itself needs MARKET to
     /// receive energy credits).
@@ -267,14 +280,20 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         _requireTradable(period);
         bool crosses = _ticks[period].crosses(isBuy, tick);
         if (crosses && flags & POST_ONLY != 0) revert OrderWouldTrade(period, price);
-        if (isBuy) _update(msg.sender, address(0), _payment(quantityWh, price));
+        uint256 extraBps = isBuy && counters.premiumOn ? _currentPremium(period) : 0;
+        if (isBuy) _update(msg.sender, address(0), _payment(quantityWh, _grossPrice(price, extraBps)));
         else _debitEnergy(msg.sender, period, quantityWh);
 
         orderId = uint256(counters.lastOrderId) + 1;
         _counters.lastOrderId = uint40(orderId);
         emit OrderPlaced(orderId, msg.sender, period, isBuy, price, quantityWh, peakWh);
+        if (extraBps != 0) {
+            _premiumBps[orderId] = extraBps;
+            emit PremiumFixed(orderId, NO_PREMIUM_BPS + extraBps);
+        }
 
-        Taker memory taker = Taker(orderId, msg.sender, period, isBuy, price, quantityWh, 0, 0);
+        Taker memory taker =
+            Taker(orderId, msg.sender, period, isBuy, price, quantityWh, 0, 0, extraBps, counters.premiumOn, 0);
         if (crosses) {
             _match(taker);
             _creditTaker(taker);
@@ -286,7 +305,7 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         } else if (flags & IMMEDIATE_OR_CANCEL != 0) {
             Order memory order = Order(msg.sender, uint32(period), uint16(tick), isBuy, OrderStatus.Cancelled, 0);
             _orders[orderId] = order;
-            _refund(order, taker.remainingWh);
+            _refund(orderId, order, taker.remainingWh);
             emit OrderCancelled(orderId, msg.sender, taker.remainingWh);
         } else {
             _rest(taker, tick, peakWh);
@@ -300,7 +319,7 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         // After gate closure the grid fallback decides; a cancel then would pre-empt the operator.
         if (block.timestamp >= gateClosure(order.period)) revert PeriodClosed(order.period);
         uint256 remainingWh = _close(orderId, order, OrderStatus.Cancelled);
-        _refund(order, remainingWh);
+        _refund(orderId, order, remainingWh);
         emit OrderCancelled(orderId, msg.sender, remainingWh);
     }
 
@@ -337,11 +356,20 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
             uint256 limit = _priceOf(order.tick);
             if (order.isBuy && limit >= importTariff) {
                 uint256 remainingWh = _close(orderId, order, OrderStatus.GridFilled);
-                // The buyer's lock pays the grid at the tariff; what its limit reserved beyond is freed.
+                // The buyer's lock pays the grid at the tariff and the premium on it; what its limit
+                // reserved beyond is freed.
+                uint256 extraBps = _premiumBps[orderId];
                 _update(address(0), msg.sender, _payment(remainingWh, importTariff));
-                _update(address(0), order.owner, _payment(remainingWh, limit - importTariff));
+                _update(
+                    address(0),
+                    order.owner,
+                    _payment(remainingWh, _grossPrice(limit, extraBps) - _grossPrice(importTariff, extraBps))
+                );
                 gridSuppliedWh[order.owner][order.period] += remainingWh;
                 emit GridFilled(orderId, order.owner, msg.sender, true, importTariff, remainingWh);
+                if (extraBps != 0) {
+                    _payPremium(order.period, _payment(remainingWh, _premiumPrice(importTariff, extraBps)));
+                }
             } else if (!order.isBuy && limit <= exportTariff) {
                 uint256 remainingWh = _close(orderId, order, OrderStatus.GridFilled);
                 _update(msg.sender, order.owner, _payment(remainingWh, exportTariff));
@@ -359,6 +387,16 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         onlyRegistryRole(Roles.OPERATOR)
     {
         _setGridTariffs(importPrice_, exportPrice_, currentPeriod() + maxPeriodsAhead + 1);
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function setPremiumSource(address source) external onlyRegistryRole(Roles.ADMIN) {
+        if (source == address(0)) revert ZeroAddress();
+        address current = premiumSource;
+        if (current != address(0)) revert PremiumSourceAlreadySet(current);
+        premiumSource = source;
+        _counters.premiumOn = true;
+        emit PremiumSourceSet(source);
     }
 
     /// @inheritdoc IEnergyOrderBook
@@ -432,6 +470,11 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
     }
 
     /// @inheritdoc IEnergyOrderBook
+    function premiumBpsOf(uint256 orderId) external view returns (uint256) {
+        return NO_PREMIUM_BPS + _premiumBps[orderId];
+    }
+
+    /// @inheritdoc IEnergyOrderBook
     function uposFree(address account) external view returns (uint256) {
         return _balanceOf(account);
     }
@@ -490,8 +533,11 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
             if (order.owner != account || order.period != period || !_isOpen(orderId, order)) continue;
             Entry memory entry = _queues[_levelKey(order)][order.position];
             uint256 remainingWh = entry.visibleWh + _icebergs[orderId].hiddenWh;
-            if (order.isBuy) uposLocked += _payment(remainingWh, _priceOf(order.tick));
-            else energyLockedWh += remainingWh;
+            if (order.isBuy) {
+                uposLocked += _payment(remainingWh, _grossPrice(_priceOf(order.tick), _premiumBps[orderId]));
+            } else {
+                energyLockedWh += remainingWh;
+            }
         }
     }
 
@@ -552,7 +598,7 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
             energyFree[order.owner][toPeriod] -= remainingWh;
         }
         emit OrderCarried(orderId, order.period, toPeriod, remainingWh);
-        _rest(Taker(orderId, order.owner, toPeriod, order.isBuy, 0, remainingWh, 0, 0), order.tick, _icebergs[orderId].peakWh);
+        _rest(Taker(orderId, order.owner, toPeriod, order.isBuy, 0, remainingWh, 0, 0, 0, false, 0), order.tick, _icebergs[orderId].peakWh);
     }
 
     // --------------------------------------------------------------------------------- internals
@@ -646,25 +692,41 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
             taker.tradedUpos += value;
             if (taker.isBuy) {
                 _update(address(0), maker, value);
+                if (taker.extraBps != 0) taker.premium += _payment(fillWh, _premiumPrice(price, taker.extraBps));
                 emit Trade(taker.period, makerOrderId, taker.orderId, taker.owner, maker, price, fillWh);
             } else {
                 energyFree[maker][taker.period] += fillWh;
+                if (taker.premiumOn) {
+                    uint256 extraBps = _premiumBps[makerOrderId];
+                    if (extraBps != 0) taker.premium += _payment(fillWh, _premiumPrice(price, extraBps));
+                }
                 emit Trade(taker.period, makerOrderId, taker.orderId, maker, taker.owner, price, fillWh);
             }
         }
     }
 
     /// @dev Credits the incoming order's owner with what its trades brought: a buyer its energy and the
-    /// part of its lock the better maker prices did not use, a seller the payments.
+    /// part of its lock the better maker prices did not use, a seller the payments; then the recipient
+    /// the premium the trades owe (a buyer's own, or the resting buys' a seller took).
     function _creditTaker(Taker memory taker) private {
         if (taker.tradedWh == 0) return;
         if (taker.isBuy) {
             energyFree[taker.owner][taker.period] += taker.tradedWh;
-            uint256 improvement = _payment(taker.tradedWh, taker.price) - taker.tradedUpos;
+            uint256 improvement =
+                _payment(taker.tradedWh, _grossPrice(taker.price, taker.extraBps)) - taker.tradedUpos - taker.premium;
             if (improvement != 0) _update(address(0), taker.owner, improvement);
         } else {
             _update(address(0), taker.owner, taker.tradedUpos);
         }
+        if (taker.premium != 0) _payPremium(taker.period, taker.premium);
+    }
+
+    /// @dev Credits `amount` UPOS base units of premium on trades of `period` to the source's recipient
+    /// (free balance in the book, withdrawn with {withdrawUpos}).
+    function _payPremium(uint256 period, uint256 amount) private {
+        address recipient = IPurchasePremium(premiumSource).premiumRecipient();
+        _update(address(0), recipient, amount);
+        emit PremiumPaid(recipient, period, amount);
     }
 
     /// @dev Rests what is left of the incoming order at the back of its level.
@@ -740,13 +802,16 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
     /// @dev Expires an open order of a closed period and refunds its lock.
     function _expire(uint256 orderId, Order memory order) private {
         uint256 remainingWh = _close(orderId, order, OrderStatus.Expired);
-        _refund(order, remainingWh);
+        _refund(orderId, order, remainingWh);
         emit OrderExpired(orderId, order.owner, remainingWh);
     }
 
-    /// @dev Returns an order's whole remaining lock to its owner's free balance.
-    function _refund(Order memory order, uint256 remainingWh) private {
-        if (order.isBuy) _update(address(0), order.owner, _payment(remainingWh, _priceOf(order.tick)));
+    /// @dev Returns an order's whole remaining lock (a buy's premium part included) to its owner's free balance.
+    function _refund(uint256 orderId, Order memory order, uint256 remainingWh) private {
+        if (order.isBuy) {
+            uint256 lockPrice = _grossPrice(_priceOf(order.tick), _premiumBps[orderId]);
+            _update(address(0), order.owner, _payment(remainingWh, lockPrice));
+        }
         else energyFree[order.owner][order.period] += remainingWh;
     }
 
@@ -847,6 +912,25 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         if (price % tickSize != 0) revert PriceOffGrid(price);
         if (price < minPrice || price > maxPrice) revert PriceOutOfRange(price);
         return (price - minPrice) / tickSize;
+    }
+
+    /// @dev The premium source's multiplier of `period` above x1.0, in bps (0 for x1.0 or less), at most
+    /// MAX_EXTRA_BPS (x10 in all): gross prices then stay below 2^132, inside {_payment}'s overflow bound.
+    function _currentPremium(uint256 period) private view returns (uint256) {
+        uint256 bps = IPurchasePremium(premiumSource).multiplierBps(period);
+        if (bps <= NO_PREMIUM_BPS) return 0;
+        return Math.min(bps - NO_PREMIUM_BPS, MAX_EXTRA_BPS);
+    }
+
+    /// @dev The premium price (UPOS base units per kWh) of `price` at `extraBps` above x1.0, rounded down to
+    /// whole base units per Wh so that premiums of parts of an order add up exactly to the premium of it.
+    function _premiumPrice(uint256 price, uint256 extraBps) private pure returns (uint256) {
+        return price * extraBps / NO_PREMIUM_BPS / WH_PER_KWH * WH_PER_KWH;
+    }
+
+    /// @dev What a buy at `price` with `extraBps` premium locks per kWh: the price plus its premium price.
+    function _grossPrice(uint256 price, uint256 extraBps) private pure returns (uint256) {
+        return extraBps == 0 ? price : price + _premiumPrice(price, extraBps);
     }
 
     /// @dev The price (UPOS base units per kWh) of a tick index.

@@ -14,6 +14,7 @@ from offchain.market.book import (
     OrderStatus,
     OrderView,
     Outcome,
+    PremiumSource,
     Quote,
 )
 from offchain.market.errors import OrderBookError
@@ -29,5 +30,6 @@ __all__ = [
     "OrderStatus",
     "OrderView",
     "Outcome",
+    "PremiumSource",
     "Quote",
 ]

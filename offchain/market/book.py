@@ -44,10 +44,12 @@ from offchain.market.errors import (
     PeriodClosed,
     PeriodNotClosed,
     PeriodTooFarAhead,
+    PremiumSourceAlreadySet,
     PriceOffGrid,
     PriceOutOfRange,
     QuantityTooLarge,
     UnknownOrder,
+    ZeroAddress,
     ZeroAmount,
 )
 from offchain.market.levels import BookSide
@@ -129,6 +131,38 @@ class BookConfig:
             raise ValueError(f"order minimums must lie in [1, {MAX_QUANTITY_WH}]")
 
 
+NO_PREMIUM_BPS = 10_000
+"""A multiplier of x1.0 in basis points: no purchase premium."""
+MAX_EXTRA_BPS = 90_000
+"""The book caps a source's multiplier at x10 (EnergyOrderBook.MAX_EXTRA_BPS above x1.0)."""
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+def premium_price(price: int, extra_bps: int) -> int:
+    """The purchase premium per kWh (UPOS base units) on `price` at `extra_bps` above x1.0, rounded down to
+    whole base units per Wh so that the premiums of parts of an order add up to the premium of the whole."""
+    return price * extra_bps // NO_PREMIUM_BPS // WH_PER_KWH * WH_PER_KWH
+
+
+def gross_price(price: int, extra_bps: int) -> int:
+    """What a buy at `price` with `extra_bps` premium locks per kWh: the price plus its premium price."""
+    return price + premium_price(price, extra_bps)
+
+
+@dataclass
+class PremiumSource:
+    """The book's view of its premium source (IPurchasePremium, e.g. seed 002's PenaltySchedule):
+    multipliers in bps by period (x1.0 where none is given) and the recipient of the premiums. It is the
+    source's state, not the book's: a test changes it as the source's own transactions would."""
+
+    address: Address
+    recipient: Address
+    multipliers_bps: dict[int, int] = field(default_factory=dict)
+
+    def multiplier_bps(self, period: int) -> int:
+        return self.multipliers_bps.get(period, NO_PREMIUM_BPS)
+
+
 @dataclass
 class Order:
     """One order. `peak_wh` is the iceberg display size, 0 for a plain limit order."""
@@ -143,6 +177,8 @@ class Order:
     remaining_wh: int
     visible_wh: int = 0
     status: OrderStatus = OrderStatus.OPEN
+    premium_bps: int = 0
+    """A buy's premium above x1.0 (bps), fixed at placement."""
 
     @property
     def tranche_wh(self) -> int:
@@ -152,8 +188,10 @@ class Order:
     @property
     def locked_upos(self) -> int:
         """UPOS base units this order holds in escrow (buy orders; a taker's price improvement is
-        returned at once, so the lock is always remaining x own limit price)."""
-        return payment_base(self.remaining_wh, self.price) if self.is_buy and self.is_open else 0
+        returned at once, so the lock is always remaining x own limit price, plus its premium price)."""
+        if not (self.is_buy and self.is_open):
+            return 0
+        return payment_base(self.remaining_wh, gross_price(self.price, self.premium_bps))
 
     @property
     def locked_wh(self) -> int:
@@ -257,6 +295,9 @@ class EnergyOrderBookModel:
         self._state = _State([(0, config.import_price, config.export_price)], config.min_order_wh,
                              config.min_display_wh)
         self._emitted: list[ev.BookEvent] = []
+        self._premium_due = 0
+        # the source is another contract's state (kept out of _State: a rollback must not copy it)
+        self._premium_source: PremiumSource | None = None
 
     # ----------------------------------------------------------------------------------- time
 
@@ -347,6 +388,27 @@ class EnergyOrderBookModel:
         self._state.min_order_wh, self._state.min_display_wh = min_order_wh, min_display_wh
         self._emit(ev.OrderMinimumsSet(min_order_wh, min_display_wh))
 
+    @_atomic
+    def set_premium_source(self, sender: Address, source: PremiumSource) -> None:
+        """ADMIN makes every later buy pay `source`'s purchase premium; once ({PremiumSourceAlreadySet})."""
+        self.access.require_admin(sender)
+        if int(source.address, 16) == 0:
+            raise ZeroAddress()
+        current = self._premium_source
+        if current is not None:
+            raise PremiumSourceAlreadySet(current.address)
+        self._premium_source = source
+        self._emit(ev.PremiumSourceSet(source.address))
+
+    @property
+    def premium_source(self) -> PremiumSource | None:
+        return self._premium_source
+
+    def premium_bps_of(self, order_id: int) -> int:
+        """The multiplier (bps) fixed for `order_id` at placement (premiumBpsOf; x1.0 for unknown ids)."""
+        order = self._state.orders.get(order_id)
+        return NO_PREMIUM_BPS + (order.premium_bps if order else 0)
+
     # ------------------------------------------------------------------------------------ orders
 
     @_atomic
@@ -389,8 +451,12 @@ class EnergyOrderBookModel:
         self._require_tradable(period)
         if flags & POST_ONLY and self._crosses(period, is_buy, price):
             raise OrderWouldTrade(period, price)
+        source = self._premium_source
+        extra_bps = 0
+        if is_buy and source:
+            extra_bps = min(max(source.multiplier_bps(period) - NO_PREMIUM_BPS, 0), MAX_EXTRA_BPS)
         if is_buy:
-            self._debit_upos(sender, payment_base(quantity_wh, price))
+            self._debit_upos(sender, payment_base(quantity_wh, gross_price(price, extra_bps)))
         else:
             self._debit_energy(sender, period, quantity_wh)
 
@@ -403,12 +469,17 @@ class EnergyOrderBookModel:
             quantity_wh=quantity_wh,
             peak_wh=peak_wh,
             remaining_wh=quantity_wh,
+            premium_bps=extra_bps,
         )
         state.next_order_id += 1
         state.orders[order.order_id] = order
         self._emit(ev.OrderPlaced(order.order_id, sender, period, is_buy, price, quantity_wh, peak_wh))
+        if extra_bps:
+            self._emit(ev.PremiumFixed(order.order_id, NO_PREMIUM_BPS + extra_bps))
 
+        self._premium_due = 0
         self._match(order)
+        self._pay_premium(period, self._premium_due)
         if not order.remaining_wh:
             order.status = OrderStatus.FILLED
         elif flags & IMMEDIATE_OR_CANCEL:
@@ -466,11 +537,13 @@ class EnergyOrderBookModel:
                 continue
             import_price, export_price = self.grid_tariffs(order.period)
             remaining = order.remaining_wh
+            premium = 0
             if order.is_buy and order.price >= import_price:
                 tariff = import_price
                 self._close(order, OrderStatus.GRID_FILLED)
-                # _close refunded the whole lock; the buyer now pays the grid out of it.
-                state.upos_free[order.owner] -= payment_base(remaining, tariff)
+                # _close refunded the whole lock; the buyer now pays the grid and the premium out of it.
+                premium = payment_base(remaining, premium_price(tariff, order.premium_bps))
+                state.upos_free[order.owner] -= payment_base(remaining, tariff) + premium
                 state.upos_free[sender] += payment_base(remaining, tariff)
                 state.grid_supplied_wh[order.owner, order.period] += remaining
             elif not order.is_buy and order.price <= export_price:
@@ -485,6 +558,7 @@ class EnergyOrderBookModel:
                 self._expire(order)
                 continue
             self._emit(ev.GridFilled(order_id, order.owner, sender, order.is_buy, tariff, remaining))
+            self._pay_premium(order.period, premium)
 
     # ---------------------------------------------------------------- carry-over (seed 003 AdBEV)
 
@@ -698,8 +772,12 @@ class EnergyOrderBookModel:
         buyer, seller = (taker, maker) if taker.is_buy else (maker, taker)
         state.energy_free[buyer.owner, taker.period] += wh
         state.upos_free[seller.owner] += payment_base(wh, price)
+        premium = payment_base(wh, premium_price(price, buyer.premium_bps))
+        self._premium_due += premium
         if taker.is_buy:
-            state.upos_free[taker.owner] += payment_base(wh, taker.price) - payment_base(wh, price)
+            state.upos_free[taker.owner] += (
+                payment_base(wh, gross_price(taker.price, taker.premium_bps)) - payment_base(wh, price) - premium
+            )
         taker.remaining_wh -= wh
         maker.remaining_wh -= wh
         maker.visible_wh -= wh
@@ -729,6 +807,14 @@ class EnergyOrderBookModel:
         order.remaining_wh = 0
         order.visible_wh = 0
         return refunded
+
+    def _pay_premium(self, period: int, amount: int) -> None:
+        """Credits `amount` of premium on trades of `period` to the source's recipient (PremiumPaid)."""
+        if not amount:
+            return
+        recipient = self._premium_source.recipient
+        self._state.upos_free[recipient] += amount
+        self._emit(ev.PremiumPaid(recipient, period, amount))
 
     def _expire(self, order: Order) -> None:
         refunded = self._close(order, OrderStatus.EXPIRED)

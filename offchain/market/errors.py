@@ -193,6 +193,16 @@ class CarryOutOfOrder(OrderBookError):
     ABI = (("toPeriod", "uint256"), ("lastCarriedId", "uint256"), ("orderId", "uint256"))
 
 
+class ZeroAddress(OrderBookError):
+    """A zero address where an account or contract is needed (IKwxErrors.ZeroAddress)."""
+
+
+class PremiumSourceAlreadySet(OrderBookError):
+    """The book's premium source was set already, to `source`; it is set once."""
+
+    ABI = (("source", "address"),)
+
+
 class ParticipantNotRegistered(OrderBookError):
     """Raised by the registry: `account` was never registered."""
 

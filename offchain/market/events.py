@@ -167,3 +167,27 @@ class CarrySkipped(BookEvent):
     order_id: int
     available_wh: int
     needed_wh: int
+
+
+@dataclass(frozen=True)
+class PremiumSourceSet(BookEvent):
+    """Buy orders placed from now on pay `source`'s premium (seed 002)."""
+
+    source: Address
+
+
+@dataclass(frozen=True)
+class PremiumFixed(BookEvent):
+    """Buy `order_id` pays `multiplier_bps` (> 10000) on its trades, fixed at placement."""
+
+    order_id: int
+    multiplier_bps: int
+
+
+@dataclass(frozen=True)
+class PremiumPaid(BookEvent):
+    """`amount` UPOS base units of premium on trades of `period` were credited to `recipient`."""
+
+    recipient: Address
+    period: int
+    amount: int

@@ -6,6 +6,7 @@ import {RegistryGated} from "../../core/RegistryGated.sol";
 import {ResultKeys} from "../../core/ResultKeys.sol";
 import {Roles} from "../../core/Roles.sol";
 import {IPenaltySchedule} from "../../../interfaces/IPenaltySchedule.sol";
+import {IPurchasePremium} from "../../../interfaces/IPurchasePremium.sol";
 import {TradingDays} from "./TradingDays.sol";
 
 /// @title PenaltySchedule
@@ -18,7 +19,7 @@ contract PenaltySchedule is IPenaltySchedule, RegistryGated, ResultKeys, Trading
     /// @notice x1.5: the paper's largest multiplier.
     uint256 public constant MAX_PENALTY_BPS = 15_000;
 
-    /// @inheritdoc IPenaltySchedule
+    /// @inheritdoc IPurchasePremium
     address public premiumRecipient;
     mapping(uint256 day => uint16[24]) private _vectors;
 
@@ -73,7 +74,7 @@ contract PenaltySchedule is IPenaltySchedule, RegistryGated, ResultKeys, Trading
         return _vectors[day];
     }
 
-    /// @inheritdoc IPenaltySchedule
+    /// @inheritdoc IPurchasePremium
     function multiplierBps(uint256 period) public view returns (uint256) {
         uint256 day = period / HOURS;
         return isAccepted(PENALTIES, day) ? _vectors[day][period % HOURS] : NO_PENALTY_BPS;

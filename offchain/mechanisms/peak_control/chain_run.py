@@ -12,16 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from web3.logs import DISCARD
 
 from offchain.algorithms.par_search import HOURS
 from offchain.chain import replace_group
 from offchain.chain.abi import ParticipantKind
 from offchain.chain.suites import MARKET_PARAMS
+from offchain.market.book import NO_PREMIUM_BPS, premium_price
 from offchain.mechanisms import SUITE
 from offchain.scenarios.harness import open_scenario_chain
 from offchain.data.seed002 import Week
 from offchain.scenarios.markdown import table
-from offchain.units import kwh_to_wh, upos_to_base, wh_to_kwh
+from offchain.units import WH_PER_KWH, base_to_upos, kwh_to_wh, payment_base, upos_to_base, wh_to_kwh
 
 from .terms import PeakControlTerms, peak_control_steps
 from .plan import PeakSettings, run_week
@@ -36,7 +38,9 @@ class ChainDays:
     """What the chain holds after the run: the first day used (`base`, absolute day index), participants'
     addresses, the Wh each bought per relative day and hour as the book recorded it, and per published relative
     day the vector (bps), reference PAR (bps) and root; `reads` maps (relative day, address) to the total Wh
-    RecommendationBoard.recommendation returned for the participant's schedule and proof; `gas` total gas."""
+    RecommendationBoard.recommendation returned for the participant's schedule and proof; `gas` total gas;
+    `paid_upos` (n,) UPOS base units each participant's buys cost (payments and premiums), `premium_paid` the
+    premiums the book credited to the recipient (sum of PremiumPaid)."""
 
     base: int
     addresses: list[str]
@@ -46,6 +50,22 @@ class ChainDays:
     reads: dict[tuple[int, str], int]
     gas: int
     transactions: int  #: transactions of the days (setup and deployment excluded)
+    paid_upos: np.ndarray
+    premium_paid: int
+
+    def premiums_upos(self, price: int) -> np.ndarray:
+        """(n,) UPOS base units of premium each participant paid: what its buys cost beyond `price` per kWh."""
+        base = np.array([sum(payment_base(int(wh), price) for wh in row.ravel()) for row in self.bought_wh])
+        return self.paid_upos - base
+
+    def expected_premiums_upos(self, price: int) -> np.ndarray:
+        """(n,) the premiums the published vectors make each participant owe on its purchases at `price` (the
+        book's arithmetic: premium price rounded down to whole base units per Wh; x1.0 before the first vector)."""
+        n, days, _ = self.bought_wh.shape
+        bps = np.array([self.vectors.get(d, [NO_PREMIUM_BPS] * HOURS) for d in range(days)])
+        prices = [[premium_price(price, int(bps[d, h]) - NO_PREMIUM_BPS) for h in range(HOURS)] for d in range(days)]
+        return np.array([sum(payment_base(int(self.bought_wh[i, d, h]), prices[d][h])
+                             for d in range(days) for h in range(HOURS)) for i in range(n)])
 
 
 def run_days(work_dir: Path, purchases_wh: np.ndarray, first_day: int = 1, threshold: float = 0.85,
@@ -71,6 +91,8 @@ def run_days(work_dir: Path, purchases_wh: np.ndarray, first_day: int = 1, thres
         vectors: dict[int, list[int]] = {}
         roots: dict[int, bytes] = {}
         reads: dict[tuple[int, str], int] = {}
+        premium_paid = 0
+        book_events = chain.contract("HourlyEnergyOrderBook").events
         with chain.open_worker(PEAK_PENALTIES, options={"first_day": base + first_day,
                                                                 "threshold": threshold}) as penalties, \
                 chain.open_worker(PEAK_RECOMMENDATIONS, options={"first_day": base + first_day}) as recommendations:
@@ -99,14 +121,19 @@ def run_days(work_dir: Path, purchases_wh: np.ndarray, first_day: int = 1, thres
                                                                            int(bought[i, d, h])))
                               for i, p in enumerate(people) if bought[i, d, h] > 0]
                     receipts = chain.send_all(placed)
-                    order_ids = [chain.contract("HourlyEnergyOrderBook").events.OrderPlaced().process_receipt(r)[0]
-                                 ["args"]["orderId"] for r in receipts]
+                    order_ids = [book_events.OrderPlaced().process_receipt(r, errors=DISCARD)[0]["args"]["orderId"]
+                                 for r in receipts]
                     chain.advance_past(start - MARKET_PARAMS["gateLeadSeconds"])
                     if order_ids:
-                        chain.send(chain.operator, "HourlyEnergyOrderBook", "gridFill", order_ids)
+                        filled = chain.send(chain.operator, "HourlyEnergyOrderBook", "gridFill", order_ids)
+                        premium_paid += sum(e["args"]["amount"]
+                                            for e in book_events.PremiumPaid().process_receipt(filled, errors=DISCARD))
         records = [r for r in chain.ledger.records() if r.phase == "day"]
+        paid = np.array([upos_to_base(DEPOSIT_UPOS) - chain.call("HourlyEnergyOrderBook", "uposFree", p.address)
+                         for p in people])
         return ChainDays(base=base, addresses=[p.address for p in people], bought_wh=bought, vectors=vectors,
-                         roots=roots, reads=reads, gas=sum(r.gas for r in records), transactions=len(records))
+                         roots=roots, reads=reads, gas=sum(r.gas for r in records), transactions=len(records),
+                         paid_upos=paid, premium_paid=premium_paid)
 
 
 def day_purchases_from(bought_wh: np.ndarray, addresses: list[str]) -> tuple[list[str], np.ndarray]:
@@ -134,17 +161,32 @@ def reproduce_chain(out: Path, week: Week, settings: PeakSettings = PeakSettings
         checks.append((f"day {d + 1}: recommendation root equals the plan's", run.roots[d] == tree.root))
         checks.append((f"day {d + 1}: every participant reads its recommendation",
                        all(run.reads[(d, b)] == sum(tree.schedules[b]) for b in buyers)))
+    price = MARKET_PARAMS["importPrice"]
+    premiums = run.premiums_upos(price)
+    checks.append(("premiums on chain equal the published vectors' (exact)",
+                   bool(np.array_equal(premiums, run.expected_premiums_upos(price)))))
+    checks.append(("the recipient received every premium paid", int(premiums.sum()) == run.premium_paid))
+    # the Python run's premiums on the same purchases at the same price: its float multipliers, before the bps
+    # rounding of the published vectors; tolerance fixed beforehand: 1 bps of each participant's payment
+    base = np.array([sum(payment_base(int(wh), price) for wh in row.ravel()) for row in run.bought_wh])
+    python_premiums = (run.bought_wh / WH_PER_KWH * price * (rec.multipliers[None, :, :] - 1.0)).sum(axis=(1, 2))
+    gap = np.abs(premiums - python_premiums)
+    checks.append(("premiums within 1 bps of payment of the Python run's", bool(np.all(gap <= base * 1e-4))))
     n, days, _ = purchases.shape
     seconds = time.perf_counter() - started
     rows = [[name, "yes" if ok else "NO"] for name, ok in checks]
     figures = [["participants x days", f"{n} x {days}"], ["transactions (days only)", run.transactions],
                ["gas (days only)", f"{run.gas:,}"], ["gas per participant-day", f"{run.gas // (n * days):,}"],
+               ["premiums paid on chain (UPOS)", f"{base_to_upos(run.premium_paid):,.4f}"],
+               ["premiums of the Python run (UPOS)", f"{base_to_upos(int(python_premiums.sum())):,.4f}"],
+               ["largest gap / payment (bps)", f"{(gap / np.maximum(base, 1)).max() * 1e4:.3f}"],
                ["wall time (s)", f"{seconds:.1f}"]]
     report = out / "seed002-chain.md"
     report.write_text("\n".join([
         "# Seed 002 through the contracts", "",
         "Every participant buys its REC purchases (the plan's run) hour by hour on the hourly order book at the import "
-        "tariff; the operator grid-fills them after each gate closure; from the plan's first day on, the "
+        "tariff, paying the premium of the hour's published multiplier to the operator (the hourly book's premium "
+        "source is the PenaltySchedule); the operator grid-fills them after each gate closure; from the plan's first day on, the "
         "peak-penalties and peak-recommendations workers publish each day's vector and root in its update window. "
         "Amounts below the book's minimum order (100 Wh) are not bought.", "",
         table(["check", "equal"], rows), "", table(["figure", "value"], figures), ""]))

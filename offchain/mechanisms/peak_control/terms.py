@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from offchain.chain.steps import ContractRef, Deploy, Grant, RoleHolder, Step
+from offchain.chain.steps import Call, ContractRef, Deploy, Grant, RoleHolder, Step
 from offchain.chain.suites import MARKET_PARAMS, REGISTRY
 
 HOUR_SECONDS = 3_600
@@ -41,12 +41,13 @@ class PeakControlTerms:
 
 def peak_control_steps(terms: PeakControlTerms = PeakControlTerms()) -> tuple[Step, ...]:
     """The hourly book (a second EnergyOrderBook, granted MARKET), the penalty schedule (premiums to the
-    operator) and the recommendation board, and PAR_CONTROL for the workers' account (SCORER's)."""
+    operator) as the hourly book's premium source (buys in penalised hours pay the multiplier) and the recommendation board, and PAR_CONTROL for the workers' account (SCORER's)."""
     return (
         Deploy("HourlyEnergyOrderBook", (REGISTRY, ContractRef("UPOS"), ContractRef("EnergyCredit"),
                                          terms.hourly_book_params), artifact="EnergyOrderBook"),
         Grant("MARKET", ContractRef("HourlyEnergyOrderBook")),
         Deploy("PenaltySchedule", (REGISTRY, RoleHolder("OPERATOR"), *terms.calendar)),
+        Call("HourlyEnergyOrderBook", "setPremiumSource", (ContractRef("PenaltySchedule"),)),
         Deploy("RecommendationBoard", (REGISTRY, *terms.calendar)),
         Grant("PAR_CONTROL", RoleHolder("SCORER")),
     )

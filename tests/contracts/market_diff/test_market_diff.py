@@ -11,11 +11,15 @@ from __future__ import annotations
 import os
 import time
 
+from brownie import chain
 from brownie.test import given
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
-from offchain.market import OrderStatus
+from offchain.chain.roles import role_id
+from offchain.market import OrderStatus, PremiumSource
+from offchain.market import events as ev
+from offchain.market.book import IMMEDIATE_OR_CANCEL
 
 from .diff_runner import CLOCK_OFFSET_S, KINDS, Action, DiffRunner, OperationResolver
 
@@ -115,3 +119,47 @@ def test_a_carry_round_agrees(deploy_market, market_env):
     runner.check_state(full_sweep=True)
     assert runner.event_counts["OrderCarried"] == 2 and runner.event_counts["CarrySkipped"] == 1
     assert model.order(first).status is OrderStatus.FILLED
+
+
+def test_a_premium_round_agrees(deploy_market, market_env, PenaltySchedule):
+    """A fixed round with seed 002's purchase premium (a PenaltySchedule as the book's premium source, periods 1
+    and 2 penalised, premiums to the operator): a taker buy across two sells and an iceberg tranche, a resting
+    iceberg buy taken by a seller, an IOC buy's refunded remainder, a cancel, and a grid fill; contract and model
+    agree after every step (events, balances, locks)."""
+    market = deploy_market()
+    runner = DiffRunner(market_env, market.book, market.model)
+    env, model = market_env, market.model
+    hour = model.config.period_seconds
+    # the schedule's day 0 starts in the future, so its vector can still be published; its periods are the book's
+    schedule = PenaltySchedule.deploy(env.registry, env.operator, chain.time() + 3 * hour, hour, hour, 600,
+                                      {"from": env.admin})
+    env.registry.grantRole(role_id("PAR_CONTROL"), env.admin, {"from": env.admin})
+    vector = [10_000] * 24
+    vector[1], vector[2] = 15_000, 12_345
+    schedule.publish(0, vector, 8_000, {"from": env.admin})
+    tx = market.book.setPremiumSource(schedule, {"from": env.admin})
+    outcome = model.set_premium_source(str(env.admin), PremiumSource(str(schedule), str(env.operator),
+                                                                     {1: vector[1], 2: vector[2]}))
+    assert tx.events["PremiumSourceSet"]["source"] == schedule
+    assert outcome.events == (ev.PremiumSourceSet(str(schedule)),)
+    for action in funding_prologue(runner):
+        runner.apply(action)
+    tick, p = model.config.tick_size, model.current_period() + 1
+    sellers, buyers = env.prosumers, env.evs
+    first = model.next_order_id
+    for owner, method, args in [
+        (sellers[0], "place_order", (p, False, 99 * tick, 1_000, 0)),
+        (sellers[1], "place_order", (p, False, 100 * tick, 2_000, 500)),
+        (buyers[0], "place_order", (p, True, 100 * tick, 1_800, 0)),
+        (buyers[1], "place_order", (p + 1, True, 97 * tick, 3_000, 700)),
+        (sellers[2], "place_order", (p + 1, False, 95 * tick, 2_500, 0)),
+        (buyers[0], "place_order_with_options", (p, True, 102 * tick, 5_000, 0, IMMEDIATE_OR_CANCEL, 0)),
+        (buyers[1], "place_order", (p, True, 101 * tick, 800, 0)),
+        (buyers[0], "place_order", (p, True, 90 * tick, 600, 0)),
+        (buyers[0], "cancel_order", (first + 7,)),
+    ]:
+        runner.apply(Action(method, owner, args))
+    runner.apply(Action("advance", env.operator, (model.gate_closure(p) + 1,)))
+    runner.apply(Action("grid_fill", env.operator, ([first + 6],)))
+    runner.check_state(full_sweep=True)
+    assert runner.event_counts["PremiumPaid"] == 4 and runner.event_counts["PremiumFixed"] == 5

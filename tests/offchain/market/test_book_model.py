@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from offchain.market import AccessModel, BookConfig, EnergyOrderBookModel, OrderStatus
+from offchain.market import AccessModel, BookConfig, EnergyOrderBookModel, OrderStatus, PremiumSource
 from offchain.market import errors as err
 from offchain.market import events as ev
 from offchain.market.access import OPERATOR_ROLE
@@ -658,3 +658,87 @@ def test_set_carry_limit_rules(ahead_one):
     _window(ahead_one)
     with pytest.raises(err.PeriodClosed):
         ahead_one.set_carry_limit(ALICE, other, 2)
+
+
+# ------------------------------------------------------------------ purchase premium (seed 002)
+
+RECIPIENT = "0x2EC1"
+
+
+@pytest.fixture
+def penalised(book):
+    """The book with a premium source: period 1 at x1.5, the premiums to RECIPIENT."""
+    source = PremiumSource("0x5C4ED", RECIPIENT, {1: 15_000})
+    book.set_premium_source(ADMIN, source)
+    return book, source
+
+
+def premium_of(wh: int, price: int, bps: int = 15_000) -> int:
+    return payment_base(wh, price * (bps - 10_000) // 10_000 // 1_000 * 1_000)
+
+
+def test_premium_source_is_admin_only_once_and_non_zero(penalised):
+    book, source = penalised
+    before = snapshot(book)
+    with pytest.raises(err.AccessControlUnauthorizedAccount):
+        book.set_premium_source(ALICE, source)
+    with pytest.raises(err.ZeroAddress):
+        book.set_premium_source(ADMIN, type(source)("0x" + "00" * 20, RECIPIENT))
+    with pytest.raises(err.PremiumSourceAlreadySet) as raised:
+        book.set_premium_source(ADMIN, source)
+    assert raised.value.values == (source.address,)
+    assert snapshot(book) == before
+
+
+def test_penalised_taker_and_maker_buys_pay_the_recipient(penalised):
+    book, _ = penalised
+    book.place_order(BOB, 1, False, p(5), 1_000, 0)
+    alice_before, bob_before = book.upos_free(ALICE), book.upos_free(BOB)
+    out = book.place_order(ALICE, 1, True, p(7), 3_000, 0)  # takes 1000 Wh at 5, rests 2000 Wh at 7
+    assert ev.PremiumFixed(2, 15_000) in out.events
+    assert ev.PremiumPaid(RECIPIENT, 1, premium_of(1_000, p(5))) in out.events
+    assert book.upos_free(BOB) - bob_before == payment_base(1_000, p(5))
+    resting = payment_base(2_000, p(7)) + premium_of(2_000, p(7))
+    assert alice_before - book.upos_free(ALICE) == payment_base(1_000, p(5)) + premium_of(1_000, p(5)) + resting
+    out = book.place_order(CAROL, 1, False, p(6), 500, 0)  # a seller takes the resting penalised buy
+    assert out.events[-1] == ev.PremiumPaid(RECIPIENT, 1, premium_of(500, p(7)))
+    assert book.upos_free(RECIPIENT) == premium_of(1_000, p(5)) + premium_of(500, p(7))
+    assert book.upos_held() == sum(book.upos_free(a) for a in (ALICE, BOB, CAROL, OPERATOR, RECIPIENT)) + \
+        book.locked_upos()
+
+
+def test_refunds_return_the_premium_of_the_remainder(penalised):
+    book, _ = penalised
+    before = book.upos_free(ALICE)
+    order_id = book.place_order(ALICE, 1, True, p(7), 1_001, 0).value
+    book.place_order(BOB, 1, False, p(7), 333, 0)
+    book.cancel_order(ALICE, order_id)
+    assert before - book.upos_free(ALICE) == payment_base(333, p(7)) + premium_of(333, p(7))
+
+
+def test_grid_fill_pays_the_premium_on_the_import_tariff(penalised):
+    book, _ = penalised
+    before = book.upos_free(ALICE)
+    order_id = book.place_order(ALICE, 1, True, p(8), 1_000, 0).value
+    close_gate(book, 1)
+    out = book.grid_fill(OPERATOR, [order_id])
+    assert out.events[-1] == ev.PremiumPaid(RECIPIENT, 1, premium_of(1_000, p(6)))
+    assert before - book.upos_free(ALICE) == payment_base(1_000, p(6)) + premium_of(1_000, p(6))
+
+
+def test_multiplier_is_fixed_at_placement(penalised):
+    book, source = penalised
+    source.multipliers_bps[2] = 10_000
+    early = book.place_order(ALICE, 2, True, p(7), 1_000, 0).value
+    source.multipliers_bps[2] = 15_000  # a vector published after the order
+    book.deposit_energy(BOB, 2, 1_000)
+    book.place_order(BOB, 2, False, p(7), 1_000, 0)
+    assert book.premium_bps_of(early) == 10_000
+    assert book.upos_free(RECIPIENT) == 0
+
+
+def test_a_source_multiplier_is_capped_at_x10(penalised):
+    book, source = penalised
+    source.multipliers_bps[2] = 2**200  # a broken source cannot push the lock past the book's arithmetic
+    order_id = book.place_order(ALICE, 2, True, p(7), 1_000, 0).value
+    assert book.premium_bps_of(order_id) == 100_000
