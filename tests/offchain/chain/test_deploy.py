@@ -158,8 +158,8 @@ def test_plan_measures_gas_without_sending_and_matches_a_real_deployment(rehears
         "ProofScoreRegistry", "Staking", "grant STAKING to Staking", "MinerSelection", "Staking.setMinerSelection",
         "MiningRewardEscrow", "EVExchange", "PeriodMatching", "grant MARKET to PeriodMatching", "FogModelRegistry",
         "V2VSettlement", "PoSocScores", "V2VModelRegistry",
-        "HourlyEnergyOrderBook", "grant MARKET to HourlyEnergyOrderBook", "PenaltySchedule", "RecommendationBoard",
-        "grant PAR_CONTROL", "AdbevBook", "grant MARKET to AdbevBook", "BenefitConsensus", "BenefitSettlement",
+        "HourlyEnergyOrderBook", "grant MARKET to HourlyEnergyOrderBook", "PenaltySchedule",
+        "HourlyEnergyOrderBook.setPremiumSource", "RecommendationBoard", "grant PAR_CONTROL", "AdbevBook", "grant MARKET to AdbevBook", "BenefitConsensus", "BenefitSettlement",
         "grant OPERATOR", "grant METER", "grant SCORER",
     ]
     assert all(gas > 21_000 for _, gas in plan.steps)
