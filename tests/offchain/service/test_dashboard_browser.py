@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from offchain import units
+from offchain.mechanisms import WORKERS
 from offchain.chain import ChainClient, ParticipantKind, free_port, port_open
 
 from kwx_up import KWX, Up, wait_until
@@ -103,7 +104,7 @@ def test_the_page_loads_without_a_console_error(page):
     expect(view.get_by_test_id("head")).to_have_text(re.compile(r"^[1-9][0-9]*$"), timeout=TIMEOUT_MS)
     expect(view.locator("#panel-fog_ems")).to_be_visible(timeout=TIMEOUT_MS)
     expect(view.locator("#panel-coalition_market")).to_be_visible(timeout=TIMEOUT_MS)
-    expect(view.locator("#workers tr[data-worker]")).to_have_count(6, timeout=TIMEOUT_MS)
+    expect(view.locator("#workers tr[data-worker]")).to_have_count(len(WORKERS), timeout=TIMEOUT_MS)
     assert errors == []
 
 
