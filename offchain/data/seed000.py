@@ -37,6 +37,8 @@ AGENTS: tuple[str, ...] = ("L1", "L2", "L3", "R2", "Z0")
 STEP_SECONDS = 10
 STEPS_PER_PERIOD = 6
 STEPS_PER_DAY = 86_400 // STEP_SECONDS
+#: 60-s matching periods in the day (the contracts' periods).
+PERIODS_PER_DAY = STEPS_PER_DAY // STEPS_PER_PERIOD
 CONSUMPTION = "consumption_kwh"
 PRODUCTION = "production_kwh"
 

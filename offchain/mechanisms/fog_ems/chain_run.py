@@ -26,6 +26,7 @@ Choices: docs/seed000-chain.md.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import tempfile
 import time
@@ -41,7 +42,7 @@ import numpy as np
 from offchain.algorithms.battery import exchange_wh
 from offchain.algorithms.forecasting import new_global_state
 from offchain.chain import FIRST_PARTICIPANT_INDEX, MAX_UINT256, ChainClient, ParticipantKind, replace_group
-from offchain.data.seed000 import MicrogridData, synthetic_microgrid
+from offchain.data.seed000 import PERIODS_PER_DAY as DAY_PERIODS, MicrogridData, synthetic_microgrid
 from offchain.mechanisms import SUITE
 from offchain.mechanisms.fog_ems.chain_rounds import ChainRoundAggregator
 from offchain.mechanisms.fog_ems.federated import FederatedSetup, federated_bids
@@ -68,7 +69,6 @@ from offchain.workers import FaultInjector, RunSummary, Worker
 
 DEPOSIT = 10_000 * UPOS_BASE  #: UPOS every participant and the grid operator keep in the exchange
 LEAD_SECONDS = 3_600  #: chain time left between deployment and the first period's bidding window
-DAY_PERIODS = 1_440
 PERIOD_PHASE = "period"  #: the ledger phase of a period's transactions; its slot is the period
 
 
@@ -476,32 +476,55 @@ def extrapolate_day(result: ChainDayResult) -> dict[str, Any]:
     }
 
 
+def _extrapolation_lines(runs: Sequence[tuple[ChainDayResult, dict[str, Any] | None]]) -> list[str]:
+    """The report's section extrapolating runs shorter than the day to 24 h, labelled as not measured."""
+    rows = []
+    for r, _ in runs:
+        day = extrapolate_day(r)
+        rows.append([f"{r.n_evs} EV {r.method}", f"≈ {day['transactions']:,}", f"≈ {day['total_gas']:,}",
+                     f"≈ {day['wall_seconds']:,} s"])
+    return [
+        f"## Extrapolation to a 24-h day ({DAY_PERIODS} periods) — NOT measured",
+        "",
+        "The measured window's per-period means × 1,440. Every period sends the same transactions "
+        "(one bid per agent, one match, one log, one settlement), so the transaction count scales exactly; "
+        "gas per period depends on how many pairs move energy and in how many steps, so a window of active "
+        "midday trading overstates the night and the figure leans high.",
+        "",
+        table(["run", "transactions", "total gas", "wall time"], rows),
+        "",
+    ]
+
+
 def write_summary(runs: Sequence[tuple[ChainDayResult, dict[str, Any] | None]], out_dir: Path) -> None:
     """seed000_chain.json and seed000_chain.md under `out_dir`: per run (result, its compare_with_model or
-    None) the measured window and, labelled as such, a linear extrapolation to a 24-h day."""
+    None) the measured window and, labelled as such and only for runs shorter than the day, a linear
+    extrapolation to a 24-h day. The load average at writing time says how shared the machine was."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    load = [round(x, 2) for x in os.getloadavg()]
+    partial = [(r, c) for r, c in runs if r.window[1] < DAY_PERIODS]
     report = {
         "benchmark": "seed000 day on chain (embedded Anvil, automine)",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "load_average_1_5_15_min": load},
         "runs": [
             {"measured": r.summary(), "per_period": [asdict(g) for g in r.period_gas],
-             "extrapolated_24h": extrapolate_day(r), "model_comparison": c}
+             "extrapolated_24h": extrapolate_day(r) if r.window[1] < DAY_PERIODS else None,
+             "model_comparison": c}
             for r, c in runs
         ],
     }
     (out_dir / "seed000_chain.json").write_text(json.dumps(report, indent=2) + "\n")
-    measured, extrapolated, agents = [], [], []
+    measured, agents = [], []
     for r, c in runs:
-        summary, day = r.summary(), extrapolate_day(r)
+        summary = r.summary()
         gas, run = summary["gas_per_period"], f"{r.n_evs} EV {r.method}"
         same = "—" if c is None else ("yes" if c["identical"] else f"NO ({len(c['differences'])} figures)")
         measured.append([f"{run}, {r.forecast}", f"{r.window[0]}..{r.window[0] + r.window[1] - 1}",
                          f"{r.transactions:,}", f"{r.total_gas:,}",
                          f"{gas['mean']:,.0f} ({gas['min']:,} .. {gas['max']:,})", f"{r.wall_seconds:.1f} s",
                          r.matches, same])
-        extrapolated.append([run, f"≈ {day['transactions']:,}", f"≈ {day['total_gas']:,}",
-                             f"≈ {day['wall_seconds']:,} s"])
         agents += [[run, a, f"{v['traded_kwh']:.3f}", f"{v['sold_to_ev_kwh']:.3f}", f"{v['bought_from_ev_kwh']:.3f}",
                     f"{v['gain_upos']:.4f}"] for a, v in summary["agents"].items()]
     lines = [
@@ -512,20 +535,13 @@ def write_summary(runs: Sequence[tuple[ChainDayResult, dict[str, Any] | None]], 
         "bid, the match (greedy: `matchGreedy`; Hungarian: the fog-matching worker's `submitAssignment` with "
         "its dual certificate), the METER's `logExchange` and the OPERATOR's `settleGrid`. Gas is the receipts' "
         "gasUsed of every transaction of the periods; setup (deployment, registration, funding) is separate. "
-        "Wall time includes the worker and Python-side reads (Anvil automine, one core of this machine).",
+        "Wall time includes the worker and Python-side reads (Anvil automine, one core of this machine); "
+        f"load average (1, 5, 15 min) when the figures were written: {', '.join(f'{x:.2f}' for x in load)}.",
         "",
         table(["run", "periods", "transactions", "total gas", "gas / period (min .. max)", "wall time", "matches",
                "= simulate_day"], measured),
         "",
-        f"## Extrapolation to a 24-h day ({DAY_PERIODS} periods) — NOT measured",
-        "",
-        "The measured window's per-period means × 1,440. Every period sends the same transactions "
-        "(one bid per agent, one match, one log, one settlement), so the transaction count scales exactly; "
-        "gas per period depends on how many pairs move energy and in how many steps, so a window of active "
-        "midday trading overstates the night and the figure leans high.",
-        "",
-        table(["run", "transactions", "total gas", "wall time"], extrapolated),
-        "",
+        *(_extrapolation_lines(partial) if partial else []),
         "## Setup (once per chain)",
         "",
         *(f"- {r.n_evs} EV {r.method}: {r.setup_transactions} transactions, {r.setup_gas:,} gas"

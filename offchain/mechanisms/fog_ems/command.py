@@ -9,11 +9,10 @@ from typing import Optional
 import typer
 
 from offchain.commands import fail, int_list, one_line_errors, prepare_out
+from offchain.data.seed000 import PERIODS_PER_DAY as DAY_PERIODS
 
 #: Most shared EVs a run takes: the paper runs 1-5; every EV is a simulated agent (and on chain an account).
 MAX_EVS = 20
-#: Periods of the synthetic day (60-s matching periods); --window must lie inside it.
-DAY_PERIODS = 1440
 
 
 @one_line_errors

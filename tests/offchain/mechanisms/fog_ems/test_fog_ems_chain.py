@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 
 import pytest
 
 from offchain.mechanisms.fog_ems.model import MarketRules
-from offchain.mechanisms.fog_ems.chain_run import compare_with_model, day_inputs, open_chain_day, run_day_on_chain
+from offchain.mechanisms.fog_ems.chain_run import (
+    DAY_PERIODS,
+    compare_with_model,
+    day_inputs,
+    open_chain_day,
+    run_day_on_chain,
+    write_summary,
+)
 from offchain.mechanisms import WORKERS
 from offchain.workers import run_worker
 from offchain.mechanisms.fog_ems.workers import MECHANISM
@@ -59,6 +67,19 @@ def test_comparison_reports_a_differing_figure(chain_runs):
     comparison = compare_with_model(tampered)
     assert not comparison["identical"]
     assert [d["figure"] for d in comparison["differences"]] == ["sold_to_ev_wh"]
+
+
+def test_summary_extrapolates_only_a_run_shorter_than_the_day(chain_runs, tmp_path):
+    short = chain_runs["greedy"]
+    whole_day = dataclasses.replace(short, window=(0, DAY_PERIODS))
+    write_summary([(short, None)], tmp_path / "short")
+    write_summary([(whole_day, None)], tmp_path / "day")
+    assert "Extrapolation to a 24-h day" in (tmp_path / "short" / "seed000_chain.md").read_text()
+    day_report = (tmp_path / "day" / "seed000_chain.md").read_text()
+    assert "Extrapolation" not in day_report and "load average (1, 5, 15 min)" in day_report
+    day_json = json.loads((tmp_path / "day" / "seed000_chain.json").read_text())
+    assert day_json["runs"][0]["extrapolated_24h"] is None
+    assert len(day_json["machine"]["load_average_1_5_15_min"]) == 3
 
 
 class WorkerKilled(Exception):
