@@ -107,6 +107,16 @@ interface IV2VSettlement is IUposAccounts {
         uint256 pricePerKwh,
         uint256 payment
     );
+    /// @notice A trade of `hour` was skipped, not settled: `buyer`'s free balance held less than the `payment`
+    /// it owed (it withdrew after the trades were computed); the hour's other trades settle.
+    event V2VTradeSkipped(
+        uint256 indexed hour,
+        address indexed seller,
+        address indexed buyer,
+        uint256 energyWh,
+        uint256 payment,
+        uint256 buyerBalance
+    );
     /// @notice The day's miner (mLAG) and fee window were fixed.
     event DayAssessed(uint256 indexed day, address indexed miner, uint256 miningReward, uint256 dueBy);
     /// @notice `member` owes `fee` for `day` by `dueBy`.
@@ -134,8 +144,9 @@ interface IV2VSettlement is IUposAccounts {
 
     /// @notice Settles `hour`'s trades, once per hour (ResultAlreadyAccepted). Only SCORER. Every party must be
     /// parked in `hour` ({NotParked}); each battery stays inside its window ({SocWindowExceeded}); the buyer
-    /// pays from its balance ({InsufficientBalance}); the seller's proceeds are held for the day, which must not
-    /// be assessed yet ({DayAlreadyAssessed}).
+    /// pays from its free balance, and a trade whose buyer cannot pay is skipped ({V2VTradeSkipped}) so that one
+    /// buyer withdrawing cannot block the hour; the seller's proceeds are held for the day, which must not be
+    /// assessed yet ({DayAlreadyAssessed}).
     function settleHour(uint256 hour, Trade[] calldata trades) external;
 
     /// @notice Fixes `day`'s miner and each listed member's fee (beta * R_i), once per day. Only SCORER.

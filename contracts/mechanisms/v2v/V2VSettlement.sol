@@ -88,9 +88,14 @@ contract V2VSettlement is IV2VSettlement, RegistryGated, ResultKeys, UposAccount
             Trade calldata t = trades[k];
             if (t.energyWh == 0) revert ZeroAmount();
             if (t.seller == t.buyer) revert SelfTrade(t.seller);
+            uint256 payment = uint256(t.energyWh) * t.pricePerKwh / WH_PER_KWH;
+            uint256 buyerBalance = _balanceOf(t.buyer);
+            if (buyerBalance < payment) {
+                emit V2VTradeSkipped(hour, t.seller, t.buyer, t.energyWh, payment, buyerBalance);
+                continue;
+            }
             _move(t.seller, hour, -int256(uint256(t.energyWh)));
             _move(t.buyer, hour, int256(uint256(t.energyWh)));
-            uint256 payment = uint256(t.energyWh) * t.pricePerKwh / WH_PER_KWH;
             _update(t.buyer, address(0), payment);
             Profit storage profit = _profits[day][t.seller];
             profit.held = SafeCast.toUint128(profit.held + payment);

@@ -173,14 +173,24 @@ def test_trade_rejects_unparked_party_self_trade_zero_energy_and_empty_hour(sett
         sell_once(settlement, scorer, seller, buyer, price)
 
 
-def test_buyer_without_funds_reverts(settlement, parked, price, scorer, funded_account, registry, operator,
-                                     meter):
+def test_attack_buyer_who_withdrew_is_skipped_and_cannot_block_the_hour(settlement, parked, price, scorer,
+                                                                        funded_account, registry, operator, meter):
+    seller, buyer = parked
     broke = funded_account()
     registry.register(broke, 2, 0, 0, 79_500, EV_SOC_MIN_WH, EV_SOC_MAX_WH, {"from": operator})
     settlement.arrive(broke, ARRIVAL_HOUR, START_WH, {"from": meter})
     payment = payment_base(SOLD_WH, price)
-    with brownie.reverts(custom_error(INSUFFICIENT_BALANCE, broke, 0, payment)):
-        sell_once(settlement, scorer, parked[0], broke, price)
+    tx = settlement.settleHour(HOUR, [trade(seller, broke, SOLD_WH, price), trade(seller, buyer, SOLD_WH, price)],
+                               {"from": scorer})
+    skipped = tx.events["V2VTradeSkipped"]
+    assert (skipped["seller"], skipped["buyer"], skipped["energyWh"], skipped["payment"], skipped["buyerBalance"]) \
+        == (seller, broke, SOLD_WH, payment, 0)
+    assert len(tx.events["V2VTraded"]) == 1 and tx.events["V2VTraded"]["buyer"] == buyer
+    assert settlement.sessionOf(broke)["energyWh"] == START_WH
+    assert settlement.sessionOf(seller)["energyWh"] == START_WH - SOLD_WH
+    assert settlement.sessionOf(buyer)["energyWh"] == START_WH + SOLD_WH
+    assert settlement.profitOf(DAY, seller)["held"] == payment
+    assert settlement.isAccepted(settlement.TRADES(), HOUR)
 
 
 # ------------------------------------------------------------------------------------ profit lock
