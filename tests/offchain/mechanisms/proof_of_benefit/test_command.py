@@ -28,6 +28,6 @@ def test_report_lists_targets_with_verdicts(tmp_path, monkeypatch):
     text = path.read_text()
     assert "-33.2 % (48.5 -> 32.4)" in text and "| 1.25 |" in text
     # worst ratio 3.0 > 2.39 and ePoB vs AdBEV (-3.8 % and +50 %: +23.1 % on average) miss; the rest is met
-    assert "**5 of 7 reproduced results met**" in text and "| 3.00 |" in text and "23.1 %" in text
+    assert "**5 of 7 reproduced results met**" in text and "| 3.00 |" in text and "+23.1 %" in text
     results = pd.read_csv(tmp_path / "results.csv")
     assert len(results) == 7 and results["met"].sum() == 5
