@@ -141,9 +141,15 @@ def load_of(fleet: Fleet, rates_kw: np.ndarray, base_kw: np.ndarray, qp: Interva
     return base_kw + sign @ rates_kw
 
 
+def fluctuation(load_kw: np.ndarray, base_kw: np.ndarray, step_h: float) -> float:
+    """Upsilon (kW^2 h) of an area load `load_kw` (kW per step of `step_h` h), the first step's change taken
+    from the base load's first value (the load before any EV acts)."""
+    return float(pfl_squared_diff(np.concatenate([[base_kw[0]], load_kw]), dt_h=step_h))
+
+
 def _schedule(fleet: Fleet, rates: np.ndarray, base_kw: np.ndarray, qp: IntervalQP, step_h: float) -> Schedule:
     load = load_of(fleet, rates, base_kw, qp)
-    return Schedule(rates, load, float(pfl_squared_diff(np.concatenate([[base_kw[0]], load]), dt_h=step_h)))
+    return Schedule(rates, load, fluctuation(load, base_kw, step_h))
 
 
 def run_offline(fleet: Fleet, base_kw: np.ndarray, step_h: float, qp: IntervalQP | None = None) -> Schedule:

@@ -8,18 +8,19 @@ generator in offchain/data/seed003.py (its EV population and stay-online model a
   not give (60 / 12.5 / 12.5 / 5 / 5 / 5 %), charge:discharge 2:1.
 - `CH6`: the Ch6 preset: U_i = 50 kW charging, discharging EVs (a third) at O_j = 15 kW (`DISCHARGE_KW`).
 - `ch6_sessions`: EV sessions for the ePoB day (arrival, departure, demand), from the Ch3-4 population's
-  main connected run, on a day that starts at noon so overnight home sessions fit in one horizon.
+  main connected run (synthetic, or real ACN-Data stays through `acn_population`), on a day that starts at
+  noon so overnight home sessions fit in one horizon (ACN-Data: at the slot with the fewest EVs connected).
 
 Power in kW, energy in kWh, time in steps of the caller's length.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .seed003 import SLOT_H, SLOTS, DataError, EvPreset, ev_population
+from .seed003 import SLOT_H, SLOTS, DataError, EvPopulation, EvPreset, acn_population, ev_population
 
 HOUSEHOLDS = 200
 EVS = 100
@@ -32,6 +33,8 @@ CH5 = EvPreset(
     discharge_share=1 / 3,
 )
 CH6 = EvPreset("ch6", (60.0,), (1.0,), (CHARGE_KW,), (1.0,), discharge_share=1 / 3)
+#: Where the Ch6 sessions come from: the synthetic Ch3-4 generator or real ACN-Data (Caltech) stays.
+EV_DATA = ("synthetic", "acn")
 
 
 def austrian_hourly_shape() -> np.ndarray:
@@ -66,9 +69,10 @@ def residential_load_kw(
 
 @dataclass(frozen=True)
 class Sessions:
-    """EV sessions of one horizon of `steps` steps of `step_h` h. Per EV: arrival and departure step
-    (connected in [arrival, departure)), demand_kwh (CV_i, charging EVs) or offer_kwh (DV_j, discharging),
-    rate_kw (U_i or O_j), discharging flag."""
+    """EV sessions of one horizon of `steps` steps of `step_h` h from half-hour slot `start_slot` of the day.
+    Per EV: arrival and departure step (connected in [arrival, departure)), demand_kwh (CV_i, charging EVs)
+    or offer_kwh (DV_j, discharging), rate_kw (U_i or O_j), discharging flag; `population`: the population
+    they were drawn from."""
 
     arrival: np.ndarray
     departure: np.ndarray
@@ -78,6 +82,13 @@ class Sessions:
     discharging: np.ndarray
     steps: int
     step_h: float
+    start_slot: int = 24
+    population: EvPopulation | None = field(default=None, repr=False)
+
+    @property
+    def steps_per_slot(self) -> int:
+        """Decision steps per half-hour slot."""
+        return round(SLOT_H / self.step_h)
 
     @property
     def size(self) -> int:
@@ -85,14 +96,20 @@ class Sessions:
         return len(self.arrival)
 
 
-def ch6_sessions(evs: int, seed: int, steps_per_slot: int = 3, start_slot: int = 24) -> Sessions:
-    """`evs` EV sessions for an ePoB day starting at slot `start_slot` (default noon), in steps of
-    SLOT_H / `steps_per_slot` (default 10 min). Each EV's main connected run of the Ch3-4 population (preset
-    CH6, `seed`) gives its arrival and departure; the arrival moves to a random step of its slot; a run that
-    wraps past the horizon end is cut there. Demands are capped at what the rate can deliver in the stay."""
-    if evs < 1 or steps_per_slot < 1:
-        raise DataError(f"evs and steps_per_slot must be >= 1, got {evs} and {steps_per_slot}")
-    population = ev_population(CH6, omega=evs, seed=seed)
+def ch6_sessions(
+    evs: int, seed: int, steps_per_slot: int = 3, start_slot: int | None = 24, ev_data: str = "synthetic"
+) -> Sessions:
+    """`evs` EV sessions for an ePoB day starting at slot `start_slot` (default noon; None: the slot with the
+    fewest EVs connected), in steps of SLOT_H / `steps_per_slot` (default 10 min). Each EV's main connected
+    run of the Ch3-4 population (preset CH6, `seed`; `ev_data` "acn": real ACN-Data Caltech stays through
+    `acn_population`) gives its arrival and departure; the arrival moves to a random step of its slot; a run
+    that wraps past the horizon end is cut there. Demands are capped at what the rate can deliver in the stay."""
+    if evs < 1 or steps_per_slot < 1 or ev_data not in EV_DATA:
+        raise DataError(f"evs and steps_per_slot must be >= 1 and ev_data one of {', '.join(EV_DATA)}, got {evs}, "
+                        f"{steps_per_slot} and {ev_data!r}")
+    population = (acn_population if ev_data == "acn" else ev_population)(CH6, omega=evs, seed=seed)
+    if start_slot is None:
+        start_slot = int(np.argmin(population.connected.sum(axis=0)))
     rng = np.random.default_rng(seed + 1)
     steps = SLOTS * steps_per_slot
     step_h = SLOT_H / steps_per_slot
@@ -110,4 +127,5 @@ def ch6_sessions(evs: int, seed: int, steps_per_slot: int = 3, start_slot: int =
     stay_kwh = (departure - arrival) * step_h * rate
     demand = np.where(population.discharging, 0.0, np.minimum(population.demand_uncapped_kwh, 0.9 * stay_kwh))
     offer = np.where(population.discharging, np.minimum(population.offer_kwh, stay_kwh), 0.0)
-    return Sessions(arrival, departure, demand, offer, rate, population.discharging.copy(), steps, step_h)
+    return Sessions(arrival, departure, demand, offer, rate, population.discharging.copy(), steps, step_h, start_slot,
+                    population)

@@ -9,7 +9,7 @@ package, never from copies here: `offchain.chain.roles.role_id`, `offchain.chain
 import time
 
 import eth_abi
-from brownie import web3
+from brownie import chain, web3
 from brownie.network.transaction import TransactionReceipt
 from brownie.exceptions import decode_typed_error
 from web3.exceptions import TransactionNotFound
@@ -25,6 +25,20 @@ UNAUTHORIZED = "AccessControlUnauthorizedAccount(address,bytes32)"
 ALREADY_ACCEPTED = "ResultAlreadyAccepted(bytes32,uint256)"
 INSUFFICIENT_BALANCE = "InsufficientBalance(address,uint256,uint256)"
 INVALID_TIMING = "InvalidTiming(uint256,uint256,uint256,uint256)"
+
+
+def latest_time() -> int:
+    """The timestamp of a freshly mined block (Anvil stamps blocks with wall time plus its offset)."""
+    chain.mine()
+    return web3.eth.get_block("latest").timestamp
+
+
+def warp(timestamp: int) -> None:
+    """Mines a block stamped at or just after `timestamp` (never moves back)."""
+    now = latest_time()
+    if now < timestamp:
+        chain.sleep(timestamp - now)
+        chain.mine()
 
 
 def custom_error(signature: str, *args) -> str:

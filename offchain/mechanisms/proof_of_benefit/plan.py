@@ -1,6 +1,8 @@
 """Proof-of-Benefit's pure pipeline (seed 003 Ch5): the PEBT order stream, the rounds a proposer schedules with
 the slope-variance QP (offchain/algorithms/pebt.py), the baseline without PEBT, and the block a round proposes
-(transaction-set hash, net-load window, benefit, trades). No chain I/O: the model and the workers call these.
+(transaction-set hash, net-load window, benefit, trades); for Ch6, the offline AdBEV baseline on the ePoB
+sessions (AdBEV's market, offchain/mechanisms/adbev/plan.py, run on the expected arrivals). No chain I/O: the
+model and the workers call these.
 
 Energy in Wh (int) for orders and executions (what the chain settles), power in kW (float) for load curves,
 prices in UPOS base units per kWh.
@@ -8,14 +10,16 @@ prices in UPOS base units per kWh.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import eth_abi
 import numpy as np
 from web3 import Web3
 
 from offchain.algorithms.pebt import PebtSolver, PendingOrders, RoundFailure, benefit
-from offchain.data.seed003 import SLOT_H, EvPopulation
+from offchain.data.seed003 import SLOT_H, SLOTS, EvPopulation
+from offchain.data.seed003_pob import Sessions
+from offchain.mechanisms.adbev.plan import AdbevSettings, run_adbev
 from offchain.units import kw_to_w, kwh_to_wh_array, price_to_base_per_kwh, wh_to_kwh
 
 
@@ -192,3 +196,70 @@ def tx_set_hash(orders: Orders, remaining_before: dict[int, int], round_: int) -
     ids = sorted(remaining_before)
     return bytes(Web3.keccak(eth_abi.encode(["uint256", "uint256[]", "uint256[]"],
                                             [round_, ids, [remaining_before[i] for i in ids]])))
+
+
+@dataclass(frozen=True)
+class RoundBlock:
+    """What round `round` (index into the day) proposes, computed from public data only: the pending set's hash,
+    the trades (BenefitSettlement layout) and their hash, the net-load window (W, last realised first) and its
+    benefit; `failed` is the solver's reason when the round had no schedule (then nothing is proposed)."""
+
+    round: int
+    tx_set_hash: bytes
+    trades: list[tuple[str, str, int, int]]
+    trades_hash: bytes
+    net_load_w: list[int]
+    benefit: int
+    failed: str | None = None
+
+
+def round_blocks(orders: Orders, run: PebtRun, terms: PebtTerms, accounts: list[str]) -> list[RoundBlock]:
+    """Every round's block of the day `run` (run_pebt on `orders`): the set of orders pending at the round (what
+    was left before it executed), its trades among `accounts` (round_trades) and the window and benefit the QP
+    gave. The proposer and every validator call this on the same public data and so agree on every field."""
+    remaining = orders.wh.copy()
+    blocks = []
+    for r, executed in enumerate(run.executed):
+        pending = np.nonzero((orders.arrival <= r) & (remaining > 0))[0]
+        before = {int(i): int(remaining[i]) for i in pending}
+        trades = round_trades(orders, executed, terms, accounts)
+        blocks.append(RoundBlock(r, tx_set_hash(orders, before, r), trades, trades_hash(trades), run.windows[r],
+                                 run.lambdas[r], run.failed.get(r)))
+        for i, wh in executed.items():
+            remaining[i] -= wh
+    return blocks
+
+
+def expected_population(sessions: Sessions) -> EvPopulation:
+    """The Ch6 sessions as the day-ahead population offline AdBEV plans with (its expected arrivals): an EV is
+    connected in every half-hour slot of the day its stay touches (wall-clock slots, so AdBEV's busy-hour
+    prices fall where they belong), trades at its session rate (U_i or O_j) and needs CV_i or offers DV_j."""
+    per_slot = sessions.steps_per_slot
+    first = sessions.arrival // per_slot
+    last = (sessions.departure - 1) // per_slot
+    horizon_slot = np.arange(SLOTS)
+    touched = (horizon_slot[None, :] >= first[:, None]) & (horizon_slot[None, :] <= last[:, None])
+    return replace(
+        sessions.population,
+        connected=np.roll(touched, sessions.start_slot, axis=1),
+        arrival=(first + sessions.start_slot) % SLOTS,
+        charger_kw=sessions.rate_kw.astype(float),
+        need_kwh=sessions.demand_kwh.astype(float),
+        offer_kwh=sessions.offer_kwh.astype(float),
+    )
+
+
+def adbev_load_kw(
+    sessions: Sessions, charge_efficiency: float, discharge_efficiency: float, settings: AdbevSettings | None = None
+) -> np.ndarray:
+    """The EV load (kW per decision step of the sessions' horizon) of offline AdBEV: one day of its market on
+    the expected population (`expected_population`); per slot the buyers charge what they traded or took from
+    the grid and the sellers discharge what they sold, at the efficiencies v and varpi (v x charged - varpi x
+    discharged), spread evenly over the slot's steps."""
+    day = run_adbev(expected_population(sessions), settings)
+    traded = np.zeros(SLOTS)
+    for trade in day.trades:
+        traded[trade.slot] += trade.quantity_kwh
+    net_kwh = charge_efficiency * (traded + day.grid_kwh) - discharge_efficiency * traded
+    horizon = np.roll(net_kwh / SLOT_H, -sessions.start_slot)
+    return np.repeat(horizon, sessions.steps_per_slot)[: sessions.steps]

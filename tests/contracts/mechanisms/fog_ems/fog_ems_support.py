@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from brownie import chain, web3
+from contract_helpers import latest_time, warp  # noqa: F401  (re-exported for the tests)
 
 from offchain.algorithms.battery import BatterySpec
 from offchain.algorithms.pricing import SellRule, Tariffs
@@ -37,20 +37,6 @@ def matching_config(
     terms = FogEmsTerms(genesis_time=genesis_time, greedy_delay_seconds=greedy_delay,
                         sell_rule=SellRule(min_bid_periods, require_store))
     return terms.matching_config
-
-
-def latest_time() -> int:
-    """The timestamp of a freshly mined block (Anvil stamps blocks with wall time plus its offset)."""
-    chain.mine()
-    return web3.eth.get_block("latest").timestamp
-
-
-def warp(timestamp: int) -> None:
-    """Mines a block stamped at or just after `timestamp` (never moves back)."""
-    now = latest_time()
-    if now < timestamp:
-        chain.sleep(timestamp - now)
-        chain.mine()
 
 
 def next_period(matching) -> int:

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import eth_abi
-from brownie import chain, web3
+from brownie import web3
+from contract_helpers import latest_time, warp  # noqa: F401  (re-exported for the tests)
 
 from offchain.algorithms.pebt import benefit
 
@@ -21,19 +22,6 @@ ZERO = b"\x00" * 32
 COMMIT_TYPES = ["uint256", "address", "bytes32", "bytes32", "bytes32", "int256[]", "uint256", "bytes32"]
 BLOCK_TYPES = ["uint256", "bytes32", "bytes32", "bytes32", "int256[]", "uint256"]
 TRADE_TYPE = "(address,address,uint64,uint256)[]"
-
-
-def latest_time() -> int:
-    chain.mine()
-    return web3.eth.get_block("latest").timestamp
-
-
-def warp(timestamp: int) -> None:
-    """Mines a block stamped at or just after `timestamp` (never moves back)."""
-    now = latest_time()
-    if now < timestamp:
-        chain.sleep(timestamp - now)
-        chain.mine()
 
 
 def trades_hash(trades) -> bytes:

@@ -12,6 +12,7 @@ from offchain.mechanisms.proof_of_benefit.plan import (
     ch5_orders,
     round_trades,
     run_immediate,
+    round_blocks,
     run_pebt,
     trades_hash,
     tx_set_hash,
@@ -73,6 +74,17 @@ def test_a_failed_round_is_marked_and_the_next_proceeds(day):
     assert run.failed == {2: "solver status infeasible"} and run.lambdas[2] == 0 and run.windows[2] == []
     assert sum(sum(e.values()) for e in run.executed) == orders.wh.sum()  # nothing lost
     assert run.lambdas[3] > 0
+    blocks = round_blocks(orders, run, TERMS, [f"0x{i:040x}" for i in range(1, 4)])
+    assert [b.failed for b in blocks[:4]] == [None, None, "solver status infeasible", None]
+    assert [b.benefit for b in blocks] == run.lambdas and [b.net_load_w for b in blocks] == run.windows
+    assert all(b.trades_hash == trades_hash(b.trades) for b in blocks)
+    # the pending set of round r: what arrived by r and was not executed before it
+    remaining = orders.wh.copy()
+    for r, block in enumerate(blocks):
+        pending = {int(i): int(remaining[i]) for i in np.nonzero((orders.arrival <= r) & (remaining > 0))[0]}
+        assert block.tx_set_hash == tx_set_hash(orders, pending, r)
+        for i, wh in run.executed[r].items():
+            remaining[i] -= wh
 
 
 def test_trades_pair_delivered_energy_with_buyers(day):
