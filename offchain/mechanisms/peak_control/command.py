@@ -11,8 +11,9 @@ from offchain.commands import fail, one_line_errors, prepare_out
 
 MAX_PARTICIPANTS = 10_000
 EXCESS_RULES = ("in-order", "scaled")
-#: --chain buys every participant-hour on the book through a clock moved hour by hour: beyond this it takes long.
-MAX_CHAIN_PARTICIPANTS = 20
+#: --chain trades every participant-hour on the book through a clock moved hour by hour: at most the paper's 103
+#: participants (the full week takes minutes: benchmarks/seed002_chain_week.md).
+MAX_CHAIN_PARTICIPANTS = 103
 
 
 @one_line_errors
@@ -28,10 +29,10 @@ def reproduce_seed002(
     excess: str = typer.Option("in-order", help="REC rule when recommendations exceed the need: in-order (the "
                                "paper) or scaled."),
     sweep: bool = typer.Option(True, "--sweep/--no-sweep", help="Also run the flexibility sweep beyond the paper."),
-    on_chain: bool = typer.Option(False, "--chain", help="Run the REC scenario's purchases of --participants x --days "
-                                  "through the hourly book and the workers on an embedded Anvil instead (at most "
+    on_chain: bool = typer.Option(False, "--chain", help="Run the REC scenario's purchases and sales of --participants x "
+                                  "--days through the hourly book and the workers on an embedded Anvil instead (at most "
                                   f"{MAX_CHAIN_PARTICIPANTS} participants), every vector and root checked against "
-                                  "the plan."),
+                                  "the plan and bought / sold / net kWh and EUR with the Python run."),
 ) -> None:
     """Seed 002 (Košťál et al. 2024): community peak control, NOREC vs REC over a winter week (or --chain)."""
     if not 1 <= participants <= MAX_PARTICIPANTS:

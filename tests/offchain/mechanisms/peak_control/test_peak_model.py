@@ -42,7 +42,7 @@ def test_small_week_report(tmp_path):
     (["--storage-hours", "-1"], "--storage-hours must be between 0 and 168"),
     (["--excess", "greedy"], "--excess must be one of in-order, scaled"),
     (["--seed", "-3"], "--seed must be >= 0"),
-    (["--chain", "--participants", "21"], "--participants must be at most 20 with --chain"),
+    (["--chain", "--participants", "104"], "--participants must be at most 103 with --chain"),
 ])
 def test_bad_options_fail_in_one_line(tmp_path, args, message):
     out = tmp_path / "out"
