@@ -275,10 +275,10 @@ def compare_with_plan(week: Week, settings: PeakSettings, work_dir: Path) -> Cha
     scale_kwh, scale_eur = python_kwh["bought"], float(python.purchase.sum())
     for key in ("bought", "sold", "net"):
         checks.append((f"{key} kWh within {ENERGY_TOLERANCE:.1%} of bought of the Python run's",
-                       abs(chain_kwh[key] - python_kwh[key]) <= ENERGY_TOLERANCE * scale_kwh))
+                       bool(abs(chain_kwh[key] - python_kwh[key]) <= ENERGY_TOLERANCE * scale_kwh)))
     for key in ("net", "premium"):
         checks.append((f"{key} EUR within {COST_TOLERANCE * 1e4:g} bps of purchases of the Python run's",
-                       abs(chain_eur[key] - python_eur[key]) <= COST_TOLERANCE * scale_eur))
+                       bool(abs(chain_eur[key] - python_eur[key]) <= COST_TOLERANCE * scale_eur)))
     figures = [[f"{key} kWh", f"{python_kwh[key]:,.3f}", f"{chain_kwh[key]:,.3f}"] for key in ("bought", "sold", "net")]
     figures += [[f"{key} EUR (hourly prices, penalties)", f"{python_eur[key]:,.4f}", f"{chain_eur[key]:,.4f}"]
                 for key in ("net", "premium")]
