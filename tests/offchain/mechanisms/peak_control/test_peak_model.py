@@ -43,6 +43,7 @@ def test_small_week_report(tmp_path):
     (["--excess", "greedy"], "--excess must be one of in-order, scaled"),
     (["--seed", "-3"], "--seed must be >= 0"),
     (["--chain", "--participants", "104"], "--participants must be at most 103 with --chain"),
+    (["--loads", "measured"], "--loads must be one of synthetic, real"),
 ])
 def test_bad_options_fail_in_one_line(tmp_path, args, message):
     out = tmp_path / "out"
@@ -50,3 +51,12 @@ def test_bad_options_fail_in_one_line(tmp_path, args, message):
     assert result.exit_code != 0
     assert message in result.output and len(result.output.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_the_real_load_week_reproduces_through_the_command(tmp_path):
+    out = tmp_path / "real"
+    result = CliRunner().invoke(app, ["reproduce", "seed002", "--out", str(out), "--loads", "real",
+                                      "--participants", "6", "--days", "4", "--no-sweep"])
+    assert result.exit_code == 0, result.output
+    report = (out / "seed002.md").read_text()
+    assert "real loads: ev2gym" in report and "6 participants x 4 days" in report
