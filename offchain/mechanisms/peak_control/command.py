@@ -75,5 +75,5 @@ def reproduce_seed002(
               "real": f"real loads: ev2gym's household loads, Dutch PV and day-ahead prices from {REAL_WEEK_START} "
                       "(offchain/data/seed002.py: real_week), calibrated to the paper's NOREC totals"}[loads]
     result = reproduce_week(out, week, settings, sweep=sweep, source=source)
-    verdicts = ", ".join(f"{row.verdict}" for row in result.targets.itertuples())
-    typer.echo(f"Wrote {result.files[0]} (targets: {verdicts})")
+    met = sum(r.met for r in result.results)
+    typer.echo(f"Wrote {result.files[0]} ({met} of {len(result.results)} reproduced results met)")

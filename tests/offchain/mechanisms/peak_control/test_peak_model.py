@@ -31,8 +31,15 @@ def test_small_week_report(tmp_path):
     assert all(path.exists() for path in result.files)
     energy = result.energy.set_index("scenario")
     assert energy.loc["REC", "net kWh"] == pytest.approx(energy.loc["NOREC", "net kWh"])
-    assert result.targets["verdict"].iloc[0] == ("met" if np.all(
-        result.runs["rec"].daily_par[2:] > result.runs["norec"].daily_par[2:]) else "not met")
+    assert result.results[0].met == bool(np.all(result.runs["rec"].daily_par[2:] > result.runs["norec"].daily_par[2:]))
+    assert "reproduced results met" in report and (tmp_path / "seed002-results.csv").exists()
+    literal = next(c for c in result.choices if c.question.startswith("Eq. 12"))
+    assert literal.literal_result.startswith("PAR gain") and literal.our_result.startswith("PAR gain")
+
+
+def test_a_short_window_leaves_out_the_five_day_wilcoxon_figure(tmp_path):
+    result = reproduce_week(tmp_path, generate_week(participants=1, days=4, seed=3), sweep=False)
+    assert not any(r.name.startswith("Wilcoxon") for r in result.results) and len(result.results) == 2
 
 
 @pytest.mark.parametrize("args, message", [
