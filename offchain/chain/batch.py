@@ -158,9 +158,11 @@ def wait_batch(w3: Web3, tx_hashes: Sequence[bytes | str], *, timeout: float = 6
 
 
 def transact_batch(items: Sequence[tuple[ChainClient, Any]], *, window: int = DEFAULT_WINDOW,
-                   timeout: float = 60) -> list[TxReceipt]:
+                   timeout: float = 60, gas: int | None = None) -> list[TxReceipt]:
     """Sends every (client, call) of `items` and returns their receipts in order: `window` transactions at a
-    time, each window estimated, signed, sent and collected in batches (module docstring). A call whose
+    time, each window estimated, signed, sent and collected in batches (module docstring). `gas`: every
+    transaction's gas limit instead of its estimate (for calls whose work depends on the others of the batch,
+    such as orders that cross what the batch's earlier orders leave; nothing is estimated then). A call whose
     estimate reverts raises its ContractRevertError before anything of its window is signed (the nonces
     reserved for the others are released); a mined transaction that reverted raises its decoded error once
     its window's receipts are in; a refused one raises the send error."""
@@ -169,7 +171,7 @@ def transact_batch(items: Sequence[tuple[ChainClient, Any]], *, window: int = DE
     receipts: list[TxReceipt] = []
     for start in range(0, len(items), window):
         chunk = items[start:start + window]
-        prepared = prepare_batch(chunk)
+        prepared = prepare_batch(chunk, gas=gas)
         failure = next((p for p in prepared if isinstance(p, ContractRevertError)), None)
         if failure is not None:
             for (client, _), tx in reversed(list(zip(chunk, prepared))):

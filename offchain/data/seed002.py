@@ -14,7 +14,9 @@ evening peaks. Choices: docs/peak_control.md.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy import optimize
@@ -122,24 +124,113 @@ def _totals(consumption: np.ndarray, production: np.ndarray, ratio: float) -> tu
     return float(np.clip(net, 0, None).sum()), float(np.clip(-net, 0, None).sum())
 
 
-def generate_week(participants: int = PAPER_PARTICIPANTS, days: int = PAPER_DAYS, seed: int = 2,
-                  bought_kwh: float | None = None, sold_kwh: float | None = None) -> Week:
-    """The calibrated week: consumption and wind scaled so that buying every hourly deficit and selling every
-    hourly surplus (the paper's NOREC rule) buys `bought_kwh` and sells `sold_kwh` in total. By default the
-    paper's totals pro rata per participant-day (3,360,517.95 and 2,006,353.32 kWh at 103 x 7)."""
-    raw = raw_week(participants, days, seed)
-    share = participants * days / (PAPER_PARTICIPANTS * PAPER_DAYS)
-    bought = PAPER_BOUGHT_KWH * share if bought_kwh is None else bought_kwh
-    sold = PAPER_SOLD_KWH * share if sold_kwh is None else sold_kwh
-    if bought <= 0 or sold < 0:
-        raise ValueError(f"need bought > 0 and sold >= 0 kWh, got {bought}, {sold}")
+def calibrate(raw: Week, bought_kwh: float, sold_kwh: float) -> Week:
+    """`raw` with consumption and production scaled so that buying every hourly deficit and selling every hourly
+    surplus (the paper's NOREC rule) buys `bought_kwh` and sells `sold_kwh` in total: the production-to-consumption
+    ratio is solved for the sold/bought ratio, then both are scaled to the bought total."""
+    if bought_kwh <= 0 or sold_kwh < 0:
+        raise ValueError(f"need bought > 0 and sold >= 0 kWh, got {bought_kwh}, {sold_kwh}")
 
     def gap(log_ratio: float) -> float:
         b, s = _totals(raw.consumption, raw.production, float(np.exp(log_ratio)))
-        return s - sold / bought * b  # increasing in the ratio: more wind sells more and buys less
+        return s - sold_kwh / bought_kwh * b  # increasing in the ratio: more production sells more, buys less
 
-    ratio = float(np.exp(optimize.brentq(gap, -12.0, 12.0, xtol=1e-12))) if sold > 0 else 0.0
+    ratio = float(np.exp(optimize.brentq(gap, -12.0, 12.0, xtol=1e-12))) if sold_kwh > 0 else 0.0
     raw_bought, _ = _totals(raw.consumption, raw.production, ratio)
-    scale = bought / raw_bought
+    scale = bought_kwh / raw_bought
     return Week(consumption=raw.consumption * scale, production=raw.production * ratio * scale,
                 prices=raw.prices, site_types=raw.site_types, consumption_scale=scale, wind_scale=ratio * scale)
+
+
+def paper_totals(participants: int, days: int) -> tuple[float, float]:
+    """The paper's NOREC bought and sold kWh pro rata per participant-day (its 103 x 7 totals at that size)."""
+    share = participants * days / (PAPER_PARTICIPANTS * PAPER_DAYS)
+    return PAPER_BOUGHT_KWH * share, PAPER_SOLD_KWH * share
+
+
+def generate_week(participants: int = PAPER_PARTICIPANTS, days: int = PAPER_DAYS, seed: int = 2,
+                  bought_kwh: float | None = None, sold_kwh: float | None = None) -> Week:
+    """The calibrated week (:func:`calibrate`): by default to the paper's totals pro rata per participant-day
+    (3,360,517.95 and 2,006,353.32 kWh at 103 x 7)."""
+    raw = raw_week(participants, days, seed)
+    bought, sold = paper_totals(participants, days)
+    return calibrate(raw, bought if bought_kwh is None else bought_kwh, sold if sold_kwh is None else sold_kwh)
+
+
+# --- the real-data week -----------------------------------------------------------------------------------------
+
+#: The ev2gym wheel's data (make setup installs it without its dependencies): Pecan Street-derived residential
+#: loads (24 households, 15-min kW, 2022), Dutch PV production (hourly, 2019) and Dutch day-ahead prices
+#: (hourly, EUR/MWh, 2015-2024).
+EV2GYM_VERSION = "2.0.0"
+REAL_WEEK_START = "2022-01-10"  #: a winter Monday in the load data's year
+HOUSEHOLDS_PER_PARTICIPANT = 10  #: as ev2gym's transformer loads: the sum of 10 households drawn per site
+LOAD_YEAR_START = "2022-01-01 00:00:00"  #: the residential loads' first quarter hour (ev2gym's loader)
+PV_YEAR_START = "2019-01-01 00:00:00"  #: the PV series' first hour (ev2gym's loader)
+
+
+class RealDataError(ValueError):
+    """The real-data week cannot be built (the ev2gym wheel is missing or the size is out of range)."""
+
+
+def _ev2gym_data() -> Path:
+    """The `data` folder of the installed ev2gym package, found without importing it: its loaders module imports
+    pkg_resources (gone from setuptools >= 81) and pandapower (not installed), so the files are read here with
+    the loaders' own steps (ev2gym/utilities/loaders.py)."""
+    spec = importlib.util.find_spec("ev2gym")
+    if spec is None or not spec.submodule_search_locations:
+        raise RealDataError(f"the real-load week needs the ev2gym wheel: pip install --no-deps "
+                            f"ev2gym=={EV2GYM_VERSION} (make setup)")
+    return Path(spec.submodule_search_locations[0]) / "data"
+
+
+def real_week(participants: int = PAPER_PARTICIPANTS, days: int = PAPER_DAYS, seed: int = 2,
+              start: str = REAL_WEEK_START) -> Week:
+    """The uncalibrated real-data week from the ev2gym wheel, `days` days from `start` (a Monday):
+
+    - consumption: per participant the sum of 10 of the 24 households drawn with seed ``seed + i`` (ev2gym's
+      ``generate_residential_inflexible_loads`` draws 10 per transformer), quarter-hour kW averaged to hourly kWh
+      (the paper's preprocessing sums quarter-hour energies; ev2gym's loader takes the hour's maximum kW);
+    - production: the hourly Dutch PV series (its year replaced by the same date in 2019, as ev2gym's
+      ``generate_pv_generation``) times a per-participant capacity uniform in [0.9, 1.1] (ev2gym's factor);
+      the paper's wind series is not published, the package ships PV;
+    - prices: the Dutch day-ahead prices of the same hours (UTC, as ev2gym's ``load_electricity_prices``), EUR/MWh
+      to EUR/kWh, rounded to the order book's 0.0001 tick.
+
+    Calibrate it with :func:`calibrate` (the command does, to the paper's totals). Site types read "household"."""
+    import pandas as pd
+
+    if not 1 <= participants <= 10_000 or not 1 <= days <= PAPER_DAYS:
+        raise RealDataError(f"need 1-10000 participants and 1-{PAPER_DAYS} days, got {participants}, {days}")
+    data = _ev2gym_data()
+    first = pd.Timestamp(start)
+    loads = pd.read_csv(data / "residential_loads.csv", header=None)
+    loads.index = pd.date_range(LOAD_YEAR_START, periods=len(loads), freq="15min")
+    window = loads.loc[first:first + pd.Timedelta(days=days) - pd.Timedelta(minutes=15)]
+    hourly = window.groupby(window.index.floor("h")).mean()  # kW averaged over the hour = kWh in the hour
+    if len(hourly) != days * HOURS:
+        raise RealDataError(f"the load data has {len(hourly)} hours from {start}, need {days * HOURS}")
+    consumption = np.stack([hourly.sample(HOUSEHOLDS_PER_PARTICIPANT, axis=1, random_state=seed + i).sum(axis=1)
+                            .to_numpy() for i in range(participants)])
+    pv = pd.read_csv(data / "pv_netherlands.csv")["electricity"].to_numpy()
+    pv_first = int((first.replace(year=pd.Timestamp(PV_YEAR_START).year) - pd.Timestamp(PV_YEAR_START))
+                   / pd.Timedelta(hours=1))
+    capacity = np.random.default_rng([seed, 2]).uniform(0.9, 1.1, participants)
+    production = capacity[:, None] * pv[pv_first:pv_first + days * HOURS][None, :]
+    prices = pd.read_csv(data / "Netherlands_day-ahead-2015-2024.csv", usecols=["Datetime (UTC)", "Price (EUR/MWhe)"])
+    stamps = prices["Datetime (UTC)"]  # ISO stamps up to 2022, day-first ones ("31/12/2022 23:00") from then on
+    utc = pd.to_datetime(stamps, format="%Y-%m-%d %H:%M:%S", errors="coerce").fillna(
+        pd.to_datetime(stamps, format="%d/%m/%Y %H:%M", errors="coerce"))
+    week_prices = prices.loc[((utc >= first) & (utc < first + pd.Timedelta(days=days))).to_numpy(),
+                             "Price (EUR/MWhe)"]
+    if len(week_prices) != days * HOURS:
+        raise RealDataError(f"the price data has {len(week_prices)} hours from {start}, need {days * HOURS}")
+    shape = (participants, days, HOURS)
+    return Week(consumption=consumption.reshape(shape), production=production.reshape(shape),
+                prices=np.round(week_prices.to_numpy() / 1000.0, 4).reshape(days, HOURS),
+                site_types=("household",) * participants)
+
+
+def real_calibrated_week(participants: int = PAPER_PARTICIPANTS, days: int = PAPER_DAYS, seed: int = 2) -> Week:
+    """:func:`real_week` calibrated to the paper's NOREC totals pro rata (as the synthetic week)."""
+    return calibrate(real_week(participants, days, seed), *paper_totals(participants, days))

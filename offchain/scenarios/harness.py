@@ -286,14 +286,16 @@ class ScenarioChain:
         """Sends `name.function(*args)` from `client` and returns the receipt."""
         return client.transact(getattr(self.contract(name, client).functions, function)(*args))
 
-    def send_all(self, sends: Iterable[tuple[ChainClient, str, str, tuple[Any, ...]]]) -> list[TxReceipt]:
+    def send_all(self, sends: Iterable[tuple[ChainClient, str, str, tuple[Any, ...]]],
+                 gas: int | None = None) -> list[TxReceipt]:
         """Sends every (client, contract, function, args) through the pipeline (offchain.chain.transact_batch:
         signed, sent and collected in JSON-RPC batches) and returns the receipts in order. Only for sends that
         do not depend on each other and whose order across accounts does not matter: each is estimated against
-        the latest block, and the node may mine different accounts' transactions of one batch in any order."""
+        the latest block (unless `gas` gives every limit), and the node may mine different accounts' transactions of
+        one batch in any order."""
         calls = [(client, getattr(self.contract(name, client).functions, function)(*args))
                  for client, name, function, args in sends]
-        return transact_batch(calls)
+        return transact_batch(calls, gas=gas)
 
     def open_worker(self, spec: WorkerSpec, *, logic: WorkerLogic | None = None,
                     options: Mapping[str, Any] | None = None, faults: FaultInjector | None = None) -> Worker:

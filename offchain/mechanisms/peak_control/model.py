@@ -15,14 +15,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from offchain.data.seed002 import (
-    FLAT_PRICE_EUR_PER_KWH,
-    PAPER_BOUGHT_KWH,
-    PAPER_SOLD_KWH,
-    Week,
-    generate_week,
-)
-from offchain.scenarios.markdown import frame_table, table
+from offchain.data.seed002 import FLAT_PRICE_EUR_PER_KWH, Week, generate_week, paper_totals
+from offchain.scenarios.markdown import frame_table
+from offchain.scenarios.report import CalibratedInput, OpenChoice, ReproducedResult, result_frame, three_lists
 
 from .plan import SCENARIOS, PeakSettings, WeekRun, run_week, week_costs
 
@@ -76,7 +71,9 @@ class Reproduction:
     settings: PeakSettings
     runs: dict[str, WeekRun]
     statistics: Statistics
-    targets: pd.DataFrame
+    results: list[ReproducedResult]
+    calibrated: list[CalibratedInput]
+    choices: list[OpenChoice]
     energy: pd.DataFrame
     sweep: pd.DataFrame
     files: tuple[Path, ...]
@@ -130,10 +127,6 @@ def flexibility_sweep(week: Week, settings: PeakSettings, norec: WeekRun) -> pd.
     return pd.DataFrame(rows)
 
 
-def _verdict(ok: bool) -> str:
-    return "met" if ok else "not met"
-
-
 def reproduce_week(out: Path, week: Week | None = None, settings: PeakSettings = PeakSettings(),
                    sweep: bool = True, source: str = "seeded synthetic week (offchain/data/seed002.py)") -> Reproduction:
     """Both scenarios over `week` (default: the seeded, calibrated 103 x 7 week), the report ``seed002.md`` and
@@ -147,24 +140,109 @@ def reproduce_week(out: Path, week: Week | None = None, settings: PeakSettings =
     costs = {scenario: week_costs(run, week.prices) for scenario, run in runs.items()}
     cheaper = float(np.mean(costs["rec"].net < costs["norec"].net))
     all_better = bool(np.all(rec.daily_par[first:] > norec.daily_par[first:]))
-    targets = pd.DataFrame([
-        {"result": "Wilcoxon asymptotic p (REC beats NOREC on every day from day 3)", "paper": repr(WILCOXON_ALL_FIVE),
-         "ours": repr(statistics.wilcoxon_approx), "difference": "equal" if repr(statistics.wilcoxon_approx) ==
-         repr(WILCOXON_ALL_FIVE) else "differs", "tolerance": "every printed digit",
-         "verdict": _verdict(all_better and repr(statistics.wilcoxon_approx) == repr(WILCOXON_ALL_FIVE))
-         if norec.daily_par.size - first == 5 else "n/a (the paper's figure is for days 3-7)"},
-        {"result": "daily PAR, days 3-7, REC over NOREC (relative, ratio of means)", "paper": f"{PAPER_PAR_GAIN:+.0%}",
-         "ours": f"{gain:+.1%}", "difference": f"{gain - PAPER_PAR_GAIN:+.1%}", "tolerance": f">= {TARGET_PAR_GAIN:+.0%}",
-         "verdict": _verdict(gain >= TARGET_PAR_GAIN)},
-        {"result": "participants for whom REC is cheaper (hourly prices, penalties)", "paper": "– (not reported)",
-         "ours": f"{cheaper:.1%}", "difference": "–", "tolerance": f">= {TARGET_CHEAPER_SHARE:.0%}",
-         "verdict": _verdict(cheaper >= TARGET_CHEAPER_SHARE)},
-    ])
-    energy = energy_table(runs)
+    results = []
+    if norec.daily_par.size - first == 5:  # the paper's figure is for days 3-7
+        equal = repr(statistics.wilcoxon_approx) == repr(WILCOXON_ALL_FIVE)
+        results.append(ReproducedResult(
+            "Wilcoxon asymptotic p (REC beats NOREC on every day from day 3)", repr(WILCOXON_ALL_FIVE),
+            repr(statistics.wilcoxon_approx), "equal" if equal else "differs", "every printed digit",
+            all_better and equal))
+    results += [
+        ReproducedResult("daily PAR, days 3-7, REC over NOREC (relative, ratio of means)", f"{PAPER_PAR_GAIN:+.0%}",
+                         f"{gain:+.1%}", f"{gain - PAPER_PAR_GAIN:+.1%}", f">= {TARGET_PAR_GAIN:+.0%}",
+                         gain >= TARGET_PAR_GAIN),
+        ReproducedResult("participants for whom REC is cheaper (hourly prices, penalties)", "– (not reported)",
+                         f"{cheaper:.1%}", "–", f">= {TARGET_CHEAPER_SHARE:.0%}", cheaper >= TARGET_CHEAPER_SHARE),
+    ]
     sweep_table = flexibility_sweep(week, settings, norec) if sweep else pd.DataFrame()
-    files = _write(out, week, settings, runs, statistics, targets, energy, sweep_table, costs, source)
-    return Reproduction(week=week, settings=settings, runs=runs, statistics=statistics, targets=targets,
-                        energy=energy, sweep=sweep_table, files=files)
+    if sweep:
+        crossed = sweep_table[sweep_table["penalties off from day"] != "never"]
+        results.append(ReproducedResult(
+            "beyond the paper: some swept flexibility crosses the PAR threshold (penalties switch off)",
+            "– (never crossed)", f"{len(crossed)} of {len(sweep_table)} swept settings", "–", ">= 1 setting",
+            not crossed.empty))
+    calibrated = calibrated_inputs(week, norec)
+    choices = open_choices(week, settings, runs, statistics, costs)
+    energy = energy_table(runs)
+    files = _write(out, week, settings, runs, statistics, (calibrated, results, choices), energy, sweep_table,
+                   costs, source)
+    return Reproduction(week=week, settings=settings, runs=runs, statistics=statistics, results=results,
+                        calibrated=calibrated, choices=choices, energy=energy, sweep=sweep_table, files=files)
+
+
+def calibrated_inputs(week: Week, norec: WeekRun) -> list[CalibratedInput]:
+    """The inputs fitted or chosen to equal the paper's figures (the NOREC totals, pro rata for other sizes, and
+    the 09:00 hour-of-day peak of the profile shapes)."""
+    n, days, _ = week.consumption.shape
+    bought, sold = paper_totals(n, days)
+    scope = "" if (n, days) == (103, 7) else f" (pro rata for {n} x {days})"
+    return [
+        CalibratedInput(f"NOREC bought kWh{scope}", f"{bought:,.2f}", f"{norec.bought.sum():,.2f}",
+                        "consumption scale solved for it"),
+        CalibratedInput(f"NOREC sold kWh{scope}", f"{sold:,.2f}", f"{norec.sold.sum():,.2f}",
+                        "production-to-consumption ratio solved for sold / bought"),
+        CalibratedInput("NOREC hour-of-day mean purchase at 09:00 (paper: above 80,000 kWh at 103 x 7)",
+                        f"> {PAPER_PEAK_09_KWH:,.0f}", f"{_hour_profile(norec)[9]:,.0f}",
+                        "the synthetic site profiles peak at 09:00 (the real loads are what they are)"),
+    ]
+
+
+#: The literal readings tried for the open choices that can be run, fixed before the first run.
+LITERAL_THRESHOLD = 0.90  #: Sec. 4's example threshold (Sec. 6 uses 0.85)
+LITERAL_STORAGE_HOURS = 0.0  #: the paper models no flexibility
+
+
+def open_choices(week: Week, settings: PeakSettings, runs: dict[str, WeekRun], statistics: Statistics,
+                 costs: dict) -> list[OpenChoice]:
+    """Where the paper is open or wrong: its literal reading and the result under it beside ours. The measure is
+    REC's daily PAR gain over NOREC on days 3-7 unless the row says otherwise; each runnable literal reading reruns
+    the week with only that setting changed (both scenarios where it affects both)."""
+    first = settings.first_day
+    ours = par_gain(runs["rec"], runs["norec"], first)
+
+    def gain_under(variant: PeakSettings) -> str:
+        both = {s: run_week(week.consumption, week.production, s, variant) for s in SCENARIOS}
+        return f"PAR gain {par_gain(both['rec'], both['norec'], first):+.1%}"
+
+    literal_search = replace(settings, search=replace(settings.search, form="literal"))
+    flat = energy_table(runs)["net EUR"]
+    hourly = costs["rec"].net.sum() / costs["norec"].net.sum() - 1
+    not_run = "not run: "
+    return [
+        OpenChoice("Eq. 12, the search's heuristic V", "mean(100 - 100 s/mean s): identically 0, no guidance",
+                   gain_under(literal_search), "100 - mean |100 - 100 s/mean s| (corrected)", f"PAR gain {ours:+.1%}"),
+        OpenChoice("PAR threshold", f"{LITERAL_THRESHOLD} (Sec. 4's example)",
+                   gain_under(replace(settings, threshold=LITERAL_THRESHOLD)), f"{settings.threshold} (Sec. 6)",
+                   f"PAR gain {ours:+.1%}"),
+        OpenChoice("participants' flexibility", "implicit (none modelled)",
+                   gain_under(replace(settings, flexibility=replace(settings.flexibility,
+                                                                    storage_hours=LITERAL_STORAGE_HOURS))),
+                   f"battery of {settings.flexibility.storage_hours:g} h mean consumption, empty at midnight",
+                   f"PAR gain {ours:+.1%}"),
+        OpenChoice("cost measure (REC vs NOREC net cost)", "flat 0.25 EUR/kWh (paper: -6.49 %, its net-volume "
+                   "difference)", f"{flat.iloc[1] / flat.iloc[0] - 1:+.2%} (conservation keeps net volume)",
+                   "hourly day-ahead prices with penalties", f"{hourly:+.2%}"),
+        OpenChoice("Wilcoxon signed-rank form (p)", "asymptotic, no correction (the paper's p)",
+                   repr(statistics.wilcoxon_approx), "exact, printed beside", repr(statistics.wilcoxon_exact)),
+        OpenChoice("NOREC rule", "buy when consumption < production (inverted)",
+                   not_run + "it buys only in surplus hours, so deficits go unmet", "buy deficits, sell surpluses",
+                   "energy conserved per participant and day (tested)"),
+        OpenChoice("REC rule 3", "'greater than' in both branches", not_run + "rule 3 would never apply",
+                   "recommended total < need: spread the shortfall", "–"),
+        OpenChoice("'300' and 'fewer than 6 hours'", "unit unstated", not_run + "a unit is needed to apply it",
+                   f"{settings.rules.cap_kwh:g} kWh per hour, {settings.rules.min_hours} hours, configurable", "–"),
+        OpenChoice("PAR", "avg/max; the text sometimes reads it as peak/avg", not_run + "same ranking inverted",
+                   "avg/max, higher is better; CityLearn's 1 - load factor beside it", "–"),
+        OpenChoice("penalty normalisation", "min/max unstated, one penalised hour divides by 0",
+                   not_run + "undefined", "over the penalised hours; one hour: 1.5", "–"),
+        OpenChoice("A* search", "no cost, target, budget, step or split given", not_run + "underdetermined",
+                   "greedy best-first (g = 0), V >= 97, 400 expansions, top/bottom 3 hours, step (1 - V/100)/2 of "
+                   "the gap, split by yesterday's purchases", "–"),
+        OpenChoice("penalties in NOREC", "unstated", not_run + "unstated",
+                   "published in both scenarios from day 3 (each from its own previous day)", "–"),
+        OpenChoice("premium recipient; wire fee, overload fine", "unstated; no formula", not_run + "unstated",
+                   "configurable, the operator by default; hooks, 0 by default", "–"),
+    ]
 
 
 def _hour_profile(run: WeekRun) -> np.ndarray:
@@ -173,7 +251,8 @@ def _hour_profile(run: WeekRun) -> np.ndarray:
 
 
 def _write(out: Path, week: Week, settings: PeakSettings, runs: dict[str, WeekRun], statistics: Statistics,
-           targets: pd.DataFrame, energy: pd.DataFrame, sweep: pd.DataFrame, costs: dict, source: str) -> tuple[Path, ...]:
+           lists: tuple[list[CalibratedInput], list[ReproducedResult], list[OpenChoice]], energy: pd.DataFrame,
+           sweep: pd.DataFrame, costs: dict, source: str) -> tuple[Path, ...]:
     norec, rec = runs["norec"], runs["rec"]
     n, days, _ = week.consumption.shape
     daily = pd.DataFrame({"day": np.arange(1, days + 1), "PAR NOREC": norec.daily_par, "PAR REC": rec.daily_par,
@@ -181,13 +260,7 @@ def _write(out: Path, week: Week, settings: PeakSettings, runs: dict[str, WeekRu
                           "max multiplier NOREC": norec.multipliers.max(axis=1),
                           "max multiplier REC": rec.multipliers.max(axis=1)})
     profile = _hour_profile(norec)
-    calibrated = pd.DataFrame([
-        {"input": "NOREC bought kWh (103 x 7, pro rata otherwise)", "paper": PAPER_BOUGHT_KWH,
-         "ours": norec.bought.sum()},
-        {"input": "NOREC sold kWh", "paper": PAPER_SOLD_KWH, "ours": norec.sold.sum()},
-        {"input": "NOREC hour-of-day mean purchase at 09:00, kWh (paper: above)", "paper": PAPER_PEAK_09_KWH,
-         "ours": float(profile[9])},
-    ])
+    calibrated, results, choices = lists
     table1 = pd.DataFrame([
         {"test": "Shapiro-Wilk, REC", "paper p": PAPER_TABLE_1["Shapiro-Wilk, REC"], "ours p": statistics.shapiro_rec},
         {"test": "Shapiro-Wilk, NOREC", "paper p": PAPER_TABLE_1["Shapiro-Wilk, NOREC"],
@@ -206,6 +279,7 @@ def _write(out: Path, week: Week, settings: PeakSettings, runs: dict[str, WeekRu
     flat_change = energy["net EUR"].iloc[1] / energy["net EUR"].iloc[0] - 1
     out.mkdir(parents=True, exist_ok=True)
     daily.to_csv(out / "seed002-daily.csv", index=False)
+    result_frame(results).to_csv(out / "seed002-results.csv", index=False)
     energy.to_csv(out / "seed002-energy.csv", index=False)
     if not sweep.empty:
         sweep.to_csv(out / "seed002-sweep.csv", index=False)
@@ -216,9 +290,8 @@ def _write(out: Path, week: Week, settings: PeakSettings, runs: dict[str, WeekRu
         f"Data: {source}; {n} participants x {days} days; battery {flex.storage_hours:g} h of mean consumption, "
         f"charged at capacity / {flex.charge_hours:g} per hour; PAR threshold {settings.threshold}; REC excess rule "
         f"{settings.rules.excess!r}. Day 1-2: no penalties, no recommendations in either scenario.", "",
-        "## Inputs calibrated to the paper (never counted as met)", "",
-        frame_table(calibrated, thousands=True), "",
-        "## Reproduced results", "", frame_table(targets), "",
+        three_lists(calibrated, results, choices), "",
+        "## Details", "",
         "Why the Wilcoxon p is data-independent: days 1-2 are identical in both scenarios, so their differences are "
         "0 and `zero_method='wilcox'` drops them. With REC above NOREC on all five days 3-7 the statistic is T = 0 "
         "whatever the values; the normal approximation without continuity correction gives "
@@ -243,7 +316,7 @@ def _write(out: Path, week: Week, settings: PeakSettings, runs: dict[str, WeekRu
     ]
     if not sweep.empty:
         crossed = sweep[sweep["penalties off from day"] != "never"]
-        lines += ["## Beyond the paper: can flexibility cross the threshold?", "", frame_table(sweep, thousands=True), "",
+        lines += ["### Beyond the paper: can flexibility cross the threshold?", "", frame_table(sweep, thousands=True), "",
                   ("Met: penalties switched off in " + "; ".join(
                       f"{r['storage h']:g} h, {r['excess rule']}, carry-over {r['carries over midnight']} (from day "
                       f"{r['penalties off from day']}, {r['days without penalties']} day(s) without penalties: premium {r['premium EUR']:,.0f} EUR against NOREC's "
@@ -252,39 +325,17 @@ def _write(out: Path, week: Week, settings: PeakSettings, runs: dict[str, WeekRu
                   if not crossed.empty else
                   f"Not met: no swept flexibility lifts a day's PAR to {settings.threshold}, so penalties never switch "
                   "off (as in the paper). docs/peak_control.md.", ""]
-    lines += ["## Figures (the paper's are images not in the text; their captions' claims beside ours)", "",
+    lines += ["### Figures (the paper's are images not in the text; their captions' claims beside ours)", "",
               "| figure | paper | ours |", "|---|---|---|",
               f"| Fig. 5 daily PAR box plots | REC clearly higher; lower whiskers equal (days 1-2) | {plots[0].name} |",
               f"| Fig. 6 NOREC hour-of-day profile | peak above 80,000 kWh at 09:00, almost no night load | "
               f"{plots[1].name}: 09:00 {profile[9]:,.0f} kWh |",
               f"| Fig. 7 REC hour-of-day profile | lower peak spread into the night | {plots[1].name}: peak "
               f"{_hour_profile(rec).max():,.0f} kWh |",
-              f"| Fig. 8 PAR per day | better with REC after 5 days | {plots[2].name} |", "",
-              "## Choices where the paper is open (its literal reading beside ours)", "",
-              table(["topic", "paper (literal)", "ours"], CHOICES), ""]
+              f"| Fig. 8 PAR per day | better with REC after 5 days | {plots[2].name} |", ""]
     report = out / "seed002.md"
     report.write_text("\n".join(lines))
     return (report, *plots)
-
-
-#: The report's list of choices; docs/peak_control.md explains each.
-CHOICES = [
-    ("Eq. 12", "mean(100 - 100 s/mean s): identically 0", "100 - mean |100 - 100 s/mean s| (literal kept as option)"),
-    ("PAR", "avg/max, text sometimes reads it as peak/avg", "avg/max, higher is better; 1 - load factor beside it"),
-    ("threshold", "0.90 (Sec. 4) and 0.85 (Sec. 6)", "0.85 default, 0.90 selectable"),
-    ("penalty normalisation", "min/max unstated, one hour divides by 0", "over the penalised hours; one hour: 1.5"),
-    ("A* search", "no cost, target, budget, step or split given", "greedy best-first (g = 0), V >= 97, 400 "
-     "expansions, top/bottom 3 hours, step (1 - V/100)/2 of the gap, split by yesterday's purchases"),
-    ("NOREC rule", "buy when consumption < production (inverted)", "buy deficits, sell surpluses"),
-    ("REC rule 3", "'greater than' twice", "recommended total < need: spread the shortfall"),
-    ("'300'", "unit unstated", "kWh per hour, configurable; 'fewer than 6 hours' configurable"),
-    ("flexibility", "implicit; reported totals break conservation", "battery of 6 h mean consumption, C/4 per hour, "
-     "empty at midnight; conservation tested per participant and day"),
-    ("penalties in NOREC", "unstated", "published in both scenarios from day 3 (from each one's own previous day)"),
-    ("prices", "flat 0.25 for costs; data 0.17-0.35", "both: flat for Table 2, hourly day-ahead for the cost target"),
-    ("premium recipient", "unstated", "configurable, the operator by default"),
-    ("wire fee, overload fine", "no formula", "hooks, 0 by default"),
-]
 
 
 def _plot(out: Path, norec: WeekRun, rec: WeekRun, threshold: float) -> tuple[Path, Path, Path]:

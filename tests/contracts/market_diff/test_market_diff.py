@@ -1,6 +1,7 @@
 """Differential test: random sequences of 300+ operations run on EnergyOrderBook and on its Python
 reference model (offchain.market) must agree after every step: same outcome (or the same custom
-error with the same values), same events, same balances, same book. See diff_runner.py.
+error with the same values), same events, same balances, same book. See diff_runner.py. One shorter random
+sequence runs with seed 002's purchase premium (a PenaltySchedule as the book's premium source, a random vector).
 
 Run: brownie test tests/contracts/market_diff --network dev-h5 -s   (-s shows the operation counts)
 KWX_DIFF_EXAMPLES sets the number of hypothesis examples (default 3).
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 
 from brownie import chain
 from brownie.test import given
@@ -21,6 +23,7 @@ from offchain.market import OrderStatus, PremiumSource
 from offchain.market import events as ev
 from offchain.market.book import IMMEDIATE_OR_CANCEL
 
+from .conftest import MarketPair
 from .diff_runner import CLOCK_OFFSET_S, KINDS, Action, DiffRunner, OperationResolver
 
 MIN_OPERATIONS = 300
@@ -55,9 +58,14 @@ def funding_prologue(runner: DiffRunner) -> list[Action]:
     return actions
 
 
-def run_example(deploy_market, market_env, operations) -> None:
+def run_example(deploy_market, market_env, operations, min_operations: int = MIN_OPERATIONS,
+                premium: Callable[[MarketPair], None] | None = None) -> DiffRunner:
+    """A fresh book and model (`premium` installs a premium source on both first), the funding prologue, then
+    `operations` resolved into actions, compared after every step."""
     started = time.perf_counter()
     market = deploy_market()
+    if premium is not None:
+        premium(market)
     runner = DiffRunner(market_env, market.book, market.model)
     runner.check_state(full_sweep=True)
     prologue = funding_prologue(runner)
@@ -70,9 +78,28 @@ def run_example(deploy_market, market_env, operations) -> None:
     runner.check_state(full_sweep=True)
 
     random_part = sum(runner.counts.values()) - len(prologue)
-    assert random_part >= MIN_OPERATIONS
+    assert random_part >= min_operations
     print(f"\nmarket_diff: {runner.summary()}; {runner.model.next_order_id - 1} orders, "
           f"{runner.clock_advances} clock advances, {time.perf_counter() - started:.1f} s")
+    return runner
+
+
+def install_premium(market: MarketPair, env, PenaltySchedule, vector: list[int]) -> None:
+    """Seed 002's purchase premium on `market`'s book and model: a PenaltySchedule publishing `vector` (bps) for its
+    day 0 (whose hours are the book's periods 0-23: the schedule's hour is the book's period; its day 0 starts in
+    the future, so the vector can still be published) becomes the book's premium source, premiums to the
+    operator."""
+    model = market.model
+    hour = model.config.period_seconds
+    schedule = PenaltySchedule.deploy(env.registry, env.operator, chain.time() + 3 * hour, hour, hour, 600,
+                                      {"from": env.admin})
+    env.registry.grantRole(role_id("PAR_CONTROL"), env.admin, {"from": env.admin})
+    schedule.publish(0, vector, 8_000, {"from": env.admin})
+    tx = market.book.setPremiumSource(schedule, {"from": env.admin})
+    outcome = model.set_premium_source(str(env.admin), PremiumSource(
+        str(schedule), str(env.operator), {period: bps for period, bps in enumerate(vector) if bps != 10_000}))
+    assert tx.events["PremiumSourceSet"]["source"] == schedule
+    assert outcome.events == (ev.PremiumSourceSet(str(schedule)),)
 
 
 def _examples(count: int):
@@ -127,21 +154,11 @@ def test_a_premium_round_agrees(deploy_market, market_env, PenaltySchedule):
     iceberg buy taken by a seller, an IOC buy's refunded remainder, a cancel, and a grid fill; contract and model
     agree after every step (events, balances, locks)."""
     market = deploy_market()
-    runner = DiffRunner(market_env, market.book, market.model)
     env, model = market_env, market.model
-    hour = model.config.period_seconds
-    # the schedule's day 0 starts in the future, so its vector can still be published; its periods are the book's
-    schedule = PenaltySchedule.deploy(env.registry, env.operator, chain.time() + 3 * hour, hour, hour, 600,
-                                      {"from": env.admin})
-    env.registry.grantRole(role_id("PAR_CONTROL"), env.admin, {"from": env.admin})
     vector = [10_000] * 24
     vector[1], vector[2] = 15_000, 12_345
-    schedule.publish(0, vector, 8_000, {"from": env.admin})
-    tx = market.book.setPremiumSource(schedule, {"from": env.admin})
-    outcome = model.set_premium_source(str(env.admin), PremiumSource(str(schedule), str(env.operator),
-                                                                     {1: vector[1], 2: vector[2]}))
-    assert tx.events["PremiumSourceSet"]["source"] == schedule
-    assert outcome.events == (ev.PremiumSourceSet(str(schedule)),)
+    install_premium(market, env, PenaltySchedule, vector)
+    runner = DiffRunner(market_env, market.book, market.model)
     for action in funding_prologue(runner):
         runner.apply(action)
     tick, p = model.config.tick_size, model.current_period() + 1
@@ -163,3 +180,19 @@ def test_a_premium_round_agrees(deploy_market, market_env, PenaltySchedule):
     runner.apply(Action("grid_fill", env.operator, ([first + 6],)))
     runner.check_state(full_sweep=True)
     assert runner.event_counts["PremiumPaid"] == 4 and runner.event_counts["PremiumFixed"] == 5
+
+
+#: Random sequences with a premium source: shorter than the main test's, one example (the fixed round above covers
+#: every premium path; this one mixes them with everything else the resolver draws).
+PREMIUM_OPERATIONS = 120
+premium_sequences = st.lists(operation, min_size=PREMIUM_OPERATIONS, max_size=PREMIUM_OPERATIONS + 20).filter(is_varied)
+#: A day's vector as PenaltySchedule accepts it: x1.0 or a multiplier in [1.1, 1.5], in bps.
+penalty_vectors = st.lists(st.one_of(st.just(10_000), st.integers(11_000, 15_000)), min_size=24, max_size=24)
+
+
+@_examples(1)
+@given(operations=premium_sequences, vector=penalty_vectors)
+def test_random_sequences_with_a_premium_source_agree(deploy_market, market_env, PenaltySchedule, operations, vector):
+    runner = run_example(deploy_market, market_env, operations, PREMIUM_OPERATIONS,
+                         premium=lambda market: install_premium(market, market_env, PenaltySchedule, vector))
+    assert runner.event_counts["PremiumFixed"] > 0 or all(bps == 10_000 for bps in vector)

@@ -31,8 +31,15 @@ def test_small_week_report(tmp_path):
     assert all(path.exists() for path in result.files)
     energy = result.energy.set_index("scenario")
     assert energy.loc["REC", "net kWh"] == pytest.approx(energy.loc["NOREC", "net kWh"])
-    assert result.targets["verdict"].iloc[0] == ("met" if np.all(
-        result.runs["rec"].daily_par[2:] > result.runs["norec"].daily_par[2:]) else "not met")
+    assert result.results[0].met == bool(np.all(result.runs["rec"].daily_par[2:] > result.runs["norec"].daily_par[2:]))
+    assert "reproduced results met" in report and (tmp_path / "seed002-results.csv").exists()
+    literal = next(c for c in result.choices if c.question.startswith("Eq. 12"))
+    assert literal.literal_result.startswith("PAR gain") and literal.our_result.startswith("PAR gain")
+
+
+def test_a_short_window_leaves_out_the_five_day_wilcoxon_figure(tmp_path):
+    result = reproduce_week(tmp_path, generate_week(participants=1, days=4, seed=3), sweep=False)
+    assert not any(r.name.startswith("Wilcoxon") for r in result.results) and len(result.results) == 2
 
 
 @pytest.mark.parametrize("args, message", [
@@ -42,7 +49,8 @@ def test_small_week_report(tmp_path):
     (["--storage-hours", "-1"], "--storage-hours must be between 0 and 168"),
     (["--excess", "greedy"], "--excess must be one of in-order, scaled"),
     (["--seed", "-3"], "--seed must be >= 0"),
-    (["--chain", "--participants", "21"], "--participants must be at most 20 with --chain"),
+    (["--chain", "--participants", "104"], "--participants must be at most 103 with --chain"),
+    (["--loads", "measured"], "--loads must be one of synthetic, real"),
 ])
 def test_bad_options_fail_in_one_line(tmp_path, args, message):
     out = tmp_path / "out"
@@ -50,3 +58,12 @@ def test_bad_options_fail_in_one_line(tmp_path, args, message):
     assert result.exit_code != 0
     assert message in result.output and len(result.output.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_the_real_load_week_reproduces_through_the_command(tmp_path):
+    out = tmp_path / "real"
+    result = CliRunner().invoke(app, ["reproduce", "seed002", "--out", str(out), "--loads", "real",
+                                      "--participants", "6", "--days", "4", "--no-sweep"])
+    assert result.exit_code == 0, result.output
+    report = (out / "seed002.md").read_text()
+    assert "real loads: ev2gym" in report and "6 participants x 4 days" in report
