@@ -153,7 +153,7 @@ def deploy() -> Market:
 
 
 def _sell(market: Market, maker, period: int, price: int, wh: int = FILL_WH, display: int = 0):
-    return market.book.placeOrder(period, False, price, wh, display, {"from": maker})
+    return market.book.placeOrder(period, False, price, wh, display or wh, {"from": maker})
 
 
 def _order_id(placed) -> int:
@@ -161,7 +161,7 @@ def _order_id(placed) -> int:
 
 
 def _buy(market: Market, taker, period: int, price: int, wh: int):
-    return market.book.placeOrder(period, True, price, wh, 0, {"from": taker})
+    return market.book.placeOrder(period, True, price, wh, wh, {"from": taker})
 
 
 def measure_balances(market: Market) -> dict[str, int]:

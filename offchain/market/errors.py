@@ -78,6 +78,13 @@ class DisplayExceedsTotal(OrderBookError):
     ABI = (("displayWh", "uint256"), ("quantityWh", "uint256"))
 
 
+class ZeroDisplay(OrderBookError):
+    """An order of `quantityWh` shows nothing: an iceberg's display must be positive (a plain order
+    displays its whole quantity)."""
+
+    ABI = (("quantityWh", "uint256"),)
+
+
 class OrderBelowMinimum(OrderBookError):
     """`quantityWh` is below the smallest order the book takes, `minOrderWh`."""
 

@@ -105,8 +105,8 @@ def test_a_carry_round_agrees(deploy_market, market_env):
     tick, p = model.config.tick_size, model.current_period() + 1
     first = model.next_order_id
     seller, other_seller, buyer = env.prosumers[0], env.prosumers[1], env.evs[0]
-    orders = [(seller, (p, False, 99 * tick, 1_000, 0)), (other_seller, (p, False, 99 * tick, 3_000, 500)),
-              (buyer, (p, True, 95 * tick, 800, 0))]
+    orders = [(seller, (p, False, 99 * tick, 1_000, 1_000)), (other_seller, (p, False, 99 * tick, 3_000, 500)),
+              (buyer, (p, True, 95 * tick, 800, 800))]
     for owner, args in orders:
         runner.apply(Action("place_order", owner, args))
     for offset, (owner, _) in enumerate(orders):
@@ -115,7 +115,7 @@ def test_a_carry_round_agrees(deploy_market, market_env):
     runner.apply(Action("advance", env.operator, (model.gate_closure(p) + 1,)))
     runner.apply(Action("carry_orders", env.operator, ([first, first + 1, first + 2],)))
     runner.apply(Action("advance", env.operator, (model.period_start(p) + 1,)))
-    runner.apply(Action("place_order", env.evs[1], (p + 1, True, 99 * tick, 1_500, 0)))
+    runner.apply(Action("place_order", env.evs[1], (p + 1, True, 99 * tick, 1_500, 1_500)))
     runner.check_state(full_sweep=True)
     assert runner.event_counts["OrderCarried"] == 2 and runner.event_counts["CarrySkipped"] == 1
     assert model.order(first).status is OrderStatus.FILLED
@@ -148,14 +148,14 @@ def test_a_premium_round_agrees(deploy_market, market_env, PenaltySchedule):
     sellers, buyers = env.prosumers, env.evs
     first = model.next_order_id
     for owner, method, args in [
-        (sellers[0], "place_order", (p, False, 99 * tick, 1_000, 0)),
+        (sellers[0], "place_order", (p, False, 99 * tick, 1_000, 1_000)),
         (sellers[1], "place_order", (p, False, 100 * tick, 2_000, 500)),
-        (buyers[0], "place_order", (p, True, 100 * tick, 1_800, 0)),
+        (buyers[0], "place_order", (p, True, 100 * tick, 1_800, 1_800)),
         (buyers[1], "place_order", (p + 1, True, 97 * tick, 3_000, 700)),
-        (sellers[2], "place_order", (p + 1, False, 95 * tick, 2_500, 0)),
-        (buyers[0], "place_order_with_options", (p, True, 102 * tick, 5_000, 0, IMMEDIATE_OR_CANCEL, 0)),
-        (buyers[1], "place_order", (p, True, 101 * tick, 800, 0)),
-        (buyers[0], "place_order", (p, True, 90 * tick, 600, 0)),
+        (sellers[2], "place_order", (p + 1, False, 95 * tick, 2_500, 2_500)),
+        (buyers[0], "place_order_with_options", (p, True, 102 * tick, 5_000, 5_000, IMMEDIATE_OR_CANCEL, 0)),
+        (buyers[1], "place_order", (p, True, 101 * tick, 800, 800)),
+        (buyers[0], "place_order", (p, True, 90 * tick, 600, 600)),
         (buyers[0], "cancel_order", (first + 7,)),
     ]:
         runner.apply(Action(method, owner, args))
