@@ -122,8 +122,10 @@ def test_the_gate_is_set_once_by_the_admin(EnergyOrderBook, BatteryWindows, adbe
 
 
 def test_gated_placement_gas(funded, window, prosumers, evs, p):
-    """Prints what the gate adds to an EV's resting buy (figures for benchmarks/adbev_gas.md)."""
-    gated = order(funded, evs[0], p, True, 20, 1_000).gas_used
+    """Prints what the gate adds to a resting buy joining a level (figures for benchmarks/adbev_gas.md)."""
+    order(funded, prosumers[1], p, True, 20, 1_000)  # opens the level and the period's bitmap words
+    gated = order(funded, evs[0], p, True, 20, 1_000).gas_used  # the window's word is written whole: any order alike
     ungated = order(funded, prosumers[0], p, True, 20, 1_000).gas_used
-    print(f"\nresting buy: EV through the gate {gated} gas, prosumer (gate passes it) {ungated} gas")
+    print(f"\nresting buy joining a level: an EV's through the gate {gated}, a prosumer's (the gate lets it pass) "
+          f"{ungated} gas")
     assert gated > ungated
