@@ -19,7 +19,7 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Callable, Concatenate, Generic, Iterable, NamedTuple, ParamSpec, TypeVar
+from typing import Callable, Concatenate, Generic, Iterable, NamedTuple, ParamSpec, Protocol, TypeVar
 
 from offchain.market import events as ev
 from offchain.market.access import AccessModel
@@ -44,6 +44,7 @@ from offchain.market.errors import (
     PeriodClosed,
     PeriodNotClosed,
     PeriodTooFarAhead,
+    OrderGateAlreadySet,
     PremiumSourceAlreadySet,
     PriceOffGrid,
     PriceOutOfRange,
@@ -162,6 +163,15 @@ class PremiumSource:
 
     def multiplier_bps(self, period: int) -> int:
         return self.multipliers_bps.get(period, NO_PREMIUM_BPS)
+
+
+class OrderGate(Protocol):
+    """The book's view of its order gate (IOrderGate, e.g. seed 003's BatteryWindows): `admit_order` admits
+    and records an order or raises the gate's error, which undoes the whole placement."""
+
+    address: Address
+
+    def admit_order(self, owner: Address, period: int, is_buy: bool, quantity_wh: int) -> None: ...
 
 
 @dataclass
@@ -299,6 +309,7 @@ class EnergyOrderBookModel:
         self._premium_due = 0
         # the source is another contract's state (kept out of _State: a rollback must not copy it)
         self._premium_source: PremiumSource | None = None
+        self._order_gate: OrderGate | None = None
 
     # ----------------------------------------------------------------------------------- time
 
@@ -405,6 +416,21 @@ class EnergyOrderBookModel:
     def premium_source(self) -> PremiumSource | None:
         return self._premium_source
 
+    @_atomic
+    def set_order_gate(self, sender: Address, gate: OrderGate) -> None:
+        """ADMIN puts every later order to `gate` (setOrderGate); once ({OrderGateAlreadySet})."""
+        self.access.require_admin(sender)
+        if int(gate.address, 16) == 0:
+            raise ZeroAddress()
+        if self._order_gate is not None:
+            raise OrderGateAlreadySet(self._order_gate.address)
+        self._order_gate = gate
+        self._emit(ev.OrderGateSet(gate.address))
+
+    @property
+    def order_gate(self) -> OrderGate | None:
+        return self._order_gate
+
     def premium_bps_of(self, order_id: int) -> int:
         """The multiplier (bps) fixed for `order_id` at placement (premiumBpsOf; x1.0 for unknown ids)."""
         order = self._state.orders.get(order_id)
@@ -499,6 +525,8 @@ class EnergyOrderBookModel:
         else:
             order.visible_wh = order.tranche_wh
             self._side(period, is_buy).append(price, order.order_id, order.visible_wh)
+        if self._order_gate is not None:  # last, as on chain: a refusal undoes the whole placement
+            self._order_gate.admit_order(sender, period, is_buy, quantity_wh)
         return order.order_id
 
     @_atomic

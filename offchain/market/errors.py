@@ -204,6 +204,12 @@ class ZeroAddress(OrderBookError):
     """A zero address where an account or contract is needed (IKwxErrors.ZeroAddress)."""
 
 
+class OrderGateAlreadySet(OrderBookError):
+    """The book's order gate was set already, to `gate`; it is set once."""
+
+    ABI = (("gate", "address"),)
+
+
 class PremiumSourceAlreadySet(OrderBookError):
     """The book's premium source was set already, to `source`; it is set once."""
 

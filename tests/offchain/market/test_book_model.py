@@ -776,3 +776,38 @@ def test_a_source_multiplier_is_capped_at_x10(penalised):
     source.multipliers_bps[2] = 2**200  # a broken source cannot push the lock past the book's arithmetic
     order_id = book.place_order(ALICE, 2, True, p(7), 1_000).value
     assert book.premium_bps_of(order_id) == 100_000
+
+
+class _Gate:
+    """An order gate that admits up to `cap_wh` of ALICE's buys (like BatteryWindows for one EV)."""
+
+    address = "0x6A7E"
+
+    def __init__(self, cap_wh: int) -> None:
+        self.left_wh = cap_wh
+
+    def admit_order(self, owner: str, period: int, is_buy: bool, quantity_wh: int) -> None:
+        if owner != ALICE:
+            return
+        if quantity_wh > self.left_wh:
+            raise err.ZeroAmount()  # stands for the gate's own error
+        self.left_wh -= quantity_wh
+
+
+def test_order_gate_refuses_a_placement_whole_and_is_set_once(book):
+    gate = _Gate(1_500)
+    with pytest.raises(err.AccessControlUnauthorizedAccount):
+        book.set_order_gate(ALICE, gate)
+    with pytest.raises(err.ZeroAddress):
+        book.set_order_gate(ADMIN, type("Zero", (_Gate,), {"address": "0x" + "00" * 20})(0))
+    assert book.set_order_gate(ADMIN, gate).events == (ev.OrderGateSet(gate.address),)
+    with pytest.raises(err.OrderGateAlreadySet) as again:
+        book.set_order_gate(ADMIN, _Gate(0))
+    assert again.value.values == (gate.address,) and book.order_gate is gate
+    book.place_order(BOB, 1, False, p(5), 700)
+    book.place_order(ALICE, 1, True, p(5), 1_000)  # takes BOB's 700 Wh, rests 300 Wh
+    before = snapshot(book)
+    with pytest.raises(err.ZeroAmount):
+        book.place_order(ALICE, 1, True, p(5), 600)
+    assert snapshot(book) == before and gate.left_wh == 500
+    assert book.place_order(BOB, 1, True, p(5), 5_000).value == 3  # not gated
