@@ -121,6 +121,39 @@ def test_a_carry_round_agrees(deploy_market, market_env):
     assert model.order(first).status is OrderStatus.FILLED
 
 
+def test_a_strategy_step_round_agrees(deploy_market, market_env):
+    """AdBEV's strategy step on a one-period-ahead book (import 101, export 98 ticks): an iceberg buy allowed to
+    wait and a sell allowed to be pushed on are carried, a normal buy at the import tariff is grid-filled, a sell
+    with no carry left expires; the next period's buy takes the carried sell first. Compared after every step."""
+    market = deploy_market(max_periods_ahead=1)
+    runner = DiffRunner(market_env, market.book, market.model)
+    for action in funding_prologue(runner):
+        runner.apply(action)
+    env, model = market_env, market.model
+    tick, p = model.config.tick_size, model.current_period() + 1
+    first = model.next_order_id
+    orders = [  # owner, placeOrder arguments, carry limit
+        (env.evs[0], (p, True, 95 * tick, 3_000, 1_000), p + 1),
+        (env.prosumers[0], (p, False, 103 * tick, 1_000, 1_000), p + 2),
+        (env.evs[1], (p, True, 101 * tick, 600, 600), None),
+        (env.prosumers[1], (p, False, 104 * tick, 800, 800), None),
+    ]
+    for owner, args, _ in orders:
+        runner.apply(Action("place_order", owner, args))
+    for offset, (owner, _, last) in enumerate(orders):
+        if last is not None:
+            runner.apply(Action("set_carry_limit", owner, (first + offset, last)))
+    runner.apply(Action("deposit_energy", env.prosumers[0], (p + 1, 5_000)))
+    runner.apply(Action("advance", env.operator, (model.gate_closure(p) + 1,)))
+    runner.apply(Action("step_orders", env.operator, ([first + offset for offset in range(4)],)))
+    runner.apply(Action("advance", env.operator, (model.period_start(p) + 1,)))
+    runner.apply(Action("place_order", env.evs[1], (p + 1, True, 103 * tick, 500, 500)))
+    runner.check_state(full_sweep=True)
+    counts = runner.event_counts
+    assert (counts["OrderCarried"], counts["GridFilled"], counts["OrderExpired"]) == (2, 1, 1)
+    assert model.order(first + 1).remaining_wh == 500 and model.order(first).period == p + 1
+
+
 def test_a_premium_round_agrees(deploy_market, market_env, PenaltySchedule):
     """A fixed round with seed 002's purchase premium (a PenaltySchedule as the book's premium source, periods 1
     and 2 penalised, premiums to the operator): a taker buy across two sells and an iceberg tranche, a resting
