@@ -75,6 +75,9 @@ interface IEnergyOrderBook is
     error PriceOutOfRange(uint256 price);
     /// @notice An iceberg's display (peak) size exceeds its total quantity.
     error DisplayExceedsTotal(uint256 displayWh, uint256 quantityWh);
+    /// @notice An order of `quantityWh` showed nothing: an iceberg's display must be positive (a plain order
+    /// displays its whole quantity).
+    error ZeroDisplay(uint256 quantityWh);
     /// @notice `quantityWh` is below the smallest order the book takes, `minOrderWh`.
     error OrderBelowMinimum(uint256 quantityWh, uint256 minOrderWh);
     /// @notice An iceberg's peak `displayWh` is below the smallest the book takes, `minDisplayWh`.
@@ -181,14 +184,15 @@ interface IEnergyOrderBook is
 
     // ------------------------------------------------------------------------------------ orders
 
-    /// @notice Places a limit order (displayWh 0 or == quantityWh) or an iceberg (0 < displayWh <
-    /// quantityWh) for delivery `period`, matches it at once and rests what is left. Only active
-    /// participants and OPERATOR. quantityWh is at least the order minimum ({OrderBelowMinimum}) and an
-    /// iceberg's peak at least the display minimum ({DisplayBelowMinimum}).
+    /// @notice Places a plain limit order (displayWh == quantityWh: the whole order shown) or an iceberg
+    /// (0 < displayWh < quantityWh) for delivery `period`, matches it at once and rests what is left. Only
+    /// active participants and OPERATOR. quantityWh is at least the order minimum ({OrderBelowMinimum}), an
+    /// iceberg's peak at least the display minimum ({DisplayBelowMinimum}); displayWh 0 reverts
+    /// {ZeroDisplay} and displayWh above quantityWh {DisplayExceedsTotal}.
     /// @param isBuy True to buy energy (locks quantityWh * price / 1000 UPOS), false to sell (locks
     /// quantityWh credits of `period`).
     /// @param price Limit price in UPOS base units per kWh, on the tick grid.
-    /// @param quantityWh Total quantity in Wh. @param displayWh Iceberg peak in Wh (0: plain order).
+    /// @param quantityWh Total quantity in Wh. @param displayWh Iceberg peak in Wh (quantityWh: plain order).
     /// @return orderId The new order's id (ids start at 1 and grow by 1).
     function placeOrder(uint256 period, bool isBuy, uint256 price, uint256 quantityWh, uint256 displayWh)
         external
@@ -325,6 +329,23 @@ interface IEnergyOrderBook is
     /// @notice The multiplier (bps) fixed for buy order `orderId` at placement; 10000 for none.
     function premiumBpsOf(uint256 orderId) external view returns (uint256);
 
+    // ------------------------------------------------------------------- order gate (seed 003 AdBEV)
+
+    /// @notice The order gate was set already (to `gate`); it is set once.
+    error OrderGateAlreadySet(address gate);
+
+    /// @notice From now on every placed order is put to `gate` (IOrderGate), which may refuse it.
+    event OrderGateSet(address indexed gate);
+
+    /// @notice Makes every later order pass `gate` (an {IOrderGate}: seed 003's BatteryWindows refuses an EV's
+    /// order beyond its battery window): after the order is placed and matched the book calls
+    /// `gate.admitOrder(owner, period, isBuy, quantityWh)`, and a revert there undoes the whole placement.
+    /// Carried orders are not put to it again. Only ADMIN, once; {ZeroAddress}, {OrderGateAlreadySet}.
+    function setOrderGate(address gate) external;
+
+    /// @notice The order gate (zero address: none, every order is admitted).
+    function orderGate() external view returns (address);
+
     // ------------------------------------------------------------------ carry-over (seed 003 AdBEV)
 
     /// @notice `lastPeriod` is not a period after the order's own `period` (or exceeds 2^32 - 1).
@@ -360,6 +381,15 @@ interface IEnergyOrderBook is
     /// the batch for an unknown order, an open gate ({PeriodNotClosed}), an order past its carry limit
     /// ({CarryPastLimit}) or out of placement order ({CarryOutOfOrder}). Only OPERATOR.
     function carryOrders(uint256[] calldata orderIds) external;
+
+    /// @notice The AdBEV per-period strategy step (seed 003 Table 4-B) over open orders of a closed period:
+    /// an order its owner lets wait into the next period ({setCarryLimit}) is carried as by {carryOrders}
+    /// (aggressive execution: an iceberg buy waits up to WT_max; passive: a sell is pushed on with its
+    /// priority until killed); every other order is settled as by {gridFill} (a normal buy is filled from
+    /// the grid, a sell past its kill period expires unless the operator buys it at the export tariff). A
+    /// sell whose owner lacks the next period's credits is not carried ({CarrySkipped}) but settled. Same
+    /// batch rules and errors as the two. Only OPERATOR.
+    function stepOrders(uint256[] calldata orderIds) external;
 
     /// @notice The last period `orderId` may be carried into (0: none).
     function carryLimit(uint256 orderId) external view returns (uint256);

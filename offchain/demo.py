@@ -160,7 +160,7 @@ def _trade_period(console, w3, contracts, clients, members, member_clients, peri
     for name, side, price, kwh, display in ORDERS:
         client = member_clients[name]
         call = contract("EnergyOrderBook", client).functions.placeOrder(
-            period, side == "buy", units.price_to_base_per_kwh(price), units.kwh_to_wh(kwh), units.kwh_to_wh(display or 0)
+            period, side == "buy", units.price_to_base_per_kwh(price), units.kwh_to_wh(kwh), units.kwh_to_wh(display or kwh)
         )
         kind = f"iceberg {display:g}/{kwh:g} kWh" if display else f"{kwh:g} kWh"
         receipt = send(f"{name} {side}s {kind} at {price:g}", client, call)

@@ -84,11 +84,11 @@ def trade_a_period(chain, members) -> None:
             chain.send(member, "EnergyOrderBook", "depositEnergy", period, units.kwh_to_wh(kwh))
     for seller, who, price, kwh, display in ORDERS:
         chain.send(members[who], "EnergyOrderBook", "placeOrder", period, not seller,
-                   units.price_to_base_per_kwh(price), units.kwh_to_wh(kwh), units.kwh_to_wh(display))
+                   units.price_to_base_per_kwh(price), units.kwh_to_wh(kwh), units.kwh_to_wh(display or kwh))
     chain.send(members[7], "UPOS", "approve", book, units.upos_to_base(20))
     chain.send(members[7], "EnergyOrderBook", "depositUpos", units.upos_to_base(20))
     chain.send(members[7], "EnergyOrderBook", "placeOrder", period, True, units.price_to_base_per_kwh(0.21),
-               units.kwh_to_wh(1.6), 0)
+               units.kwh_to_wh(1.6), units.kwh_to_wh(1.6))
 
 
 def main(out: Path) -> None:

@@ -136,14 +136,21 @@ class Market:
         return account
 
 
-def deploy() -> Market:
-    """Deploys registry, tokens and book from Anvil's accounts 0 (admin), 1 (operator), 2 (meter)."""
+def deploy_foundation() -> tuple:
+    """Registry (OPERATOR and METER granted), UPOS and EnergyCredit from Anvil's accounts 0 (admin), 1
+    (operator), 2 (meter); returns (admin, operator, meter, registry, upos, credit)."""
     admin, operator, meter = accounts[0], accounts[1], accounts[2]
     registry = ParticipantRegistry.deploy(admin, {"from": admin})
     registry.grantRole(role_id("OPERATOR"), operator, {"from": admin})
     registry.grantRole(role_id("METER"), meter, {"from": admin})
     upos = UPOS.deploy(registry, {"from": admin})
     credit = EnergyCredit.deploy(registry, "kwx://energy-credit/{id}", {"from": admin})
+    return admin, operator, meter, registry, upos, credit
+
+
+def deploy() -> Market:
+    """Deploys the foundation and the book (deploy_foundation's accounts)."""
+    admin, operator, meter, registry, upos, credit = deploy_foundation()
     genesis = (chain.time() // PERIOD_SECONDS - 1) * PERIOD_SECONDS
     params = (TICK, TICK, 1_000 * TICK, genesis, PERIOD_SECONDS, GATE_LEAD_SECONDS, 64, 300 * TICK, 50 * TICK,
               MIN_ORDER_WH, MIN_DISPLAY_WH)
@@ -153,7 +160,7 @@ def deploy() -> Market:
 
 
 def _sell(market: Market, maker, period: int, price: int, wh: int = FILL_WH, display: int = 0):
-    return market.book.placeOrder(period, False, price, wh, display, {"from": maker})
+    return market.book.placeOrder(period, False, price, wh, display or wh, {"from": maker})
 
 
 def _order_id(placed) -> int:
@@ -161,7 +168,7 @@ def _order_id(placed) -> int:
 
 
 def _buy(market: Market, taker, period: int, price: int, wh: int):
-    return market.book.placeOrder(period, True, price, wh, 0, {"from": taker})
+    return market.book.placeOrder(period, True, price, wh, wh, {"from": taker})
 
 
 def measure_balances(market: Market) -> dict[str, int]:

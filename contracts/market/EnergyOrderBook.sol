@@ -13,6 +13,7 @@ import {RegistryGated} from "../core/RegistryGated.sol";
 import {Roles} from "../core/Roles.sol";
 import {UposLedger} from "../core/UposLedger.sol";
 import {IEnergyOrderBook} from "../../interfaces/IEnergyOrderBook.sol";
+import {IOrderGate} from "../../interfaces/IOrderGate.sol";
 import {IPurchasePremium} from "../../interfaces/IPurchasePremium.sol";
 import {TickBitmap} from "./TickBitmap.sol";
 
@@ -102,13 +103,14 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         uint48 hiddenWh;
     }
 
-    /// @dev The order id counter, the order minimums and whether a premium source is set share a word
-    /// that placeOrder reads anyway (so an unset premium costs placement and matching nothing).
+    /// @dev The order id counter, the order minimums and whether a premium source and an order gate are set
+    /// share a word that placeOrder reads anyway (so an unset premium or gate costs placement nothing).
     struct Counters {
         uint40 lastOrderId;
         uint48 minOrderWh;
         uint48 minDisplayWh;
         bool premiumOn;
+        bool gateOn;
     }
 
     /// @dev The incoming order while it matches: Wh traded and UPOS paid to or by makers so far, credited
@@ -149,6 +151,8 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
     address public premiumSource;
     /// @dev Purchase premium (seed 002): a buy order's multiplier above x1.0 (bps), fixed at placement.
     mapping(uint256 orderId => uint256 extraBps) private _premiumBps;
+    /// @inheritdoc IEnergyOrderBook
+    address public orderGate;
 
     /// @param registry_ Registry of participants and roles (OPERATOR; the book itself needs MARKET to
     /// receive energy credits).
@@ -274,6 +278,7 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         Counters memory counters = _counters;
         if (quantityWh < counters.minOrderWh) revert OrderBelowMinimum(quantityWh, counters.minOrderWh);
         uint256 tick = _tickOf(price);
+        if (displayWh == 0) revert ZeroDisplay(quantityWh);
         if (displayWh > quantityWh) revert DisplayExceedsTotal(displayWh, quantityWh);
         uint256 peakWh = displayWh == quantityWh ? 0 : displayWh;
         if (peakWh != 0 && peakWh < counters.minDisplayWh) revert DisplayBelowMinimum(peakWh, counters.minDisplayWh);
@@ -310,6 +315,8 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         } else {
             _rest(taker, tick, peakWh);
         }
+        // last, after every state change: the gate may refuse the order, which undoes the whole placement
+        if (counters.gateOn) IOrderGate(orderGate).admitOrder(msg.sender, period, isBuy, quantityWh);
     }
 
     /// @inheritdoc IEnergyOrderBook
@@ -343,12 +350,24 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
 
     /// @inheritdoc IEnergyOrderBook
     function gridFill(uint256[] calldata orderIds) external onlyRegistryRole(Roles.OPERATOR) {
+        _settleClosed(orderIds, false);
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function stepOrders(uint256[] calldata orderIds) external onlyRegistryRole(Roles.OPERATOR) {
+        _settleClosed(orderIds, true);
+    }
+
+    /// @dev {gridFill} (`carryFirst` false) and {stepOrders} (true: an order its owner lets wait is carried
+    /// into the next period instead, unless {CarrySkipped}).
+    function _settleClosed(uint256[] calldata orderIds, bool carryFirst) private {
         uint256 tariffPeriod = type(uint256).max;
         (uint256 importTariff, uint256 exportTariff) = (0, 0);
         for (uint256 i; i < orderIds.length; ++i) {
             uint256 orderId = orderIds[i];
             Order memory order = _closedPeriodOrder(orderId);
             if (_skipIfNotOpen(orderId, order)) continue;
+            if (carryFirst && _carryUntil[orderId] > order.period && _carry(orderId, order)) continue;
             if (order.period != tariffPeriod) {
                 (importTariff, exportTariff) = gridTariffs(order.period);
                 tariffPeriod = order.period;
@@ -397,6 +416,16 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         premiumSource = source;
         _counters.premiumOn = true;
         emit PremiumSourceSet(source);
+    }
+
+    /// @inheritdoc IEnergyOrderBook
+    function setOrderGate(address gate) external onlyRegistryRole(Roles.ADMIN) {
+        if (gate == address(0)) revert ZeroAddress();
+        address current = orderGate;
+        if (current != address(0)) revert OrderGateAlreadySet(current);
+        orderGate = gate;
+        _counters.gateOn = true;
+        emit OrderGateSet(gate);
     }
 
     /// @inheritdoc IEnergyOrderBook
@@ -571,8 +600,9 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         return _carryUntil[orderId];
     }
 
-    /// @dev Moves open `order` of a closed period into the next one (see {carryOrders}).
-    function _carry(uint256 orderId, Order memory order) private {
+    /// @dev Moves open `order` of a closed period into the next one (see {carryOrders}); returns false if
+    /// it stays (a sell whose owner lacks the next period's credits: {CarrySkipped}).
+    function _carry(uint256 orderId, Order memory order) private returns (bool carried) {
         uint256 toPeriod = uint256(order.period) + 1;
         uint256 lastPeriod = _carryUntil[orderId];
         if (toPeriod > lastPeriod) revert CarryPastLimit(orderId, toPeriod, lastPeriod);
@@ -587,7 +617,7 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
             uint256 available = energyFree[order.owner][toPeriod];
             if (available < remainingWh) {
                 emit CarrySkipped(orderId, available, remainingWh);
-                return;
+                return false;
             }
         }
         _lastCarriedInto[toPeriod] = orderId;
@@ -599,6 +629,7 @@ contract EnergyOrderBook is IEnergyOrderBook, RegistryGated, UposLedger, ERC1155
         }
         emit OrderCarried(orderId, order.period, toPeriod, remainingWh);
         _rest(Taker(orderId, order.owner, toPeriod, order.isBuy, 0, remainingWh, 0, 0, 0, false, 0), order.tick, _icebergs[orderId].peakWh);
+        return true;
     }
 
     // --------------------------------------------------------------------------------- internals

@@ -19,7 +19,7 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Callable, Concatenate, Generic, Iterable, NamedTuple, ParamSpec, TypeVar
+from typing import Callable, Concatenate, Generic, Iterable, NamedTuple, ParamSpec, Protocol, TypeVar
 
 from offchain.market import events as ev
 from offchain.market.access import AccessModel
@@ -44,6 +44,7 @@ from offchain.market.errors import (
     PeriodClosed,
     PeriodNotClosed,
     PeriodTooFarAhead,
+    OrderGateAlreadySet,
     PremiumSourceAlreadySet,
     PriceOffGrid,
     PriceOutOfRange,
@@ -51,6 +52,7 @@ from offchain.market.errors import (
     UnknownOrder,
     ZeroAddress,
     ZeroAmount,
+    ZeroDisplay,
 )
 from offchain.market.levels import BookSide
 from offchain.units import WH_PER_KWH, payment_base
@@ -161,6 +163,15 @@ class PremiumSource:
 
     def multiplier_bps(self, period: int) -> int:
         return self.multipliers_bps.get(period, NO_PREMIUM_BPS)
+
+
+class OrderGate(Protocol):
+    """The book's view of its order gate (IOrderGate, e.g. seed 003's BatteryWindows): `admit_order` admits
+    and records an order or raises the gate's error, which undoes the whole placement."""
+
+    address: Address
+
+    def admit_order(self, owner: Address, period: int, is_buy: bool, quantity_wh: int) -> None: ...
 
 
 @dataclass
@@ -298,6 +309,7 @@ class EnergyOrderBookModel:
         self._premium_due = 0
         # the source is another contract's state (kept out of _State: a rollback must not copy it)
         self._premium_source: PremiumSource | None = None
+        self._order_gate: OrderGate | None = None
 
     # ----------------------------------------------------------------------------------- time
 
@@ -404,6 +416,21 @@ class EnergyOrderBookModel:
     def premium_source(self) -> PremiumSource | None:
         return self._premium_source
 
+    @_atomic
+    def set_order_gate(self, sender: Address, gate: OrderGate) -> None:
+        """ADMIN puts every later order to `gate` (setOrderGate); once ({OrderGateAlreadySet})."""
+        self.access.require_admin(sender)
+        if int(gate.address, 16) == 0:
+            raise ZeroAddress()
+        if self._order_gate is not None:
+            raise OrderGateAlreadySet(self._order_gate.address)
+        self._order_gate = gate
+        self._emit(ev.OrderGateSet(gate.address))
+
+    @property
+    def order_gate(self) -> OrderGate | None:
+        return self._order_gate
+
     def premium_bps_of(self, order_id: int) -> int:
         """The multiplier (bps) fixed for `order_id` at placement (premiumBpsOf; x1.0 for unknown ids)."""
         order = self._state.orders.get(order_id)
@@ -413,10 +440,13 @@ class EnergyOrderBookModel:
 
     @_atomic
     def place_order(
-        self, sender: Address, period: int, is_buy: bool, price: int, quantity_wh: int, display_wh: int = 0
+        self, sender: Address, period: int, is_buy: bool, price: int, quantity_wh: int, display_wh: int | None = None
     ) -> int:
-        """Places a limit order (display 0 or == quantity) or an iceberg (0 < display < quantity),
-        matches it against the book and rests what is left. Returns the new order id."""
+        """Places a plain limit order (display == quantity; None, the default, stands for it) or an iceberg
+        (0 < display < quantity), matches it against the book and rests what is left. Returns the new order
+        id. Display 0 raises ZeroDisplay, as the contract reverts."""
+        if display_wh is None:
+            display_wh = quantity_wh
         return self._place(sender, period, is_buy, price, quantity_wh, display_wh, 0)
 
     @_atomic
@@ -443,6 +473,8 @@ class EnergyOrderBookModel:
         if quantity_wh < state.min_order_wh:
             raise OrderBelowMinimum(quantity_wh, state.min_order_wh)
         self._require_valid_price(price)
+        if display_wh == 0:
+            raise ZeroDisplay(quantity_wh)
         if display_wh > quantity_wh:
             raise DisplayExceedsTotal(display_wh, quantity_wh)
         peak_wh = 0 if display_wh == quantity_wh else display_wh
@@ -493,6 +525,8 @@ class EnergyOrderBookModel:
         else:
             order.visible_wh = order.tranche_wh
             self._side(period, is_buy).append(price, order.order_id, order.visible_wh)
+        if self._order_gate is not None:  # last, as on chain: a refusal undoes the whole placement
+            self._order_gate.admit_order(sender, period, is_buy, quantity_wh)
         return order.order_id
 
     @_atomic
@@ -528,12 +562,23 @@ class EnergyOrderBookModel:
         whose limit reaches the import tariff is supplied by the grid at that tariff, a sell whose limit is
         at most the export tariff is bought by the operator at that tariff, any other order expires. An
         order no longer open is skipped (OrderSkipped); an unknown one or an open gate fails the batch."""
+        self._settle_closed(sender, order_ids, carry_first=False)
+
+    @_atomic
+    def step_orders(self, sender: Address, order_ids: Iterable[int]) -> None:
+        """OPERATOR's AdBEV strategy step (stepOrders): an order whose owner lets it wait into the next period
+        is carried as by carry_orders (unless CarrySkipped), every other one settled as by grid_fill."""
+        self._settle_closed(sender, order_ids, carry_first=True)
+
+    def _settle_closed(self, sender: Address, order_ids: Iterable[int], carry_first: bool) -> None:
         self.access.require_operator(sender)
         state = self._state
         for order_id in order_ids:
             order = self._order(order_id)
             self._require_closed(order.period)
             if self._skip_if_not_open(order):
+                continue
+            if carry_first and state.carry_until.get(order_id, 0) > order.period and self._carry(order):
                 continue
             import_price, export_price = self.grid_tariffs(order.period)
             remaining = order.remaining_wh
@@ -583,36 +628,42 @@ class EnergyOrderBookModel:
         orders carried there before and ahead of any placed there; a sell's lock moves to the next
         period's credits (skipped with CarrySkipped if its owner has too few)."""
         self.access.require_operator(sender)
-        state = self._state
         for order_id in order_ids:
             order = self._order(order_id)
             self._require_closed(order.period)
             if self._skip_if_not_open(order):
                 continue
-            to_period = order.period + 1
-            last_period = state.carry_until[order_id]
-            if to_period > last_period:
-                raise CarryPastLimit(order_id, to_period, last_period)
-            if self.current_period() + self.config.max_periods_ahead >= to_period:
-                raise CarryWindowClosed(to_period, self.period_start(to_period - self.config.max_periods_ahead))
-            last_carried = state.last_carried_into[to_period]
-            if order_id <= last_carried:
-                raise CarryOutOfOrder(to_period, last_carried, order_id)
-            remaining = order.remaining_wh
-            if not order.is_buy:
-                available = state.energy_free[order.owner, to_period]
-                if available < remaining:
-                    self._emit(ev.CarrySkipped(order_id, available, remaining))
-                    continue
-            state.last_carried_into[to_period] = order_id
-            self._side(order.period, order.is_buy).remove(order.price, order_id, order.visible_wh)
-            if not order.is_buy:
-                state.energy_free[order.owner, order.period] += remaining
-                state.energy_free[order.owner, to_period] -= remaining
-            self._emit(ev.OrderCarried(order_id, order.period, to_period, remaining))
-            order.period = to_period
-            order.visible_wh = order.tranche_wh
-            self._side(to_period, order.is_buy).append(order.price, order_id, order.visible_wh)
+            self._carry(order)
+
+    def _carry(self, order: Order) -> bool:
+        """Moves open `order` of a closed period into the next one (carry_orders); False if it stays (a sell
+        whose owner lacks the next period's credits: CarrySkipped)."""
+        state, order_id = self._state, order.order_id
+        to_period = order.period + 1
+        last_period = state.carry_until[order_id]
+        if to_period > last_period:
+            raise CarryPastLimit(order_id, to_period, last_period)
+        if self.current_period() + self.config.max_periods_ahead >= to_period:
+            raise CarryWindowClosed(to_period, self.period_start(to_period - self.config.max_periods_ahead))
+        last_carried = state.last_carried_into[to_period]
+        if order_id <= last_carried:
+            raise CarryOutOfOrder(to_period, last_carried, order_id)
+        remaining = order.remaining_wh
+        if not order.is_buy:
+            available = state.energy_free[order.owner, to_period]
+            if available < remaining:
+                self._emit(ev.CarrySkipped(order_id, available, remaining))
+                return False
+        state.last_carried_into[to_period] = order_id
+        self._side(order.period, order.is_buy).remove(order.price, order_id, order.visible_wh)
+        if not order.is_buy:
+            state.energy_free[order.owner, order.period] += remaining
+            state.energy_free[order.owner, to_period] -= remaining
+        self._emit(ev.OrderCarried(order_id, order.period, to_period, remaining))
+        order.period = to_period
+        order.visible_wh = order.tranche_wh
+        self._side(to_period, order.is_buy).append(order.price, order_id, order.visible_wh)
+        return True
 
     def carry_limit(self, order_id: int) -> int:
         """The last period `order_id` may be carried into (0: none)."""

@@ -78,6 +78,13 @@ class DisplayExceedsTotal(OrderBookError):
     ABI = (("displayWh", "uint256"), ("quantityWh", "uint256"))
 
 
+class ZeroDisplay(OrderBookError):
+    """An order of `quantityWh` shows nothing: an iceberg's display must be positive (a plain order
+    displays its whole quantity)."""
+
+    ABI = (("quantityWh", "uint256"),)
+
+
 class OrderBelowMinimum(OrderBookError):
     """`quantityWh` is below the smallest order the book takes, `minOrderWh`."""
 
@@ -195,6 +202,12 @@ class CarryOutOfOrder(OrderBookError):
 
 class ZeroAddress(OrderBookError):
     """A zero address where an account or contract is needed (IKwxErrors.ZeroAddress)."""
+
+
+class OrderGateAlreadySet(OrderBookError):
+    """The book's order gate was set already, to `gate`; it is set once."""
+
+    ABI = (("gate", "address"),)
 
 
 class PremiumSourceAlreadySet(OrderBookError):

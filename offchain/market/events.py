@@ -170,6 +170,13 @@ class CarrySkipped(BookEvent):
 
 
 @dataclass(frozen=True)
+class OrderGateSet(BookEvent):
+    """Orders placed from now on are put to `gate` (seed 003's battery windows)."""
+
+    gate: Address
+
+
+@dataclass(frozen=True)
 class PremiumSourceSet(BookEvent):
     """Buy orders placed from now on pay `source`'s premium (seed 002)."""
 

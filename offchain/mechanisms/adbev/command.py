@@ -5,7 +5,7 @@ inside the commands."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import typer
 
@@ -13,7 +13,7 @@ from offchain.commands import fail, one_line_errors, prepare_out
 
 if TYPE_CHECKING:
     from offchain.algorithms.ev_scheduling import GaSettings
-    from offchain.mechanisms.adbev.scheduling import Check
+    from offchain.scenarios.report import ReproducedResult
 
 MAX_GENERATIONS = 10_000
 MAX_POPULATION = 1_000
@@ -46,43 +46,55 @@ def _checked(out: Path, generations: int, population: int, evs: int, seed: int, 
     return GaSettings(generations=generations, population=population, seed=seed)
 
 
-def _print(checks: list[Check], what: str, report: Path) -> None:
-    for check in checks:
-        typer.echo(f"{'met    ' if check.met else 'NOT met'}  {check.result}: thesis {check.thesis}, ours {check.ours}")
-    typer.echo(f"{sum(c.met for c in checks)} of {len(checks)} {what} targets met; wrote {report}")
+def _print(results: list[ReproducedResult], what: str, report: Path) -> None:
+    for result in results:
+        typer.echo(f"{'met    ' if result.met else 'NOT met'}  {result.name}: thesis {result.paper}, ours {result.ours}")
+    typer.echo(f"{sum(r.met for r in results)} of {len(results)} {what} reproduced results met; wrote {report}")
 
 
-@one_line_errors
-def reproduce_seed003_scheduling(
-    out: Path = typer.Option(Path("out/seed003-scheduling"), help="Output folder for the report and the plot."),
-    generations: int = GENERATIONS,
-    population: int = POPULATION,
-    evs: int = EVS,
-    seed: int = SEED,
-    ev_data: str = EV_DATA,
-) -> None:
-    """Seed 003 Ch3: one day of 100 EVs behind a 250 kVA transformer under three schedulers."""
-    settings = _checked(out, generations, population, evs, seed, ev_data)
+def _run_scheduling(out: Path, settings: GaSettings, evs: int, seed: int, ev_data: str) -> list[ReproducedResult]:
+    """Ch3: one day of `evs` EVs behind a 250 kVA transformer under three schedulers."""
     from offchain.data.seed003 import acn_population, ev_population
     from offchain.mechanisms.adbev.scheduling import reproduce_scheduling
 
     populate = acn_population if ev_data == "acn" else ev_population
-    _, checks = reproduce_scheduling(out, populate("ch3", omega=evs, seed=seed), settings, ev_data)
-    _print(checks, "Ch3", out / "seed003-ch3.md")
+    return reproduce_scheduling(out, populate("ch3", omega=evs, seed=seed), settings, ev_data)[1]
 
 
-@one_line_errors
-def reproduce_seed003_adbev(
-    out: Path = typer.Option(Path("out/seed003-adbev"), help="Output folder for the report and the plots."),
-    generations: int = GENERATIONS,
-    population: int = POPULATION,
-    evs: int = EVS,
-    seed: int = SEED,
-    ev_data: str = EV_DATA,
-) -> None:
-    """Seed 003 Ch4: no strategy, the GA with discharging and the AdBEV iceberg market on one day."""
-    settings = _checked(out, generations, population, evs, seed, ev_data)
+def _run_adbev(out: Path, settings: GaSettings, evs: int, seed: int, ev_data: str) -> list[ReproducedResult]:
+    """Ch4: no strategy, the GA with discharging and the AdBEV market on one day."""
     from offchain.mechanisms.adbev.model import reproduce_adbev
 
-    _, checks = reproduce_adbev(out, seed, settings, evs, ev_data)
-    _print(checks, "Ch4", out / "seed003-ch4.md")
+    return reproduce_adbev(out, seed, settings, evs, ev_data)[1]
+
+
+def _reproduce_command(
+    run: Callable[[Path, GaSettings, int, int, str], list[ReproducedResult]], default_out: str, what: str, report: str, doc: str
+) -> Callable[..., None]:
+    """A `kwx reproduce` command with the options both seed 003 reproductions share (declared once here):
+    checks them, runs `run` and prints its checks; `report` is the report's file name inside --out."""
+
+    @one_line_errors
+    def command(
+        out: Path = typer.Option(Path(default_out), help="Output folder for the report and the plots."),
+        generations: int = GENERATIONS,
+        population: int = POPULATION,
+        evs: int = EVS,
+        seed: int = SEED,
+        ev_data: str = EV_DATA,
+    ) -> None:
+        settings = _checked(out, generations, population, evs, seed, ev_data)
+        _print(run(out, settings, evs, seed, ev_data), what, out / report)
+
+    command.__doc__ = doc
+    return command
+
+
+reproduce_seed003_scheduling = _reproduce_command(
+    _run_scheduling, "out/seed003-scheduling", "Ch3", "seed003-ch3.md",
+    "Seed 003 Ch3: one day of 100 EVs behind a 250 kVA transformer under three schedulers.",
+)
+reproduce_seed003_adbev = _reproduce_command(
+    _run_adbev, "out/seed003-adbev", "Ch4", "seed003-ch4.md",
+    "Seed 003 Ch4: no strategy, the GA with discharging and the AdBEV iceberg market on one day.",
+)

@@ -1,11 +1,11 @@
 """The AdBEV contracts (seed 003 ch. 4): a half-hourly instance of the shared EnergyOrderBook with its
-terms, and their deploy steps (docs/adbev-contracts.md)."""
+terms, its order gate BatteryWindows, and their deploy steps (docs/adbev-contracts.md)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from offchain.chain.steps import ContractRef, Deploy, Grant, Step
+from offchain.chain.steps import Call, ContractRef, Deploy, Grant, Step
 from offchain.chain.suites import MARKET_PARAMS, REGISTRY
 from offchain.units import price_to_base_per_kwh
 
@@ -43,9 +43,12 @@ class AdbevTerms:
 
 
 def adbev_steps(terms: AdbevTerms = AdbevTerms()) -> tuple[Step, ...]:
-    """The AdBEV book: a second EnergyOrderBook named AdbevBook under the terms above."""
+    """The AdBEV book (a second EnergyOrderBook named AdbevBook under the terms above) and its order gate,
+    BatteryWindows: an EV may not bid beyond the battery window the meter attested."""
     return (
         Deploy("AdbevBook", (REGISTRY, ContractRef("UPOS"), ContractRef("EnergyCredit"), terms.book_params),
                artifact="EnergyOrderBook"),
         Grant("MARKET", ContractRef("AdbevBook")),
+        Deploy("BatteryWindows", (REGISTRY, ContractRef("AdbevBook"))),
+        Call("AdbevBook", "setOrderGate", (ContractRef("BatteryWindows"),)),
     )

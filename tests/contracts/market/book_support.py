@@ -58,14 +58,16 @@ def trades(tx) -> list[tuple]:
     ]
 
 
-def sell(book, seller, period: int, milli: int, wh: int, display_wh: int = 0):
-    """Places a sell order at `milli` thousandths of a UPOS per kWh; returns the transaction."""
-    return book.placeOrder(period, False, price(milli), wh, display_wh, {"from": seller})
+def sell(book, seller, period: int, milli: int, wh: int, display_wh: int | None = None):
+    """Places a sell order at `milli` thousandths of a UPOS per kWh (an iceberg showing `display_wh`, a plain
+    order showing all `wh` if None); returns the transaction."""
+    return book.placeOrder(period, False, price(milli), wh, wh if display_wh is None else display_wh, {"from": seller})
 
 
-def buy(book, buyer, period: int, milli: int, wh: int, display_wh: int = 0):
-    """Places a buy order at `milli` thousandths of a UPOS per kWh; returns the transaction."""
-    return book.placeOrder(period, True, price(milli), wh, display_wh, {"from": buyer})
+def buy(book, buyer, period: int, milli: int, wh: int, display_wh: int | None = None):
+    """Places a buy order at `milli` thousandths of a UPOS per kWh (display as in {sell}); returns the
+    transaction."""
+    return book.placeOrder(period, True, price(milli), wh, wh if display_wh is None else display_wh, {"from": buyer})
 
 
 def order_view(book, order_id: int) -> dict:

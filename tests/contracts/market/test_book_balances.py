@@ -76,7 +76,7 @@ def test_zero_amounts_rejected(book, traders, prosumers, period):
 
 
 def test_withdraw_more_than_free_upos(book, traders, evs, period):
-    book.placeOrder(period, True, price(200), 10_000, 0, {"from": evs[0]})  # locks 2 UPOS
+    book.placeOrder(period, True, price(200), 10_000, 10_000, {"from": evs[0]})  # locks 2 UPOS
     free = UPOS_DEPOSIT - payment_base(10_000, price(200))
     assert book.uposFree(evs[0]) == free
 
@@ -108,7 +108,7 @@ def test_energy_balances_are_per_period(book, traders, prosumers, period):
 
 
 def test_withdraw_more_than_free_energy(book, traders, prosumers, period):
-    book.placeOrder(period, False, price(200), 40_000, 0, {"from": prosumers[0]})
+    book.placeOrder(period, False, price(200), 40_000, 40_000, {"from": prosumers[0]})
     free = CREDIT_WH - 40_000
     with brownie.reverts(custom_error(INSUFFICIENT_BALANCE, prosumers[0], free, free + 1)):
         book.withdrawEnergy(period, free + 1, {"from": prosumers[0]})

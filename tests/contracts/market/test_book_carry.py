@@ -191,3 +191,63 @@ def test_carry_gas_per_order(carry_book, prosumers, evs, operator, p):
     five = carry_book.carryOrders(ids[1:], {"from": operator}).gas_used
     print(f"\ncarryOrders gas: 1 order {one}, 5 orders {five} ({(five - 21_000) / 5:.0f} per order)")
     assert (five - 21_000) / 5 < one - 21_000 + 5_000  # per-order cost flat in the batch size
+
+
+# --- the AdBEV strategy step (stepOrders) ----------------------------------------------------------------
+
+
+def test_step_carries_what_may_wait_and_settles_the_rest(carry_book, prosumers, evs, operator, p):
+    """Table 4-B on a closed period: an iceberg buy allowed to wait and a sell allowed to be pushed on are
+    carried; a normal buy reaching the import tariff is grid-filled; a sell with no carry left expires."""
+    waiting = placed_id(buy(carry_book, evs[0], p, 150, 4_000, 1_000))
+    carry_book.setCarryLimit(waiting, p + 1, {"from": evs[0]})
+    pushed = placed_id(sell(carry_book, prosumers[0], p, 350, 2_000))
+    carry_book.setCarryLimit(pushed, p + 2, {"from": prosumers[0]})
+    normal = placed_id(buy(carry_book, evs[1], p, 300, 1_000))  # limit = the import tariff
+    killed = placed_id(sell(carry_book, prosumers[1], p, 360, 1_500))
+    _close_gate(carry_book, p)
+    tx = carry_book.stepOrders([waiting, pushed, normal, killed], {"from": operator})
+    assert [e["orderId"] for e in tx.events["OrderCarried"]] == [waiting, pushed]
+    assert [(e["orderId"], e["isBuy"], e["quantityWh"]) for e in tx.events["GridFilled"]] == [(normal, True, 1_000)]
+    assert [e["orderId"] for e in tx.events["OrderExpired"]] == [killed]
+    assert [order_view(carry_book, i)["period"] for i in (waiting, pushed)] == [p + 1, p + 1]
+    assert carry_book.gridSuppliedWh(evs[1], p) == 1_000
+
+
+def test_step_settles_a_sell_it_cannot_carry(carry_book, prosumers, operator, p):
+    broke = placed_id(sell(carry_book, prosumers[2], p, 300, 2_000))  # no credits of p + 1
+    carry_book.setCarryLimit(broke, p + 1, {"from": prosumers[2]})
+    _close_gate(carry_book, p)
+    tx = carry_book.stepOrders([broke], {"from": operator})
+    assert tx.events["CarrySkipped"][0]["orderId"] == broke and tx.events["OrderExpired"][0]["orderId"] == broke
+    assert order_view(carry_book, broke)["status"] == OrderStatus.EXPIRED
+
+
+def test_step_refuses_an_open_gate_an_unknown_order_and_callers_without_the_role(carry_book, evs, operator, p):
+    order_id = placed_id(buy(carry_book, evs[0], p, 150, 1_000))
+    with brownie.reverts(custom_error("PeriodNotClosed(uint256)", p)):
+        carry_book.stepOrders([order_id], {"from": operator})
+    with brownie.reverts(custom_error("UnknownOrder(uint256)", 999)):
+        carry_book.stepOrders([999], {"from": operator})
+    _close_gate(carry_book, p)
+    with brownie.reverts(custom_error(UNAUTHORIZED, evs[0], role_id("OPERATOR"))):
+        carry_book.stepOrders([order_id], {"from": evs[0]})
+
+
+def test_step_after_the_next_period_opened_reverts_for_a_carry(carry_book, evs, operator, p):
+    order_id = placed_id(buy(carry_book, evs[0], p, 150, 1_000, 500))
+    carry_book.setCarryLimit(order_id, p + 1, {"from": evs[0]})
+    _open_next(carry_book, p)
+    with brownie.reverts(custom_error("CarryWindowClosed(uint256,uint256)", p + 1, carry_book.gateClosure(p) + 900)):
+        carry_book.stepOrders([order_id], {"from": operator})
+
+
+def test_step_gas_per_order(carry_book, prosumers, evs, operator, p):
+    """Prints the gas of a strategy step over carried and grid-filled orders (figures for benchmarks/adbev_gas.md)."""
+    ids = [placed_id(buy(carry_book, evs[i % 2], p, 300 - i, 1_000, 400)) for i in range(8)]
+    for order_id in ids[::2]:
+        carry_book.setCarryLimit(order_id, p + 1, {"from": evs[ids.index(order_id) % 2]})
+    _close_gate(carry_book, p)
+    tx = carry_book.stepOrders(ids, {"from": operator})
+    assert len(tx.events["OrderCarried"]) == 4 and len(tx.events["OrderExpired"]) == 4  # limits below the tariff
+    print(f"\nstepOrders gas: 8 orders (4 carried, 4 expired) {tx.gas_used} ({(tx.gas_used - 21_000) / 8:.0f} per order)")

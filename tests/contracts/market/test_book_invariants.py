@@ -81,7 +81,7 @@ class BookMachine:
 
     def _apply(self, kind, trader, is_buy, later_period, milli, quantity, display_share, pick):
         account = self.traders[trader]
-        display = int(quantity * display_share)
+        display = int(quantity * display_share) or quantity  # share 0 (or a peak under 1 Wh): a plain order
         tradable, closed = self._tradable_open(), self._closed_open()
         if kind == "take" and tradable:
             self._take(account, self._pick(tradable, pick), quantity, display)

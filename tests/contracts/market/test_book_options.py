@@ -11,8 +11,10 @@ from offchain.units import payment_base
 POST_ONLY, IMMEDIATE_OR_CANCEL = 1, 2
 
 
-def place(book, account, period, is_buy, milli, wh, flags, deadline=0, display=0):
-    return book.placeOrderWithOptions(period, is_buy, price(milli), wh, display, flags, deadline, {"from": account})
+def place(book, account, period, is_buy, milli, wh, flags, deadline=0, display=None):
+    """placeOrderWithOptions; a plain order (display = wh) unless `display` is given."""
+    shown = wh if display is None else display
+    return book.placeOrderWithOptions(period, is_buy, price(milli), wh, shown, flags, deadline, {"from": account})
 
 
 def test_flag_values(book):

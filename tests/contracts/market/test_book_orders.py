@@ -48,6 +48,8 @@ def book_state(book, accounts, period):
         (False, 0, 1_000, 0, "PriceOutOfRange(uint256)", (0,)),
         (True, MAX_PRICE + TICK, 1_000, 0, "PriceOutOfRange(uint256)", (MAX_PRICE + TICK,)),
         (False, price(200), 1_000, 1_001, "DisplayExceedsTotal(uint256,uint256)", (1_001, 1_000)),
+        (True, price(200), 1_000, 0, "ZeroDisplay(uint256)", (1_000,)),
+        (False, price(200), 1_000, 0, "ZeroDisplay(uint256)", (1_000,)),
     ],
 )
 def test_rejects_bad_order(book, traders, prosumers, period, is_buy, order_price, quantity, display, error, values):
@@ -68,7 +70,7 @@ def test_rejects_period_too_far_ahead(book, traders, prosumers):
     for period in (too_far, 2**40):
         with brownie.reverts(custom_error("PeriodTooFarAhead(uint256)", period)):
             buy(book, prosumers[0], period, 200, 1_000)
-    assert book.placeOrder(too_far - 1, True, price(200), 1_000, 0, {"from": prosumers[0]}).status == 1
+    assert book.placeOrder(too_far - 1, True, price(200), 1_000, 1_000, {"from": prosumers[0]}).status == 1
 
 
 def test_rejects_unregistered_and_inactive(book, registry, traders, operator, evs, outsider, period):

@@ -138,7 +138,7 @@ def test_immediate_or_cancel_refunds_its_remainder_with_its_premium(book, penali
     seller, buyer = prosumers[0], evs[0]
     sell(book, seller, P, 150, 400)
     buyer_before = book.uposFree(buyer)
-    book.placeOrderWithOptions(P, True, price(200), 1_000, 0, book.IMMEDIATE_OR_CANCEL(), 0, {"from": buyer})
+    book.placeOrderWithOptions(P, True, price(200), 1_000, 1_000, book.IMMEDIATE_OR_CANCEL(), 0, {"from": buyer})
     assert buyer_before - book.uposFree(buyer) == pay(400, 150) + premium(400, 150)
     assert book.uposFree(outsider) == premium(400, 150)
     assert_holdings(book, upos, [*prosumers, *evs, operator, outsider])

@@ -73,6 +73,7 @@ CHAIN_METHODS = {
     "set_order_minimums": "setOrderMinimums",
     "set_carry_limit": "setCarryLimit",
     "carry_orders": "carryOrders",
+    "step_orders": "stepOrders",
 }
 """Model method -> contract function, same arguments after the sender."""
 
@@ -94,6 +95,7 @@ KINDS = (
     "set_active",
     *["carry_limit"] * 3,
     *["carry"] * 3,
+    *["step"] * 2,
 )
 """Abstract operation kinds; repetition sets their weights."""
 
@@ -191,7 +193,7 @@ class DiffRunner:
         self.check_state(full_sweep=len(self.history) % FULL_ORDER_SWEEP_EVERY == 0)
 
     def _run_book_action(self, action: Action) -> None:
-        if action.method in ("cancel_order", "expire_orders", "grid_fill"):
+        if action.method in ("cancel_order", "expire_orders", "grid_fill", "step_orders"):
             targets = action.args[0]
             self._touched.update(targets if isinstance(targets, list) else [targets])
         contract_function = getattr(self.book, CHAIN_METHODS[action.method])
@@ -411,15 +413,14 @@ class OperationResolver:
     def _limit(self, r1: int, r2: int, r3: int, r4: int, r5: int) -> Action:
         is_buy, period, price, quantity = self._order_params(r2, r3, r4)
         sender = self.pick(self.buyers if is_buy else self.sellers, r1)
-        display = quantity if r5 % 4 == 0 else 0
-        return Action("place_order", sender, (period, is_buy, price, quantity, display))
+        return Action("place_order", sender, (period, is_buy, price, quantity, quantity))
 
     def _options(self, r1: int, r2: int, r3: int, r4: int, r5: int) -> Action:
         """A post-only or immediate-or-cancel order (sometimes an iceberg, both flags, or a deadline passed)."""
         is_buy, period, price, quantity = self._order_params(r2, r3, r4)
         sender = self.pick(self.buyers if is_buy else self.sellers, r1)
         flags = (1, 2, 1, 2, 0, 3)[r5 % 6]
-        display = self.model.order_minimums[1] if r5 % 5 == 0 and quantity > self.model.order_minimums[1] else 0
+        display = self.model.order_minimums[1] if r5 % 5 == 0 and quantity > self.model.order_minimums[1] else quantity
         deadline = (0, 0, 0, self.model.now + 10_000, max(1, self.model.now - 10))[r1 % 5]
         return Action("place_order_with_options", sender, (period, is_buy, price, quantity, display, flags, deadline))
 
@@ -434,8 +435,8 @@ class OperationResolver:
         m, cfg = self.model, self.model.config
         is_buy, period, price, quantity = self._order_params(r2, r3, r4)
         sender = self.pick(self.buyers if is_buy else self.sellers, r5)
-        display = 0
-        variant = r1 % 12
+        display = quantity
+        variant = r1 % 13
         if variant == 10:
             quantity = max(1, m.order_minimums[0] - 1 - r3 % 2)
         elif variant == 11:
@@ -457,7 +458,9 @@ class OperationResolver:
         elif variant == 7:
             period = MAX_PERIOD + 1
         elif variant == 8:
-            quantity = 2**40  # more UPOS or Wh than anyone holds
+            quantity = display = 2**40  # more UPOS or Wh than anyone holds
+        elif variant == 12:
+            display = 0  # an iceberg showing nothing
         else:
             sender = self.env.outsider
         return Action("place_order", sender, (period, is_buy, price, quantity, display))
@@ -534,6 +537,15 @@ class OperationResolver:
             ids.reverse()
         sender = self.env.operator if r3 % 8 else self.pick(self.env.actors, r4)
         return Action("carry_orders", sender, (ids,))
+
+    def _step(self, r1: int, r2: int, r3: int, r4: int, r5: int) -> Action:
+        """The operator's AdBEV strategy step over open orders of closed periods in ascending ids (those whose
+        owner allowed a carry are carried, the rest grid-filled or expired); one time in eight someone else."""
+        m = self.model
+        closed = self._open_orders(closed_gate=True)
+        ids = closed[r2 % len(closed):][:1 + r4 % 4] if closed else sorted(set(self._settlement_ids(r1, r2)))
+        sender = self.env.operator if r3 % 8 else self.pick(self.env.actors, r4)
+        return Action("step_orders", sender, (ids,))
 
     def _tariffs(self, r1: int, r2: int, r3: int, r4: int, r5: int) -> Action:
         tick = self.model.config.tick_size

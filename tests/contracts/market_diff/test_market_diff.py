@@ -132,8 +132,8 @@ def test_a_carry_round_agrees(deploy_market, market_env):
     tick, p = model.config.tick_size, model.current_period() + 1
     first = model.next_order_id
     seller, other_seller, buyer = env.prosumers[0], env.prosumers[1], env.evs[0]
-    orders = [(seller, (p, False, 99 * tick, 1_000, 0)), (other_seller, (p, False, 99 * tick, 3_000, 500)),
-              (buyer, (p, True, 95 * tick, 800, 0))]
+    orders = [(seller, (p, False, 99 * tick, 1_000, 1_000)), (other_seller, (p, False, 99 * tick, 3_000, 500)),
+              (buyer, (p, True, 95 * tick, 800, 800))]
     for owner, args in orders:
         runner.apply(Action("place_order", owner, args))
     for offset, (owner, _) in enumerate(orders):
@@ -142,10 +142,43 @@ def test_a_carry_round_agrees(deploy_market, market_env):
     runner.apply(Action("advance", env.operator, (model.gate_closure(p) + 1,)))
     runner.apply(Action("carry_orders", env.operator, ([first, first + 1, first + 2],)))
     runner.apply(Action("advance", env.operator, (model.period_start(p) + 1,)))
-    runner.apply(Action("place_order", env.evs[1], (p + 1, True, 99 * tick, 1_500, 0)))
+    runner.apply(Action("place_order", env.evs[1], (p + 1, True, 99 * tick, 1_500, 1_500)))
     runner.check_state(full_sweep=True)
     assert runner.event_counts["OrderCarried"] == 2 and runner.event_counts["CarrySkipped"] == 1
     assert model.order(first).status is OrderStatus.FILLED
+
+
+def test_a_strategy_step_round_agrees(deploy_market, market_env):
+    """AdBEV's strategy step on a one-period-ahead book (import 101, export 98 ticks): an iceberg buy allowed to
+    wait and a sell allowed to be pushed on are carried, a normal buy at the import tariff is grid-filled, a sell
+    with no carry left expires; the next period's buy takes the carried sell first. Compared after every step."""
+    market = deploy_market(max_periods_ahead=1)
+    runner = DiffRunner(market_env, market.book, market.model)
+    for action in funding_prologue(runner):
+        runner.apply(action)
+    env, model = market_env, market.model
+    tick, p = model.config.tick_size, model.current_period() + 1
+    first = model.next_order_id
+    orders = [  # owner, placeOrder arguments, carry limit
+        (env.evs[0], (p, True, 95 * tick, 3_000, 1_000), p + 1),
+        (env.prosumers[0], (p, False, 103 * tick, 1_000, 1_000), p + 2),
+        (env.evs[1], (p, True, 101 * tick, 600, 600), None),
+        (env.prosumers[1], (p, False, 104 * tick, 800, 800), None),
+    ]
+    for owner, args, _ in orders:
+        runner.apply(Action("place_order", owner, args))
+    for offset, (owner, _, last) in enumerate(orders):
+        if last is not None:
+            runner.apply(Action("set_carry_limit", owner, (first + offset, last)))
+    runner.apply(Action("deposit_energy", env.prosumers[0], (p + 1, 5_000)))
+    runner.apply(Action("advance", env.operator, (model.gate_closure(p) + 1,)))
+    runner.apply(Action("step_orders", env.operator, ([first + offset for offset in range(4)],)))
+    runner.apply(Action("advance", env.operator, (model.period_start(p) + 1,)))
+    runner.apply(Action("place_order", env.evs[1], (p + 1, True, 103 * tick, 500, 500)))
+    runner.check_state(full_sweep=True)
+    counts = runner.event_counts
+    assert (counts["OrderCarried"], counts["GridFilled"], counts["OrderExpired"]) == (2, 1, 1)
+    assert model.order(first + 1).remaining_wh == 500 and model.order(first).period == p + 1
 
 
 def test_a_premium_round_agrees(deploy_market, market_env, PenaltySchedule):
@@ -165,14 +198,14 @@ def test_a_premium_round_agrees(deploy_market, market_env, PenaltySchedule):
     sellers, buyers = env.prosumers, env.evs
     first = model.next_order_id
     for owner, method, args in [
-        (sellers[0], "place_order", (p, False, 99 * tick, 1_000, 0)),
+        (sellers[0], "place_order", (p, False, 99 * tick, 1_000, 1_000)),
         (sellers[1], "place_order", (p, False, 100 * tick, 2_000, 500)),
-        (buyers[0], "place_order", (p, True, 100 * tick, 1_800, 0)),
+        (buyers[0], "place_order", (p, True, 100 * tick, 1_800, 1_800)),
         (buyers[1], "place_order", (p + 1, True, 97 * tick, 3_000, 700)),
-        (sellers[2], "place_order", (p + 1, False, 95 * tick, 2_500, 0)),
-        (buyers[0], "place_order_with_options", (p, True, 102 * tick, 5_000, 0, IMMEDIATE_OR_CANCEL, 0)),
-        (buyers[1], "place_order", (p, True, 101 * tick, 800, 0)),
-        (buyers[0], "place_order", (p, True, 90 * tick, 600, 0)),
+        (sellers[2], "place_order", (p + 1, False, 95 * tick, 2_500, 2_500)),
+        (buyers[0], "place_order_with_options", (p, True, 102 * tick, 5_000, 5_000, IMMEDIATE_OR_CANCEL, 0)),
+        (buyers[1], "place_order", (p, True, 101 * tick, 800, 800)),
+        (buyers[0], "place_order", (p, True, 90 * tick, 600, 600)),
         (buyers[0], "cancel_order", (first + 7,)),
     ]:
         runner.apply(Action(method, owner, args))

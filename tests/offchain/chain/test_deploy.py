@@ -33,7 +33,7 @@ SUITE_CONTRACTS = [
     "ProofScoreRegistry", "Staking", "MinerSelection", "MiningRewardEscrow",
     "EVExchange", "PeriodMatching", "FogModelRegistry", "V2VSettlement", "PoSocScores", "V2VModelRegistry",
     "HourlyEnergyOrderBook", "PenaltySchedule", "RecommendationBoard",
-    "AdbevBook", "BenefitConsensus", "BenefitSettlement",
+    "AdbevBook", "BatteryWindows", "BenefitConsensus", "BenefitSettlement",
 ]
 #: The suite's own second instances (Deploy(name, artifact=...)).
 SUITE_ARTIFACTS = {"V2VModelRegistry": "FogModelRegistry", "HourlyEnergyOrderBook": "EnergyOrderBook",
@@ -159,7 +159,8 @@ def test_plan_measures_gas_without_sending_and_matches_a_real_deployment(rehears
         "MiningRewardEscrow", "EVExchange", "PeriodMatching", "grant MARKET to PeriodMatching", "FogModelRegistry",
         "V2VSettlement", "PoSocScores", "V2VModelRegistry",
         "HourlyEnergyOrderBook", "grant MARKET to HourlyEnergyOrderBook", "PenaltySchedule",
-        "HourlyEnergyOrderBook.setPremiumSource", "RecommendationBoard", "grant PAR_CONTROL", "AdbevBook", "grant MARKET to AdbevBook", "BenefitConsensus", "BenefitSettlement",
+        "HourlyEnergyOrderBook.setPremiumSource", "RecommendationBoard", "grant PAR_CONTROL", "AdbevBook", "grant MARKET to AdbevBook", "BatteryWindows", "AdbevBook.setOrderGate",
+        "BenefitConsensus", "BenefitSettlement",
         "grant OPERATOR", "grant METER", "grant SCORER",
     ]
     assert all(gas > 21_000 for _, gas in plan.steps)

@@ -63,7 +63,7 @@ def test_folded_book_equals_the_reference_model(operations, close_period_1):
         try:
             if op[0] == "place":
                 _, trader, period, buy, ticks, wh, display = op
-                outcomes.append(book.place_order(trader, period, buy, ticks * TICK, wh, min(display, wh)))
+                outcomes.append(book.place_order(trader, period, buy, ticks * TICK, wh, min(display, wh) or wh))
             else:
                 outcomes.append(book.cancel_order(op[1], op[2]))
         except OrderBookError:
@@ -93,7 +93,7 @@ def test_book_view_shows_an_iceberg_by_its_visible_slice_and_the_tape_newest_fir
     book = make_book()
     outcomes = [book.deposit_upos(t, 10**24) for t in TRADERS] + [book.deposit_energy(TRADERS[0], 1, 10_000)]
     outcomes.append(book.place_order(TRADERS[0], 1, False, 200 * TICK, 3_000, 1_000))
-    outcomes.append(book.place_order(TRADERS[1], 1, True, 250 * TICK, 1_500, 0))
+    outcomes.append(book.place_order(TRADERS[1], 1, True, 250 * TICK, 1_500))
     view = book_view(chain_events(outcomes), {TRADERS[0]: "seller"}, current_period=0)
     (period,) = view["periods"]
     assert period["asks"] == [{"price": 0.2, "price_base": str(200 * TICK), "kwh": 0.5, "wh": 500}]

@@ -99,7 +99,7 @@ def test_zero_amounts_are_rejected(book):
         lambda: book.withdraw_upos(ALICE, 0),
         lambda: book.deposit_energy(ALICE, 1, 0),
         lambda: book.withdraw_energy(ALICE, 1, 0),
-        lambda: book.place_order(ALICE, 1, True, p(5), 0, 0),
+        lambda: book.place_order(ALICE, 1, True, p(5), 0),
     ):
         with pytest.raises(err.ZeroAmount):
             call()
@@ -139,17 +139,19 @@ def test_credits_go_back_only_to_active_participants_and_the_operator(book):
 @pytest.mark.parametrize(
     "args, error, values",
     [
-        ((1, True, p(5) + 1, 1_000, 0), err.PriceOffGrid, (p(5) + 1,)),
-        ((1, True, 0, 1_000, 0), err.PriceOutOfRange, (0,)),
-        ((1, False, p(1_001), 1_000, 0), err.PriceOutOfRange, (p(1_001),)),
+        ((1, True, p(5) + 1, 1_000), err.PriceOffGrid, (p(5) + 1,)),
+        ((1, True, 0, 1_000), err.PriceOutOfRange, (0,)),
+        ((1, False, p(1_001), 1_000), err.PriceOutOfRange, (p(1_001),)),
         ((1, True, p(5), 1_000, 1_001), err.DisplayExceedsTotal, (1_001, 1_000)),
-        ((0, True, p(5), 1_000, 0), err.PeriodClosed, (0,)),
-        ((5, True, p(5), 1_000, 0), err.PeriodTooFarAhead, (5,)),
-        ((1, False, p(5), 100_001, 0), err.InsufficientBalance, (ALICE, 100_000, 100_001)),
-        ((2, False, p(5), 1, 0), err.InsufficientBalance, (ALICE, 0, 1)),
-        ((1, True, p(1_000), 2**40, 0), err.InsufficientBalance, (ALICE, FUNDS, payment_base(2**40, p(1_000)))),
-        ((1, True, p(5), 2**48, 0), err.QuantityTooLarge, (2**48, 2**48 - 1)),
-        ((2**32, True, p(5), 1, 0), err.PeriodTooFarAhead, (2**32,)),
+        ((1, True, p(5), 1_000, 0), err.ZeroDisplay, (1_000,)),
+        ((1, False, p(5), 1_000, 0), err.ZeroDisplay, (1_000,)),
+        ((0, True, p(5), 1_000), err.PeriodClosed, (0,)),
+        ((5, True, p(5), 1_000), err.PeriodTooFarAhead, (5,)),
+        ((1, False, p(5), 100_001), err.InsufficientBalance, (ALICE, 100_000, 100_001)),
+        ((2, False, p(5), 1), err.InsufficientBalance, (ALICE, 0, 1)),
+        ((1, True, p(1_000), 2**40), err.InsufficientBalance, (ALICE, FUNDS, payment_base(2**40, p(1_000)))),
+        ((1, True, p(5), 2**48), err.QuantityTooLarge, (2**48, 2**48 - 1)),
+        ((2**32, True, p(5), 1), err.PeriodTooFarAhead, (2**32,)),
     ],
 )
 def test_bad_orders_get_their_error_with_values_and_change_nothing(book, args, error, values):
@@ -496,7 +498,7 @@ operation = st.tuples(
     st.booleans(),  # is_buy
     st.integers(1, 12),  # price in ticks
     st.integers(1, 900),  # quantity Wh
-    st.integers(0, 900),  # display Wh
+    st.integers(0, 900),  # display Wh (0: a plain order)
 )
 
 
@@ -513,7 +515,7 @@ def test_random_sequences_conserve_funds_and_keep_the_book_consistent(ops):
     for kind, account, period, is_buy, price, quantity, display in ops:
         try:
             if kind == "place":
-                b.place_order(account, period, is_buy, p(price), quantity, display)
+                b.place_order(account, period, is_buy, p(price), quantity, display or quantity)
             elif kind == "cancel" and b.next_order_id > 1:
                 b.cancel_order(account, 1 + quantity % (b.next_order_id - 1))
             elif kind == "expire":
@@ -551,15 +553,15 @@ def test_random_sequences_conserve_funds_and_keep_the_book_consistent(ops):
 def test_post_only_and_immediate_or_cancel(book):
     book.place_order(BOB, 1, False, p(5), 300)
     with pytest.raises(err.OrderWouldTrade):
-        book.place_order_with_options(ALICE, 1, True, p(5), 500, 0, 1, 0)
-    ioc = book.place_order_with_options(ALICE, 1, True, p(6), 1_000, 0, 2, 0)
+        book.place_order_with_options(ALICE, 1, True, p(5), 500, 500, 1, 0)
+    ioc = book.place_order_with_options(ALICE, 1, True, p(6), 1_000, 1_000, 2, 0)
     assert ioc.events[-1] == ev.OrderCancelled(ioc.value, ALICE, 700)
     assert book.order(ioc.value).status is OrderStatus.CANCELLED
     assert book.upos_free(ALICE) == FUNDS - payment_base(300, p(5))
     with pytest.raises(err.InvalidOrderFlags):
-        book.place_order_with_options(ALICE, 1, True, p(4), 100, 0, 3, 0)
+        book.place_order_with_options(ALICE, 1, True, p(4), 100, 100, 3, 0)
     with pytest.raises(err.DeadlinePassed):
-        book.place_order_with_options(ALICE, 1, True, p(4), 100, 0, 0, book.now - 1)
+        book.place_order_with_options(ALICE, 1, True, p(4), 100, 100, 0, book.now - 1)
 
 
 # ---------------------------------------------------------------- carry-over (seed 003 AdBEV)
@@ -582,7 +584,7 @@ def _window(b: EnergyOrderBookModel) -> None:
 
 
 def test_carried_orders_lead_their_level_and_move_the_sell_lock(ahead_one):
-    first = ahead_one.place_order(ALICE, 1, False, p(20), 3_000, 0).value
+    first = ahead_one.place_order(ALICE, 1, False, p(20), 3_000).value
     second = ahead_one.place_order(BOB, 1, False, p(20), 5_000, 1_000).value
     for order_id, owner in ((first, ALICE), (second, BOB)):
         ahead_one.set_carry_limit(owner, order_id, 3)
@@ -593,13 +595,13 @@ def test_carried_orders_lead_their_level_and_move_the_sell_lock(ahead_one):
     assert (ahead_one.energy_free(ALICE, 1), ahead_one.energy_free(ALICE, 2)) == (100_000, 97_000)
     assert ahead_one.order(second).visible_wh == 1_000 and ahead_one.order(second).period == 2
     ahead_one.now = GENESIS + PERIOD_S + 1  # period 2 opens
-    later = ahead_one.place_order(CAROL, 2, False, p(20), 1_000, 0).value
+    later = ahead_one.place_order(CAROL, 2, False, p(20), 1_000).value
     assert ahead_one.level_queue(2, False, p(20)) == (first, second, later)
 
 
 def test_carry_errors_leave_the_model_unchanged(ahead_one):
-    plain = ahead_one.place_order(ALICE, 1, True, p(10), 1_000, 0).value
-    allowed = ahead_one.place_order(BOB, 1, True, p(10), 1_000, 0).value
+    plain = ahead_one.place_order(ALICE, 1, True, p(10), 1_000).value
+    allowed = ahead_one.place_order(BOB, 1, True, p(10), 1_000).value
     ahead_one.set_carry_limit(BOB, allowed, 2)
     with pytest.raises(err.PeriodNotClosed):
         ahead_one.carry_orders(OPERATOR, [allowed])
@@ -620,10 +622,10 @@ def test_carry_errors_leave_the_model_unchanged(ahead_one):
 
 
 def test_carry_out_of_order_and_skips(ahead_one):
-    first = ahead_one.place_order(ALICE, 1, True, p(10), 1_000, 0).value
-    second = ahead_one.place_order(BOB, 1, True, p(10), 1_000, 0).value
-    broke = ahead_one.place_order(CAROL, 1, False, p(30), 2_000, 0).value
-    extra = ahead_one.place_order(ALICE, 1, True, p(10), 1_000, 0).value
+    first = ahead_one.place_order(ALICE, 1, True, p(10), 1_000).value
+    second = ahead_one.place_order(BOB, 1, True, p(10), 1_000).value
+    broke = ahead_one.place_order(CAROL, 1, False, p(30), 2_000).value
+    extra = ahead_one.place_order(ALICE, 1, True, p(10), 1_000).value
     for order_id, owner in ((first, ALICE), (second, BOB), (broke, CAROL), (extra, ALICE)):
         ahead_one.set_carry_limit(owner, order_id, 2)
     ahead_one.cancel_order(ALICE, first)
@@ -640,8 +642,40 @@ def test_carry_out_of_order_and_skips(ahead_one):
     )
 
 
+def test_step_carries_what_may_wait_and_settles_the_rest(ahead_one):
+    """stepOrders (AdBEV Table 4-B): carried if the owner allowed it, else grid-filled or expired."""
+    waiting = ahead_one.place_order(ALICE, 1, True, p(4), 3_000, 1_000).value
+    pushed = ahead_one.place_order(BOB, 1, False, p(20), 2_000).value
+    normal = ahead_one.place_order(BOB, 1, True, p(6), 1_000).value  # reaches the import tariff
+    broke = ahead_one.place_order(CAROL, 1, False, p(30), 2_000).value
+    killed = ahead_one.place_order(ALICE, 1, False, p(25), 500).value
+    for order_id, owner in ((waiting, ALICE), (pushed, BOB), (broke, CAROL)):
+        ahead_one.set_carry_limit(owner, order_id, 2)
+    ahead_one.withdraw_energy(CAROL, 2, 100_000)
+    with pytest.raises(err.PeriodNotClosed):
+        ahead_one.step_orders(OPERATOR, [waiting])
+    _window(ahead_one)
+    before = snapshot(ahead_one)
+    with pytest.raises(err.AccessControlUnauthorizedAccount):
+        ahead_one.step_orders(ALICE, [waiting])
+    with pytest.raises(err.UnknownOrder):
+        ahead_one.step_orders(OPERATOR, [waiting, 99])
+    assert snapshot(ahead_one) == before
+    outcome = ahead_one.step_orders(OPERATOR, [waiting, pushed, normal, broke, killed])
+    assert outcome.events == (
+        ev.OrderCarried(waiting, 1, 2, 3_000),
+        ev.OrderCarried(pushed, 1, 2, 2_000),
+        ev.GridFilled(normal, BOB, OPERATOR, True, p(6), 1_000),
+        ev.CarrySkipped(broke, 0, 2_000),
+        ev.OrderExpired(broke, CAROL, 2_000),
+        ev.OrderExpired(killed, ALICE, 500),
+    )
+    assert ahead_one.level_queue(2, True, p(4)) == (waiting,) and ahead_one.order(waiting).visible_wh == 1_000
+    assert ahead_one.grid_supplied_wh(BOB, 1) == 1_000
+
+
 def test_set_carry_limit_rules(ahead_one):
-    order_id = ahead_one.place_order(ALICE, 1, True, p(10), 1_000, 0).value
+    order_id = ahead_one.place_order(ALICE, 1, True, p(10), 1_000).value
     with pytest.raises(err.NotOrderOwner):
         ahead_one.set_carry_limit(BOB, order_id, 2)
     with pytest.raises(err.InvalidCarryLimit) as invalid:
@@ -654,7 +688,7 @@ def test_set_carry_limit_rules(ahead_one):
     ahead_one.cancel_order(ALICE, order_id)
     with pytest.raises(err.OrderNotOpen):
         ahead_one.set_carry_limit(ALICE, order_id, 2)
-    other = ahead_one.place_order(ALICE, 1, True, p(10), 1_000, 0).value
+    other = ahead_one.place_order(ALICE, 1, True, p(10), 1_000).value
     _window(ahead_one)
     with pytest.raises(err.PeriodClosed):
         ahead_one.set_carry_limit(ALICE, other, 2)
@@ -692,15 +726,15 @@ def test_premium_source_is_admin_only_once_and_non_zero(penalised):
 
 def test_penalised_taker_and_maker_buys_pay_the_recipient(penalised):
     book, _ = penalised
-    book.place_order(BOB, 1, False, p(5), 1_000, 0)
+    book.place_order(BOB, 1, False, p(5), 1_000)
     alice_before, bob_before = book.upos_free(ALICE), book.upos_free(BOB)
-    out = book.place_order(ALICE, 1, True, p(7), 3_000, 0)  # takes 1000 Wh at 5, rests 2000 Wh at 7
+    out = book.place_order(ALICE, 1, True, p(7), 3_000)  # takes 1000 Wh at 5, rests 2000 Wh at 7
     assert ev.PremiumFixed(2, 15_000) in out.events
     assert ev.PremiumPaid(RECIPIENT, 1, premium_of(1_000, p(5))) in out.events
     assert book.upos_free(BOB) - bob_before == payment_base(1_000, p(5))
     resting = payment_base(2_000, p(7)) + premium_of(2_000, p(7))
     assert alice_before - book.upos_free(ALICE) == payment_base(1_000, p(5)) + premium_of(1_000, p(5)) + resting
-    out = book.place_order(CAROL, 1, False, p(6), 500, 0)  # a seller takes the resting penalised buy
+    out = book.place_order(CAROL, 1, False, p(6), 500)  # a seller takes the resting penalised buy
     assert out.events[-1] == ev.PremiumPaid(RECIPIENT, 1, premium_of(500, p(7)))
     assert book.upos_free(RECIPIENT) == premium_of(1_000, p(5)) + premium_of(500, p(7))
     assert book.upos_held() == sum(book.upos_free(a) for a in (ALICE, BOB, CAROL, OPERATOR, RECIPIENT)) + \
@@ -710,8 +744,8 @@ def test_penalised_taker_and_maker_buys_pay_the_recipient(penalised):
 def test_refunds_return_the_premium_of_the_remainder(penalised):
     book, _ = penalised
     before = book.upos_free(ALICE)
-    order_id = book.place_order(ALICE, 1, True, p(7), 1_001, 0).value
-    book.place_order(BOB, 1, False, p(7), 333, 0)
+    order_id = book.place_order(ALICE, 1, True, p(7), 1_001).value
+    book.place_order(BOB, 1, False, p(7), 333)
     book.cancel_order(ALICE, order_id)
     assert before - book.upos_free(ALICE) == payment_base(333, p(7)) + premium_of(333, p(7))
 
@@ -719,7 +753,7 @@ def test_refunds_return_the_premium_of_the_remainder(penalised):
 def test_grid_fill_pays_the_premium_on_the_import_tariff(penalised):
     book, _ = penalised
     before = book.upos_free(ALICE)
-    order_id = book.place_order(ALICE, 1, True, p(8), 1_000, 0).value
+    order_id = book.place_order(ALICE, 1, True, p(8), 1_000).value
     close_gate(book, 1)
     out = book.grid_fill(OPERATOR, [order_id])
     assert out.events[-1] == ev.PremiumPaid(RECIPIENT, 1, premium_of(1_000, p(6)))
@@ -729,10 +763,10 @@ def test_grid_fill_pays_the_premium_on_the_import_tariff(penalised):
 def test_multiplier_is_fixed_at_placement(penalised):
     book, source = penalised
     source.multipliers_bps[2] = 10_000
-    early = book.place_order(ALICE, 2, True, p(7), 1_000, 0).value
+    early = book.place_order(ALICE, 2, True, p(7), 1_000).value
     source.multipliers_bps[2] = 15_000  # a vector published after the order
     book.deposit_energy(BOB, 2, 1_000)
-    book.place_order(BOB, 2, False, p(7), 1_000, 0)
+    book.place_order(BOB, 2, False, p(7), 1_000)
     assert book.premium_bps_of(early) == 10_000
     assert book.upos_free(RECIPIENT) == 0
 
@@ -740,5 +774,40 @@ def test_multiplier_is_fixed_at_placement(penalised):
 def test_a_source_multiplier_is_capped_at_x10(penalised):
     book, source = penalised
     source.multipliers_bps[2] = 2**200  # a broken source cannot push the lock past the book's arithmetic
-    order_id = book.place_order(ALICE, 2, True, p(7), 1_000, 0).value
+    order_id = book.place_order(ALICE, 2, True, p(7), 1_000).value
     assert book.premium_bps_of(order_id) == 100_000
+
+
+class _Gate:
+    """An order gate that admits up to `cap_wh` of ALICE's buys (like BatteryWindows for one EV)."""
+
+    address = "0x6A7E"
+
+    def __init__(self, cap_wh: int) -> None:
+        self.left_wh = cap_wh
+
+    def admit_order(self, owner: str, period: int, is_buy: bool, quantity_wh: int) -> None:
+        if owner != ALICE:
+            return
+        if quantity_wh > self.left_wh:
+            raise err.ZeroAmount()  # stands for the gate's own error
+        self.left_wh -= quantity_wh
+
+
+def test_order_gate_refuses_a_placement_whole_and_is_set_once(book):
+    gate = _Gate(1_500)
+    with pytest.raises(err.AccessControlUnauthorizedAccount):
+        book.set_order_gate(ALICE, gate)
+    with pytest.raises(err.ZeroAddress):
+        book.set_order_gate(ADMIN, type("Zero", (_Gate,), {"address": "0x" + "00" * 20})(0))
+    assert book.set_order_gate(ADMIN, gate).events == (ev.OrderGateSet(gate.address),)
+    with pytest.raises(err.OrderGateAlreadySet) as again:
+        book.set_order_gate(ADMIN, _Gate(0))
+    assert again.value.values == (gate.address,) and book.order_gate is gate
+    book.place_order(BOB, 1, False, p(5), 700)
+    book.place_order(ALICE, 1, True, p(5), 1_000)  # takes BOB's 700 Wh, rests 300 Wh
+    before = snapshot(book)
+    with pytest.raises(err.ZeroAmount):
+        book.place_order(ALICE, 1, True, p(5), 600)
+    assert snapshot(book) == before and gate.left_wh == 500
+    assert book.place_order(BOB, 1, True, p(5), 5_000).value == 3  # not gated

@@ -60,7 +60,7 @@ class Market:
 
     def order(self, who: int, buy: bool, price: float, kwh: float, display_kwh: float = 0) -> None:
         self.send(who, "EnergyOrderBook", "placeOrder", self.period, buy, units.price_to_base_per_kwh(price),
-                  units.kwh_to_wh(kwh), units.kwh_to_wh(display_kwh))
+                  units.kwh_to_wh(kwh), units.kwh_to_wh(display_kwh or kwh))
 
 
 @pytest.fixture(scope="module")

@@ -77,10 +77,13 @@ def test_reports_at_small_sizes(tmp_path):
     assert len(checks) == 6 and (tmp_path / "seed003-ch3-loads.png").stat().st_size > 0
     text = (tmp_path / "seed003-ch3.md").read_text()
     assert "Inputs calibrated to the paper" in text and "Reproduced results" in text
+    assert "Choices where the paper is open" in text and "log10" in text  # the three lists of report.py
+    assert f"**{sum(c.met for c in checks)} of 6 reproduced results met**" in text
     assert checks[1].met == (run.schedules["GA"].unmet_kwh < 1e-3)
     ch4, ch4_checks = model.reproduce_adbev(tmp_path, 2, settings, evs=17)
     assert len(ch4_checks) == 4 and (tmp_path / "seed003-ch4-prices.png").exists()
     assert ch4_checks[0].met == (ch4.pfl("none") > ch4.pfl("GA") > ch4.pfl("AdBEV"))
+    assert "Eq. 4.4 PFL unit" in (tmp_path / "seed003-ch4.md").read_text()
 
 
 def _event(name, block, **args):
