@@ -7,9 +7,9 @@ hour's sellers with its buyers (EV order) at the V2V price and settles them, the
 balancing account (``grid``: parked as an EV with a large window; the thesis leaves the residual to the grid at
 the same price). The workers (offchain.mechanisms.v2v.workers) submit each hour's PoSOC scores, close the day;
 an EV completes the on-chain draw of the next aggregator a block later; the fees worker assesses beta x R_i for
-the drawn aggregator; every member pays but the last one with a fee (a fee dodger: its profit is locked after
-the deadline). Each FedAvg round of the training is recorded in V2VModelRegistry (version, content hash of the
-global policy in the model store). Every figure is compared with the Python run (:func:`compare`).
+the drawn aggregator; every member pays but the last one with a fee other than the aggregator (a fee dodger: its
+profit is locked after the deadline). Each FedAvg round of the training is recorded in V2VModelRegistry (version,
+content hash of the global policy in the model store). Every figure is compared with the Python run.
 """
 
 from __future__ import annotations
@@ -197,10 +197,12 @@ def _play_day(chain: ScenarioChain, setup: V2VSetup, days: list[list[EVDay]], re
 
 
 def _pay_fees(chain: ScenarioChain, cars: list, terms: V2VTerms) -> tuple[int | None, int | None]:
-    """Every member with a fee pays it and releases its profit but the last one, which dodges: after the deadline
-    the drawn aggregator locks its profit. Returns the dodger's index and profit state (None: no fee at all)."""
+    """Every member with a fee pays it and releases its profit but the last one other than the aggregator, which
+    dodges: after the deadline the drawn aggregator locks its profit. Returns the dodger's index and profit state
+    (None: nobody else owes a fee)."""
+    miner = chain.call("PoSocScores", "aggregatorOf", 0)
     due = [k for k, c in enumerate(cars) if chain.call("V2VSettlement", "profitOf", 0, c.address)[1] > 0]
-    dodger = due[-1] if due else None
+    dodger = next((k for k in reversed(due) if cars[k].address != miner), None)
     for k, car in enumerate(cars):
         if k == dodger:
             continue
@@ -211,7 +213,6 @@ def _pay_fees(chain: ScenarioChain, cars: list, terms: V2VTerms) -> tuple[int | 
     if dodger is None:
         return None, None
     chain.advance_past(chain.call("V2VSettlement", "profitOf", 0, cars[dodger].address)[2])
-    miner = chain.call("PoSocScores", "aggregatorOf", 0)
     sender = next(c for c in cars if c.address == miner)
     chain.send(sender, "V2VSettlement", "lockProfit", 0, cars[dodger].address)
     return dodger, chain.call("V2VSettlement", "profitOf", 0, cars[dodger].address)[4]

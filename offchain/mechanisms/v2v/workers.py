@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from web3 import Web3
@@ -222,20 +223,9 @@ class FeesLogic(_HotspotReader):
                                                     [int(f) for f in payload["fees"]])
 
 
-def _contracts(client: ChainClient, manifest: Manifest) -> tuple[Contract, Contract]:
-    return manifest.contract(client, "V2VSettlement"), manifest.contract(client, "PoSocScores")
-
-
-def _make_scores(client: ChainClient, manifest: Manifest, **options: Any) -> ScoresLogic:
-    return ScoresLogic(*_contracts(client, manifest), **options)
-
-
-def _make_close(client: ChainClient, manifest: Manifest, **options: Any) -> CloseLogic:
-    return CloseLogic(*_contracts(client, manifest), **options)
-
-
-def _make_fees(client: ChainClient, manifest: Manifest, **options: Any) -> FeesLogic:
-    return FeesLogic(*_contracts(client, manifest), **options)
+def _make(logic: type[_HotspotReader], client: ChainClient, manifest: Manifest, **options: Any) -> _HotspotReader:
+    """`logic` over the deployment's V2VSettlement and PoSocScores."""
+    return logic(manifest.contract(client, "V2VSettlement"), manifest.contract(client, "PoSocScores"), **options)
 
 
 def _address(value: Any) -> str | None:
@@ -248,21 +238,21 @@ V2V_SCORES = WorkerSpec(
     name="v2v-scores",
     summary="seed 001 ch. 4: each hour's PoSOC scores of the parked EVs, from the chain's sessions and trades",
     results_contract="PoSocScores",
-    make_logic=_make_scores,
+    make_logic=partial(_make, ScoresLogic),
     options={"grid": _GRID},
 )
 V2V_CLOSE = WorkerSpec(
     name="v2v-close",
     summary="seed 001 ch. 4: closes each day once its hours are scored, arming the on-chain aggregator draw",
     results_contract="PoSocScores",
-    make_logic=_make_close,
+    make_logic=partial(_make, CloseLogic),
     options={"grid": _GRID},
 )
 V2V_FEES = WorkerSpec(
     name="v2v-fees",
     summary="seed 001 ch. 4: each drawn day's mining fees (beta x positive day reward) to the drawn aggregator",
     results_contract="V2VSettlement",
-    make_logic=_make_fees,
+    make_logic=partial(_make, FeesLogic),
     options={"grid": _GRID,
              "beta": WorkerOption(float, "share of each member's positive day reward paid as mining fee, 0.001-1 "
                                   "(default 0.1)", minimum=0.001, maximum=1.0)},

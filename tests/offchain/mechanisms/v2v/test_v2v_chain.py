@@ -39,3 +39,4 @@ def test_a_trained_day_through_the_chain_equals_the_python_run(tmp_path):
     assert len(hashes) == 2 and day.rounds == [(1, hashes[0]), (2, hashes[1])]
     assert sorted(day.draw_order) == sorted(day.addresses) and day.aggregator in day.addresses
     assert len(day.scores) == len(records)
+    assert day.dodger is None or day.addresses[day.dodger] != day.aggregator
