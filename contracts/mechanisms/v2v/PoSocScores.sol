@@ -117,7 +117,7 @@ contract PoSocScores is IPoSocScores, RegistryGated, ResultKeys {
         address[] storage evs = _evs[day];
         uint256 count = evs.length;
         uint256[] memory weights = new uint256[](count);
-        uint256 total;
+        uint256 total = 0;
         for (uint256 k; k < count; ++k) {
             int256 daily = _daily[day][evs[k]];
             weights[k] = daily > 0 ? uint256(daily) : 0;
@@ -129,9 +129,11 @@ contract PoSocScores is IPoSocScores, RegistryGated, ResultKeys {
             }
             total = count;
         }
+        // The seed is the hash of a block that did not exist when the day's weights were sealed (closeDay); who can
+        // bias it, and why not prevrandao: docs/v2v-contracts.md. The modulo bias is below total / 2^256.
         uint256 target = uint256(seed) % total;
-        uint256 cumulative;
-        uint256 index;
+        uint256 cumulative = 0;
+        uint256 index = 0;
         for (; index < count; ++index) {
             cumulative += weights[index];
             if (target < cumulative) break;
