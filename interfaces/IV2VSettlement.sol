@@ -91,6 +91,12 @@ interface IV2VSettlement is IUposAccounts {
     error NotTheMiner(uint256 day, address caller, address miner);
     /// @notice `member`'s profit of `day` is not locked (state `state`).
     error NotLocked(uint256 day, address member, ProfitState state);
+    /// @notice The aggregator draw (PoSocScores) was set already, to `draw`.
+    error AggregatorDrawAlreadySet(address draw);
+    /// @notice No aggregator draw is set: no day can be assessed.
+    error AggregatorDrawNotSet();
+    /// @notice `miner` is not `day`'s drawn aggregator `drawn` (address(0): not drawn yet).
+    error MinerNotDrawn(uint256 day, address miner, address drawn);
 
     // ------------------------------------------------------------------------------------ events
 
@@ -117,6 +123,8 @@ interface IV2VSettlement is IUposAccounts {
         uint256 payment,
         uint256 buyerBalance
     );
+    /// @notice The contract whose midnight draw names each day's miner was set to `draw`.
+    event AggregatorDrawSet(address indexed draw);
     /// @notice The day's miner (mLAG) and fee window were fixed.
     event DayAssessed(uint256 indexed day, address indexed miner, uint256 miningReward, uint256 dueBy);
     /// @notice `member` owes `fee` for `day` by `dueBy`.
@@ -149,8 +157,14 @@ interface IV2VSettlement is IUposAccounts {
     /// assessed yet ({DayAlreadyAssessed}).
     function settleHour(uint256 hour, Trade[] calldata trades) external;
 
+    /// @notice Sets, once, the contract whose draw names each day's miner (PoSocScores; it is deployed after
+    /// this one, which it reads the sessions of). Only ADMIN. Reverts {AggregatorDrawAlreadySet}, ZeroAddress.
+    function setAggregatorDraw(address draw) external;
+
     /// @notice Fixes `day`'s miner and each listed member's fee (beta * R_i), once per day. Only SCORER.
-    /// Members strictly ascending; a fee of 0 makes the profit releasable at once.
+    /// `miner` must be the aggregator drawn on chain for `day` ({MinerNotDrawn}, {AggregatorDrawNotSet}): the
+    /// mining reward M_r = sum of the fees goes to it. Members strictly ascending; a fee of 0 makes the profit
+    /// releasable at once.
     function assessFees(uint256 day, address miner, address[] calldata members, uint256[] calldata fees) external;
 
     /// @notice Pays the caller's fee of `day` from its balance to the day's miner (also while locked).

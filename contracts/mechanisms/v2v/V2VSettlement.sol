@@ -10,6 +10,7 @@ import {ResultKeys} from "../../core/ResultKeys.sol";
 import {Roles} from "../../core/Roles.sol";
 import {UposAccounts} from "../../core/UposAccounts.sol";
 import {UposLedger} from "../../core/UposLedger.sol";
+import {IPoSocScores} from "../../../interfaces/IPoSocScores.sol";
 import {IV2VSettlement} from "../../../interfaces/IV2VSettlement.sol";
 
 /// @title V2VSettlement
@@ -33,6 +34,9 @@ contract V2VSettlement is IV2VSettlement, RegistryGated, ResultKeys, UposAccount
     /// @notice Seconds a locked profit stays locked before the miner may confiscate the fee out of it.
     uint256 public immutable lockSeconds;
 
+    /// @notice The contract whose midnight draw names each day's miner (set once by ADMIN).
+    IPoSocScores public aggregatorDraw;
+
     mapping(address ev => Session) private _sessions;
     mapping(uint256 day => address miner) private _miners;
     mapping(uint256 day => mapping(address member => Profit)) private _profits;
@@ -50,6 +54,16 @@ contract V2VSettlement is IV2VSettlement, RegistryGated, ResultKeys, UposAccount
         }
         feeWindowSeconds = feeWindowSeconds_;
         lockSeconds = lockSeconds_;
+    }
+
+    // ---------------------------------------------------------------------------------- admin
+
+    /// @inheritdoc IV2VSettlement
+    function setAggregatorDraw(address draw) external onlyRegistryRole(Roles.ADMIN) {
+        if (draw == address(0)) revert ZeroAddress();
+        if (address(aggregatorDraw) != address(0)) revert AggregatorDrawAlreadySet(address(aggregatorDraw));
+        aggregatorDraw = IPoSocScores(draw);
+        emit AggregatorDrawSet(draw);
     }
 
     // ------------------------------------------------------------------------------- sessions
@@ -111,6 +125,9 @@ contract V2VSettlement is IV2VSettlement, RegistryGated, ResultKeys, UposAccount
         onlyRegistryRole(Roles.SCORER)
     {
         if (members.length != fees.length) revert FeeArraysMismatch(members.length, fees.length);
+        if (address(aggregatorDraw) == address(0)) revert AggregatorDrawNotSet();
+        address drawn = aggregatorDraw.aggregatorOf(day);
+        if (miner == address(0) || miner != drawn) revert MinerNotDrawn(day, miner, drawn);
         if (!registry.isActive(miner, ParticipantRegistry.Kind.EV)) revert NotAnActiveEV(miner);
         _acceptOnce(FEES, day);
         _miners[day] = miner;

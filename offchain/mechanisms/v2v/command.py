@@ -1,4 +1,5 @@
-"""`kwx reproduce seed001-v2v`: seed 001 ch. 4's figures off chain (federated PPO vs baselines, PPO/SAC/A2C).
+"""`kwx reproduce seed001-v2v [--chain]`: seed 001 ch. 4's figures off chain (federated PPO vs baselines,
+PPO/SAC/A2C) and, with --chain, a day of the trained policy through the contracts and workers.
 Heavy modules (torch, stable-baselines3) are imported inside the command."""
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ def reproduce_seed001_v2v(
                                     help="Also train SAC and A2C (and PPO under uniform data) for Fig. 4.10."),
     workers: int = typer.Option(2, help="Learners trained at a time, each in its own process (1-8; 2 fits 2 cores)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    chain: bool = typer.Option(False, "--chain/--no-chain", help="Also run a day of the trained proposed policy "
+                               "through the contracts and workers on an embedded chain, every figure checked against "
+                               "the Python run (seed001-v2v-chain.md); the FedAvg rounds are recorded on chain."),
+    chain_evs: int = typer.Option(5, help=f"EVs of the --chain day, 2-{MAX_EVS}."),
 ) -> None:
     """Seed 001 ch. 4: federated PPO with delta vs CDDPG and FRL without delta; PPO vs SAC vs A2C; Figs 4.6-4.12."""
     if not 10 <= episodes <= MAX_EPISODES:
@@ -37,11 +42,17 @@ def reproduce_seed001_v2v(
         fail(f"--evs must lie in 3-{MAX_EVS}, got {evs}")
     if not 1 <= workers <= MAX_WORKERS:
         fail(f"--workers must lie in 1-{MAX_WORKERS}, got {workers}")
+    if not 2 <= chain_evs <= MAX_EVS:
+        fail(f"--chain-evs must lie in 2-{MAX_EVS}, got {chain_evs}")
     prepare_out(out)
     from offchain.mechanisms.v2v.model import V2VConfig, run_model, write_report
     from offchain.progress import progress_bar
 
-    config = V2VConfig(episodes=episodes, seeds=seeds, evs=evs, algorithms=algorithms)
+    store_dir = out / "models" if chain else None
+    if store_dir is not None:
+        store_dir.mkdir(parents=True, exist_ok=True)
+    config = V2VConfig(episodes=episodes, seeds=seeds, evs=evs, algorithms=algorithms,
+                       store_dir=None if store_dir is None else str(store_dir))
     with progress_bar(progress) as bar:
         task = bar.add_task("learners trained", total=None) if bar else None
 
@@ -52,3 +63,18 @@ def reproduce_seed001_v2v(
         result = run_model(config, tick, workers=workers)
     path = write_report(result, out)
     typer.echo(f"Trained in {result.seconds / 60:.1f} min; wrote {len(result.files)} files; report: {path}")
+    if chain:
+        import tempfile
+
+        from offchain.mechanisms.v2v.chain_run import reproduce_chain
+        from offchain.mechanisms.v2v.learning import PROPOSED, TrainingRun, load_policy
+        from offchain.workers.model_store import ModelStore
+
+        outcome = result.outcomes[PROPOSED.label][0]
+        run = TrainingRun(PROPOSED, [load_policy(PROPOSED, outcome.policy, config.setup)], [])
+        with tempfile.TemporaryDirectory(prefix="kwx-v2v-") as work:
+            chain_path, checks = reproduce_chain(out, run, chain_evs, config.setup, seed=0, beta=config.beta,
+                                                 store=ModelStore(store_dir), round_hashes=outcome.rounds,
+                                                 work_dir=Path(work))
+        equal = sum(ok for _, ok, _ in checks)
+        typer.echo(f"Chain day: {equal} of {len(checks)} figures equal the Python run; report: {chain_path}")

@@ -94,10 +94,12 @@ def _average(models: Sequence[BaseAlgorithm]) -> None:
 
 
 def train(method: Method, *, evs: int, episodes: int, setup: V2VSetup = V2VSetup(), seed: int = 0,
-          progress: Callable[[int], None] | None = None) -> TrainingRun:
+          progress: Callable[[int], None] | None = None,
+          after_round: Callable[[BaseAlgorithm], None] | None = None) -> TrainingRun:
     """Trains `method` for `evs` EVs, `episodes` days of experience per EV (rounded to whole rounds), seeded.
 
-    `progress(hours)` is called after each round with the hours of experience it added (all EVs).
+    `progress(hours)` is called after each round with the hours of experience it added (all EVs);
+    `after_round(model)` after each FedAvg round of a federated method with a model holding the global policy.
     """
     torch.set_num_threads(1)
     rounds = max(1, episodes * MEAN_EPISODE_HOURS // STEPS_PER_ROUND)
@@ -121,6 +123,8 @@ def train(method: Method, *, evs: int, episodes: int, setup: V2VSetup = V2VSetup
                 model.learn(STEPS_PER_ROUND, reset_num_timesteps=False)
             if method.federated:
                 _average(models)
+                if after_round:
+                    after_round(models[0])
             if progress:
                 progress(STEPS_PER_ROUND * evs)
     return TrainingRun(method, models, envs, [list(env.returns) for env in envs])
@@ -181,10 +185,10 @@ def mean_episode_reward(records: Sequence[HourRecord], evs: int) -> np.ndarray:
     return out
 
 
-def store_round(store: ModelStore, run: TrainingRun) -> str:
-    """Writes the federated global policy (every EV holds it after FedAvg) to the model store; returns its
+def store_round(store: ModelStore, model: BaseAlgorithm) -> str:
+    """Writes `model`'s policy (after FedAvg every EV holds the global one) to the model store; returns its
     content hash ("0x" + 64 hex)."""
-    return store.put_global(run.models[0].policy.state_dict())
+    return store.put_global(model.policy.state_dict())
 
 
 def round_record(store: ModelStore, version: int, content_hash: str, contributors: Sequence[str]

@@ -8,6 +8,8 @@ kwx.registerPanel("v2v", (root, data, ui) => {
       aggregator's fee has its trading profit locked.</p>
     <div class="split even"><div class="chart-box"><canvas id="v2v-chart"></canvas></div>
       <div class="scroll"><table id="v2v-evs"></table></div></div>
+    <h3>Aggregator draws <span class="hint">drawn on chain at midnight, in proportion to the day's PoSOC</span></h3>
+    <div class="scroll"><table id="v2v-draws"></table></div>
     <h3>Locked profits <span class="hint">fee unpaid after its deadline</span></h3>
     <div class="scroll"><table id="v2v-locks"></table></div></div>`);
   const evs = data.evs;
@@ -27,6 +29,9 @@ kwx.registerPanel("v2v", (root, data, ui) => {
   ui.table(body.querySelector("#v2v-evs"), ["EV", "sold (kWh)", "bought (kWh)", "earned (UPOS)", `PoSOC day ${data.day ?? "–"}`, "draw weight"],
     evs.map((e) => [{ text: ui.short(e.ev), title: e.ev }, ui.num(e.sold_kwh, 3), ui.num(e.bought_kwh, 3),
       ui.upos(e.earned), ui.num(e.score, 3), ui.num(e.weight, 2)]));
+  ui.table(body.querySelector("#v2v-draws"), ["day", "aggregator", "share of the day's weight"],
+    data.draws.map((d) => [d.day, { text: ui.short(d.aggregator), title: d.aggregator },
+      { text: ui.num(100 * d.share, 1) + " %", title: `block ${d.block}` }]));
   ui.table(body.querySelector("#v2v-locks"), ["day", "member", "held (UPOS)", "fee (UPOS)", "locked until"],
     data.locks.map((l) => [l.day, { text: ui.short(l.member), title: l.member }, ui.upos(l.held), ui.upos(l.fee),
       { text: new Date(l.until * 1000).toISOString(), title: `block ${l.block}` }]));

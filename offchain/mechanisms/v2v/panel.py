@@ -3,7 +3,8 @@ and every fee-dodger lock (a member that missed its mining-fee deadline: its tra
 
 Everything comes from the events: ``V2VSettlement.V2VTraded`` (energy, payments), ``PoSocScores.ScoreSubmitted``
 (the latest day's running totals, clipped at 0 for the draw as plan.draw_weights does), ``V2VSettlement.ProfitLocked``
-and ``V2VSettlement.FeePaid`` / ``ProfitConfiscated`` (a lock ends when the fee is paid or taken).
+and ``V2VSettlement.FeePaid`` / ``ProfitConfiscated`` (a lock ends when the fee is paid or taken),
+``PoSocScores.AggregatorDrawn`` (the midnight draws).
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from offchain.workers import ChainEvent
 from .plan import HOURS_PER_DAY, draw_weights
 
 READS = ("V2VSettlement.V2VTraded", "PoSocScores.ScoreSubmitted", "V2VSettlement.ProfitLocked",
-         "V2VSettlement.FeePaid", "V2VSettlement.ProfitConfiscated")
+         "V2VSettlement.FeePaid", "V2VSettlement.ProfitConfiscated", "PoSocScores.AggregatorDrawn")
 
 
 def build(events: Mapping[str, Sequence[ChainEvent]], views: Any) -> dict[str, Any]:
     """``evs``: per EV (address order) sold / bought kWh and Wh, UPOS received, today's PoSOC total and draw
-    weight; ``day``: the latest scored day; ``locks``: the profits locked and not yet settled."""
+    weight; ``day``: the latest scored day; ``locks``: the profits locked and not yet settled; ``draws``: every
+    on-chain aggregator draw (day, drawn EV, its weight as a share of the day's total), latest first."""
     sold: dict[str, int] = defaultdict(int)
     bought: dict[str, int] = defaultdict(int)
     earned: dict[str, int] = defaultdict(int)
@@ -55,4 +57,7 @@ def build(events: Mapping[str, Sequence[ChainEvent]], views: Any) -> dict[str, A
                  "earned": units.base_to_upos(earned[a]), "score": float(points[k]), "weight": float(weights[k])}
                 for k, a in enumerate(accounts)],
         "locks": locks,
+        "draws": [{"day": e.args["day"], "aggregator": e.args["aggregator"],
+                   "share": e.args["weight"] / e.args["totalWeight"], "block": e.block}
+                  for e in reversed(events["PoSocScores.AggregatorDrawn"])],
     }

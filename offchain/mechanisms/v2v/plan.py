@@ -8,9 +8,13 @@ thesis is silent or wrong is in docs/v2v.md; units: energies in kWh, prices in c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from itertools import accumulate
 from dataclasses import dataclass
 
 import numpy as np
+
+from offchain.units import score_to_base
 
 HOURS_PER_DAY = 24
 
@@ -165,6 +169,20 @@ def posoc_score(setup: V2VSetup, delta: float, action_kwh: float, *, departing: 
     return float(score)
 
 
+def ev_hour(setup: V2VSetup, hour: int, action_kwh: float, price_v2v: float, *, departing: bool,
+            soc_after: float) -> tuple[float, float]:
+    """One EV's parked hour as the chain records it: (PoSOC score, reward $) of moving `action_kwh` (+ bought)
+    at `price_v2v` cents per kWh, with the SOC it leaves with if it departs after the hour."""
+    delta = float(price_factors(setup)[tou_period(hour)])
+    return (posoc_score(setup, delta, action_kwh, departing=departing, soc_after=soc_after),
+            step_reward(setup, delta, action_kwh, price_v2v, departing=departing, soc_after=soc_after))
+
+
+def score_base(points: float) -> int:
+    """A signed PoSOC score in EPOS base units (PoSocScores' int): units.score_to_base on its magnitude."""
+    return score_to_base(points) if points >= 0 else -score_to_base(-points)
+
+
 def daily_scores(hourly: np.ndarray) -> np.ndarray:
     """PS^H of eq. 4.17: each EV's sum of its hourly scores (rows = EVs, columns = hours)."""
     return np.asarray(hourly, dtype=float).sum(axis=1)
@@ -176,6 +194,27 @@ def draw_weights(daily: np.ndarray) -> np.ndarray:
     clipped = np.maximum(np.asarray(daily, dtype=float), 0.0)
     total = clipped.sum()
     return clipped / total if total > 0 else np.full(len(clipped), 1.0 / len(clipped))
+
+
+def draw_seed(block_hash: bytes, day: int, contract: str, chain_id: int) -> bytes:
+    """PoSocScores' draw seed: keccak256(abi.encode(blockhash(drawBlock), day, contract, chainid))."""
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    return keccak(encode(["bytes32", "uint256", "address", "uint256"], [block_hash, day, contract, chain_id]))
+
+
+def draw_index(seed: bytes, weights: Sequence[int]) -> int:
+    """The on-chain weighted draw of eq. 4.18 (PoSocScores.drawAggregator) on integer weights (PS^H in EPOS
+    base units, clipped at 0; every weight 1 when none is positive): the first index whose cumulative weight
+    exceeds int(seed) mod total."""
+    clipped = [max(int(w), 0) for w in weights]
+    if not clipped:
+        raise ValueError("a draw needs at least one EV")
+    if sum(clipped) == 0:
+        clipped = [1] * len(clipped)
+    target = int.from_bytes(seed, "big") % sum(clipped)
+    return next(k for k, cumulative in enumerate(accumulate(clipped)) if target < cumulative)
 
 
 def mining_fees(beta: float, rewards: np.ndarray) -> np.ndarray:

@@ -157,7 +157,7 @@ def test_plan_measures_gas_without_sending_and_matches_a_real_deployment(rehears
         *SUITE_CONTRACTS[:5], "grant MARKET to EnergyOrderBook",
         "ProofScoreRegistry", "Staking", "grant STAKING to Staking", "MinerSelection", "Staking.setMinerSelection",
         "MiningRewardEscrow", "EVExchange", "PeriodMatching", "grant MARKET to PeriodMatching", "FogModelRegistry",
-        "V2VSettlement", "PoSocScores", "V2VModelRegistry",
+        "V2VSettlement", "PoSocScores", "V2VSettlement.setAggregatorDraw", "V2VModelRegistry",
         "HourlyEnergyOrderBook", "grant MARKET to HourlyEnergyOrderBook", "PenaltySchedule",
         "HourlyEnergyOrderBook.setPremiumSource", "RecommendationBoard", "grant PAR_CONTROL", "AdbevBook", "grant MARKET to AdbevBook", "BatteryWindows", "AdbevBook.setOrderGate",
         "BenefitConsensus", "BenefitSettlement",

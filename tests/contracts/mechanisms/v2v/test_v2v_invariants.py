@@ -13,7 +13,7 @@ def _held(settlement, day, evs):
     return sum(settlement.profitOf(day, ev)["held"] for ev in evs)
 
 
-def test_money_and_energy_are_conserved_over_a_random_day(settlement, upos, parked, price, scorer, outsider):
+def test_money_and_energy_are_conserved_over_a_random_day(settlement, draw_for, upos, parked, price, scorer, outsider):
     rng = random.Random(18)
     evs = list(parked)
     day = ARRIVAL_HOUR // 24
@@ -35,6 +35,7 @@ def test_money_and_energy_are_conserved_over_a_random_day(settlement, upos, park
         check()
     members = sorted(evs, key=lambda a: int(a.address, 16))
     fees = [rng.randint(0, 10**16) for _ in members]
+    draw_for(day, members[0])
     settlement.assessFees(day, members[0], members, fees, {"from": scorer})
     payer, dodger = members[0], members[1]
     if fees[0]:

@@ -13,6 +13,7 @@ from offchain.mechanisms.v2v.terms import ProfitState
 from offchain.units import payment_base
 
 HOUR = ARRIVAL_HOUR + 1
+ZERO = "0x" + "00" * 20
 DAY = HOUR // 24
 SOLD_WH = 4_000
 
@@ -40,9 +41,10 @@ def test_attack_stranger_cannot_settle_assess_or_park(settlement, parked, price,
         settlement.depart(seller, HOUR + 1, {"from": outsider})
 
 
-def test_attack_dodger_cannot_release_without_paying(settlement, parked, price, scorer):
+def test_attack_dodger_cannot_release_without_paying(settlement, draw_for, parked, price, scorer):
     seller, buyer = parked
     sell_once(settlement, scorer, seller, buyer, price)
+    draw_for(DAY, buyer)
     settlement.assessFees(DAY, buyer, [seller], [10**15], {"from": scorer})
     with brownie.reverts(custom_error("FeeUnpaid(uint256,address,uint256)", DAY, seller, 10**15)):
         settlement.releaseProfit(DAY, {"from": seller})
@@ -53,9 +55,10 @@ def test_attack_dodger_cannot_release_without_paying(settlement, parked, price, 
     assert settlement.balanceOf(seller) == DEPOSIT
 
 
-def test_attack_only_the_miner_confiscates_and_only_after_the_lock(settlement, parked, price, scorer, outsider):
+def test_attack_only_the_miner_confiscates_and_only_after_the_lock(settlement, draw_for, parked, price, scorer, outsider):
     seller, buyer = parked
     sell_once(settlement, scorer, seller, buyer, price)
+    draw_for(DAY, buyer)
     settlement.assessFees(DAY, buyer, [seller], [10**15], {"from": scorer})
     chain.sleep(FEE_WINDOW + 1)
     tx = settlement.lockProfit(DAY, seller, {"from": outsider})
@@ -66,18 +69,20 @@ def test_attack_only_the_miner_confiscates_and_only_after_the_lock(settlement, p
         settlement.confiscate(DAY, seller, {"from": buyer})
 
 
-def test_attack_no_trades_into_an_assessed_day(settlement, parked, price, scorer):
+def test_attack_no_trades_into_an_assessed_day(settlement, draw_for, parked, price, scorer):
     """Proceeds settled after the release would be stranded: the day is closed to trades once assessed."""
     seller, buyer = parked
+    draw_for(DAY, buyer)
     settlement.assessFees(DAY, buyer, [], [], {"from": scorer})
     with brownie.reverts(custom_error("DayAlreadyAssessed(uint256)", DAY)):
         sell_once(settlement, scorer, seller, buyer, price)
 
 
-def test_attack_fee_is_paid_from_own_balance_only(settlement, parked, price, scorer):
+def test_attack_fee_is_paid_from_own_balance_only(settlement, draw_for, parked, price, scorer):
     seller, buyer = parked
     sell_once(settlement, scorer, seller, buyer, price)
     fee = DEPOSIT + 1
+    draw_for(DAY, buyer)
     settlement.assessFees(DAY, buyer, [seller], [fee], {"from": scorer})
     with brownie.reverts(custom_error(INSUFFICIENT_BALANCE, seller, DEPOSIT, fee)):
         settlement.payFee(DAY, {"from": seller})
@@ -196,11 +201,12 @@ def test_attack_buyer_who_withdrew_is_skipped_and_cannot_block_the_hour(settleme
 # ------------------------------------------------------------------------------------ profit lock
 
 
-def test_honest_member_pays_and_releases(settlement, parked, price, scorer):
+def test_honest_member_pays_and_releases(settlement, draw_for, parked, price, scorer):
     seller, buyer = parked
     sell_once(settlement, scorer, seller, buyer, price)
     held = payment_base(SOLD_WH, price)
     fee = held // 10
+    draw_for(DAY, buyer)
     tx = settlement.assessFees(DAY, buyer, [seller], [fee], {"from": scorer})
     assert tx.events["DayAssessed"]["miningReward"] == fee
     assert settlement.profitOf(DAY, seller)["state"] == ProfitState.FEE_DUE
@@ -217,19 +223,21 @@ def test_honest_member_pays_and_releases(settlement, parked, price, scorer):
         settlement.payFee(DAY, {"from": seller})
 
 
-def test_unlisted_or_zero_fee_member_releases_after_assessment_only(settlement, parked, price, scorer):
+def test_unlisted_or_zero_fee_member_releases_after_assessment_only(settlement, draw_for, parked, price, scorer):
     seller, buyer = parked
     sell_once(settlement, scorer, seller, buyer, price)
     with brownie.reverts(custom_error("DayNotAssessed(uint256)", DAY)):
         settlement.releaseProfit(DAY, {"from": seller})
+    draw_for(DAY, buyer)
     settlement.assessFees(DAY, buyer, [], [], {"from": scorer})
     settlement.releaseProfit(DAY, {"from": seller})
     assert settlement.balanceOf(seller) == DEPOSIT + payment_base(SOLD_WH, price)
 
 
-def test_late_payer_recovers_its_locked_profit(settlement, parked, price, scorer, outsider):
+def test_late_payer_recovers_its_locked_profit(settlement, draw_for, parked, price, scorer, outsider):
     seller, buyer = parked
     sell_once(settlement, scorer, seller, buyer, price)
+    draw_for(DAY, buyer)
     settlement.assessFees(DAY, buyer, [seller], [10**15], {"from": scorer})
     chain.sleep(FEE_WINDOW + 1)
     settlement.lockProfit(DAY, seller, {"from": outsider})
@@ -241,9 +249,10 @@ def test_late_payer_recovers_its_locked_profit(settlement, parked, price, scorer
         settlement.confiscate(DAY, seller, {"from": buyer})
 
 
-def test_lock_only_after_the_deadline_and_only_when_due(settlement, parked, price, scorer, outsider):
+def test_lock_only_after_the_deadline_and_only_when_due(settlement, draw_for, parked, price, scorer, outsider):
     seller, buyer = parked
     sell_once(settlement, scorer, seller, buyer, price)
+    draw_for(DAY, buyer)
     tx = settlement.assessFees(DAY, buyer, [seller], [10**15], {"from": scorer})
     due_by = tx.events["DayAssessed"]["dueBy"]
     with brownie.reverts(custom_error("FeeWindowOpen(uint256,uint256)", DAY, due_by)):
@@ -252,11 +261,12 @@ def test_lock_only_after_the_deadline_and_only_when_due(settlement, parked, pric
         settlement.lockProfit(DAY, buyer, {"from": outsider})
 
 
-def test_miner_confiscates_the_fee_and_returns_the_rest(settlement, parked, price, scorer, outsider):
+def test_miner_confiscates_the_fee_and_returns_the_rest(settlement, draw_for, parked, price, scorer, outsider):
     seller, buyer = parked
     sell_once(settlement, scorer, seller, buyer, price)
     held = payment_base(SOLD_WH, price)
     fee = held // 4
+    draw_for(DAY, buyer)
     settlement.assessFees(DAY, buyer, [seller], [fee], {"from": scorer})
     chain.sleep(FEE_WINDOW + 1)
     settlement.lockProfit(DAY, seller, {"from": outsider})
@@ -269,18 +279,45 @@ def test_miner_confiscates_the_fee_and_returns_the_rest(settlement, parked, pric
     assert settlement.profitOf(DAY, seller)["state"] == ProfitState.CONFISCATED
 
 
-def test_assess_rejects_bad_lists_and_a_second_assessment(settlement, parked, scorer, prosumers):
+def test_assess_rejects_bad_lists_and_a_second_assessment(settlement, draw_for, parked, scorer, prosumers):
     a, b = sorted_pair(parked)
+    draw_for(DAY, a)
     with brownie.reverts(custom_error("FeeArraysMismatch(uint256,uint256)", 2, 1)):
         settlement.assessFees(DAY, a, [a, b], [1], {"from": scorer})
     with brownie.reverts(custom_error("MembersNotAscending(uint256)", 1)):
         settlement.assessFees(DAY, a, [b, a], [1, 1], {"from": scorer})
-    with brownie.reverts(custom_error("NotAnActiveEV(address)", prosumers[0])):
-        settlement.assessFees(DAY, prosumers[0], [a], [1], {"from": scorer})
     settlement.assessFees(DAY, a, [a, b], [0, 1], {"from": scorer})
     assert settlement.profitOf(DAY, a)["state"] == ProfitState.PAID
     with brownie.reverts(custom_error(ALREADY_ACCEPTED, settlement.FEES(), DAY)):
         settlement.assessFees(DAY, a, [a, b], [0, 1], {"from": scorer})
+
+
+def test_attack_scorer_cannot_name_a_miner_the_draw_did_not(settlement, scores, draw_for, parked, scorer,
+                                                              prosumers):
+    """M_r goes to the EV drawn on chain: an undrawn day, another EV or a non-EV is refused, nothing changes."""
+    a, b = sorted_pair(parked)
+    with brownie.reverts(custom_error("MinerNotDrawn(uint256,address,address)", DAY, a, ZERO)):
+        settlement.assessFees(DAY, a, [a], [1], {"from": scorer})
+    draw_for(DAY, a)
+    for wrong in (b, prosumers[0], ZERO):
+        with brownie.reverts(custom_error("MinerNotDrawn(uint256,address,address)", DAY, wrong, a.address)):
+            settlement.assessFees(DAY, wrong, [a], [1], {"from": scorer})
+    assert settlement.minerOf(DAY) == ZERO
+
+
+def test_aggregator_draw_is_set_once_by_admin_only(V2VSettlement, settlement, scores, registry, upos, admin,
+                                                   outsider, scorer, parked):
+    with brownie.reverts(custom_error(UNAUTHORIZED, outsider, role_id("ADMIN"))):
+        settlement.setAggregatorDraw(outsider, {"from": outsider})
+    with brownie.reverts(custom_error("AggregatorDrawAlreadySet(address)", scores.address)):
+        settlement.setAggregatorDraw(outsider, {"from": admin})
+    fresh = V2VSettlement.deploy(registry, upos, FEE_WINDOW, LOCK_SECONDS, {"from": admin})
+    with brownie.reverts(custom_error("ZeroAddress()")):
+        fresh.setAggregatorDraw(ZERO, {"from": admin})
+    with brownie.reverts(custom_error("AggregatorDrawNotSet()")):
+        fresh.assessFees(DAY, parked[0], [], [], {"from": scorer})
+    tx = fresh.setAggregatorDraw(scores, {"from": admin})
+    assert tx.events["AggregatorDrawSet"]["draw"] == scores.address
 
 
 @pytest.mark.parametrize("fee_window,lock", [(0, 1), (1, 0), (2**64, 1)])

@@ -12,8 +12,10 @@ ARRIVAL_HOUR = 8
 #: Energy of both EVs on arrival: 10 kWh above the window's floor.
 START_WH = EV_SOC_MIN_WH + 10_000
 DEPOSIT = 100 * UPOS_BASE
+#: EVs PoSocScores takes per day in the tests.
+MAX_EVS = 5
 
-__all__ = ["ARRIVAL_HOUR", "DEPOSIT", "EV_SOC_MAX_WH", "EV_SOC_MIN_WH", "FEE_WINDOW", "LOCK_SECONDS", "START_WH"]
+__all__ = ["ARRIVAL_HOUR", "DEPOSIT", "MAX_EVS", "EV_SOC_MAX_WH", "EV_SOC_MIN_WH", "FEE_WINDOW", "LOCK_SECONDS", "START_WH"]
 
 
 def sorted_pair(evs):

@@ -60,7 +60,7 @@ def test_trained_policy_sells_on_peak_and_buys_in_the_other_periods():
 def test_round_record_refuses_a_hash_that_does_not_match_the_stored_model(tmp_path):
     store = ModelStore(tmp_path)
     run = train(PROPOSED, evs=2, episodes=10, seed=4)
-    content_hash = store_round(store, run)
+    content_hash = store_round(store, run.models[0])
     evs = ["0x" + "b" * 40, "0x" + "a" * 40]
     version, digest, ordered, samples = round_record(store, 1, content_hash, evs)
     assert (version, digest.hex(), samples) == (1, content_hash[2:], [1, 1])

@@ -44,7 +44,8 @@ def test_period_energy_splits_charge_and_discharge():
 
 
 @pytest.mark.parametrize("args,message", [(["--episodes", "5"], "--episodes"), (["--seeds", "0"], "--seeds"),
-                                          (["--evs", "2"], "--evs"), (["--workers", "0"], "--workers")])
+                                          (["--evs", "2"], "--evs"), (["--workers", "0"], "--workers"),
+                                          (["--chain-evs", "1"], "--chain-evs")])
 def test_command_rejects_bad_options_in_one_line(tmp_path, args, message):
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["reproduce", "seed001-v2v", "--out", str(out), *args])

@@ -28,7 +28,10 @@ def test_panel_sums_trades_scores_today_and_open_locks():
         _event("V2VSettlement.ProfitLocked", 4, day=0, member=A, held=UPOS_BASE, fee=UPOS_BASE // 10, lockedUntil=9),
         _event("V2VSettlement.ProfitLocked", 4, day=0, member=B, held=UPOS_BASE, fee=UPOS_BASE // 10, lockedUntil=9)]
     events["V2VSettlement.FeePaid"] = [_event("V2VSettlement.FeePaid", 5, day=0, member=B, miner=A, fee=1)]
+    events["PoSocScores.AggregatorDrawn"] = [
+        _event("PoSocScores.AggregatorDrawn", 6, day=0, aggregator=A, seed=b"\x01" * 32, weight=3, totalWeight=4)]
     data = build(events, None)
+    assert data["draws"] == [{"day": 0, "aggregator": A, "share": 0.75, "block": 6}]
     assert data["day"] == 1
     a, b = data["evs"]
     assert (a["sold_kwh"], a["bought_kwh"], a["earned"]) == (2.0, 0.5, 2.0)
