@@ -27,7 +27,7 @@ def reproduce_seed000(
     on_chain: bool = typer.Option(False, "--chain", help="Run a window of the day through the contracts on an "
                                   "embedded Anvil."),
     window: Optional[str] = typer.Option(None, help="--chain only: first period,number of periods inside the day's "
-                                         "1440 (default 600,60; a full day is 0,1440: ~18 min)."),
+                                         "1440 (default 600,60; a full day is 0,1440: ~15 min per method)."),
 ) -> None:
     """Seed 000: Isolated and 1-5 shared EVs x {greedy, Hungarian} x {perfect, federated}; Tables I-III, Figs 6-7."""
     if forecast not in (None, "perfect", "federated", "both"):
