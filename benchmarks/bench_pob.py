@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +42,7 @@ def main() -> None:
     parser.add_argument("--evs", type=int, default=100)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
     args = parser.parse_args()
+    load_before = os.getloadavg()
     rng = np.random.default_rng(0)
 
     solver = PebtSolver()
@@ -69,12 +72,17 @@ def main() -> None:
     day = time.perf_counter() - started
 
     figures = {"pebt_warm_qp_100_orders_ms": 1e3 * pebt, "epob_warm_qp_ms": 1e3 * epob_qp,
-               "epob_qp_evs": int(len(active)), "epob_24h_run_s": day, "epob_24h_evs": args.evs}
+               "epob_qp_evs": int(len(active)), "epob_24h_run_s": day, "epob_24h_evs": args.evs,
+               "load_average_1_5_15_min": {"before": load_before, "after": os.getloadavg()},
+               "cores": os.cpu_count(), "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     rows = [("PEBT warm round QP, 100 orders", f"{1e3 * pebt:.1f} ms", "<= 50 ms", "met" if pebt <= 0.05 else "NOT met"),
             (f"ePoB warm interval QP, {len(active)} EVs present", f"{1e3 * epob_qp:.1f} ms", "<= 50 ms",
              "met" if epob_qp <= 0.05 else "NOT met"),
             (f"ePoB 24-h run, {args.evs} EVs", f"{day:.1f} s", "<= 60 s", "met" if day <= 60 else "NOT met")]
-    text = "# Proof-of-Benefit solver speed\n\n" + table(["figure", "measured", "target", "verdict"], rows) + "\n"
+    load = figures["load_average_1_5_15_min"]
+    text = ("# Proof-of-Benefit solver speed\n\n" + table(["figure", "measured", "target", "verdict"], rows) + "\n\n"
+            f"{figures['date_utc']}, {figures['cores']} cores, 1-min load average {load['before'][0]:.1f} before and "
+            f"{load['after'][0]:.1f} after (the machine may be shared: the figures depend on it).\n")
     print(text)
     (args.out / "pob.json").write_text(json.dumps(figures, indent=2) + "\n")
     (args.out / "pob.md").write_text(text)
