@@ -32,7 +32,8 @@ def main() -> None:
     load_start = os.getloadavg()[0]
     started = datetime.now(timezone.utc)
     with tempfile.TemporaryDirectory(prefix="kwx-seed002-week-") as work:
-        comparison = compare_with_plan(generate_week(args.participants, args.days, 2), PeakSettings(), Path(work))
+        comparison = compare_with_plan(generate_week(args.participants, args.days, 2), PeakSettings(), Path(work),
+                                       progress=True)
     load_end = os.getloadavg()[0]
     run = comparison.run
     load = f"{load_start:.1f} / {load_end:.1f} ({os.cpu_count()} cores)"
