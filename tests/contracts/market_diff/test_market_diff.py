@@ -120,17 +120,23 @@ def test_contract_and_model_agree_after_every_operation(deploy_market, market_en
     run_example(deploy_market, market_env, operations)
 
 
-def test_a_carry_round_agrees(deploy_market, market_env):
-    """A fixed round on a one-period-ahead book, so that successful carries are compared every run: two sells
-    and a buy rest, their owners allow carrying, the gate closes, the operator carries all three (one seller
-    lacks next-period credits: skipped), the next period opens and a buy takes the carried sell first."""
+def _one_period_ahead_round(deploy_market, market_env):
+    """A funded book open one period ahead (so carries succeed) with its runner: (runner, model, tick, the next
+    period, the id its first order will get)."""
     market = deploy_market(max_periods_ahead=1)
     runner = DiffRunner(market_env, market.book, market.model)
     for action in funding_prologue(runner):
         runner.apply(action)
-    env, model = market_env, market.model
-    tick, p = model.config.tick_size, model.current_period() + 1
-    first = model.next_order_id
+    model = market.model
+    return runner, model, model.config.tick_size, model.current_period() + 1, model.next_order_id
+
+
+def test_a_carry_round_agrees(deploy_market, market_env):
+    """A fixed round on a one-period-ahead book, so that successful carries are compared every run: two sells
+    and a buy rest, their owners allow carrying, the gate closes, the operator carries all three (one seller
+    lacks next-period credits: skipped), the next period opens and a buy takes the carried sell first."""
+    runner, model, tick, p, first = _one_period_ahead_round(deploy_market, market_env)
+    env = market_env
     seller, other_seller, buyer = env.prosumers[0], env.prosumers[1], env.evs[0]
     orders = [(seller, (p, False, 99 * tick, 1_000, 1_000)), (other_seller, (p, False, 99 * tick, 3_000, 500)),
               (buyer, (p, True, 95 * tick, 800, 800))]
@@ -152,13 +158,8 @@ def test_a_strategy_step_round_agrees(deploy_market, market_env):
     """AdBEV's strategy step on a one-period-ahead book (import 101, export 98 ticks): an iceberg buy allowed to
     wait and a sell allowed to be pushed on are carried, a normal buy at the import tariff is grid-filled, a sell
     with no carry left expires; the next period's buy takes the carried sell first. Compared after every step."""
-    market = deploy_market(max_periods_ahead=1)
-    runner = DiffRunner(market_env, market.book, market.model)
-    for action in funding_prologue(runner):
-        runner.apply(action)
-    env, model = market_env, market.model
-    tick, p = model.config.tick_size, model.current_period() + 1
-    first = model.next_order_id
+    runner, model, tick, p, first = _one_period_ahead_round(deploy_market, market_env)
+    env = market_env
     orders = [  # owner, placeOrder arguments, carry limit
         (env.evs[0], (p, True, 95 * tick, 3_000, 1_000), p + 1),
         (env.prosumers[0], (p, False, 103 * tick, 1_000, 1_000), p + 2),
