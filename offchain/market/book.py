@@ -19,7 +19,7 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Callable, Concatenate, Generic, Iterable, NamedTuple, ParamSpec, Protocol, TypeVar
+from typing import Callable, Concatenate, Generic, Iterable, Iterator, NamedTuple, ParamSpec, Protocol, TypeVar
 
 from offchain.market import events as ev
 from offchain.market.access import AccessModel
@@ -546,14 +546,12 @@ class EnergyOrderBookModel:
     def expire_orders(self, sender: Address, order_ids: Iterable[int]) -> None:
         """Refunds open orders of closed periods: OPERATOR from gate closure, anyone from the period's start.
         An order no longer open is skipped (OrderSkipped); an unknown one or an open gate fails the batch."""
-        for order_id in order_ids:
-            order = self._order(order_id)
-            self._require_closed(order.period)
+        def expiry_open(order: Order) -> None:
             opens_at = self.period_start(order.period)
             if self.now < opens_at and not self.access.is_operator(sender):
                 raise ExpiryNotOpen(order.period, opens_at)
-            if self._skip_if_not_open(order):
-                continue
+
+        for order in self._open_orders_of_closed_periods(order_ids, expiry_open):
             self._expire(order)
 
     @_atomic
@@ -570,14 +568,25 @@ class EnergyOrderBookModel:
         is carried as by carry_orders (unless CarrySkipped), every other one settled as by grid_fill."""
         self._settle_closed(sender, order_ids, carry_first=True)
 
-    def _settle_closed(self, sender: Address, order_ids: Iterable[int], carry_first: bool) -> None:
-        self.access.require_operator(sender)
-        state = self._state
+    def _open_orders_of_closed_periods(
+        self, order_ids: Iterable[int], check: Callable[[Order], None] = lambda order: None
+    ) -> Iterator[Order]:
+        """The orders of an operator batch (expiry, grid fill, step, carry), one at a time as the batch works
+        through them, like the contract's _closedPeriodOrder + _skipIfNotOpen: an unknown order, or one whose
+        period's gate is still open, fails the batch; then `check` (it may raise); an order no longer open is
+        skipped (OrderSkipped)."""
         for order_id in order_ids:
             order = self._order(order_id)
             self._require_closed(order.period)
-            if self._skip_if_not_open(order):
-                continue
+            check(order)
+            if not self._skip_if_not_open(order):
+                yield order
+
+    def _settle_closed(self, sender: Address, order_ids: Iterable[int], carry_first: bool) -> None:
+        self.access.require_operator(sender)
+        state = self._state
+        for order in self._open_orders_of_closed_periods(order_ids):
+            order_id = order.order_id
             if carry_first and state.carry_until.get(order_id, 0) > order.period and self._carry(order):
                 continue
             import_price, export_price = self.grid_tariffs(order.period)
@@ -628,11 +637,7 @@ class EnergyOrderBookModel:
         orders carried there before and ahead of any placed there; a sell's lock moves to the next
         period's credits (skipped with CarrySkipped if its owner has too few)."""
         self.access.require_operator(sender)
-        for order_id in order_ids:
-            order = self._order(order_id)
-            self._require_closed(order.period)
-            if self._skip_if_not_open(order):
-                continue
+        for order in self._open_orders_of_closed_periods(order_ids):
             self._carry(order)
 
     def _carry(self, order: Order) -> bool:
