@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 import {ParticipantRegistry} from "../../core/ParticipantRegistry.sol";
 import {RegistryGated} from "../../core/RegistryGated.sol";
 import {ResultKeys} from "../../core/ResultKeys.sol";
@@ -18,6 +19,8 @@ import {IV2VSettlement} from "../../../interfaces/IV2VSettlement.sol";
 /// zero, as eq. 4.18 needs (docs/v2v-contracts.md). Randomness: blockhash of the block after the closing one
 /// (the closer cannot know it; whoever calls the draw cannot change it; the producer of that block can).
 contract PoSocScores is IPoSocScores, RegistryGated, ResultKeys {
+    using EnumerableSet for EnumerableSet.AddressSet;
+
     /// @notice ResultKeys mechanism id of an hour's scores (slot = hour).
     bytes32 public constant SCORES = keccak256("seed001.v2v.posoc");
     /// @notice ResultKeys mechanism id of a day's closing (slot = day).
@@ -44,8 +47,8 @@ contract PoSocScores is IPoSocScores, RegistryGated, ResultKeys {
 
     mapping(uint256 hour => mapping(address ev => Stored)) private _scores;
     mapping(uint256 day => mapping(address ev => int256)) private _daily;
-    mapping(uint256 day => address[]) private _evs;
-    mapping(uint256 day => mapping(address ev => bool)) private _listed;
+    /// @dev The EVs scored on a day, in the order of their first score (the draw's order).
+    mapping(uint256 day => EnumerableSet.AddressSet) private _evs;
     mapping(uint256 day => Draw) private _draws;
 
     /// @param registry_ Registry of roles (SCORER submits).
@@ -78,11 +81,7 @@ contract PoSocScores is IPoSocScores, RegistryGated, ResultKeys {
             if (stored.submitted) revert ScoreAlreadySubmitted(ev, hour);
             if (score > type(int96).max || score < type(int96).min) revert ScoreOutOfRange(score);
             (stored.score, stored.submitted) = (SafeCast.toInt96(score), true);
-            if (!_listed[day][ev]) {
-                if (_evs[day].length == maxEvsPerDay) revert TooManyEvs(day, maxEvsPerDay);
-                _listed[day][ev] = true;
-                _evs[day].push(ev);
-            }
+            if (_evs[day].add(ev) && _evs[day].length() > maxEvsPerDay) revert TooManyEvs(day, maxEvsPerDay);
             int256 total = _daily[day][ev] + score;
             _daily[day][ev] = total;
             emit ScoreSubmitted(hour, ev, score, total);
@@ -91,7 +90,7 @@ contract PoSocScores is IPoSocScores, RegistryGated, ResultKeys {
 
     /// @inheritdoc IPoSocScores
     function closeDay(uint256 day) external onlyRegistryRole(Roles.SCORER) {
-        uint256 evs = _evs[day].length;
+        uint256 evs = _evs[day].length();
         if (evs == 0) revert NoScoresForDay(day);
         _acceptOnce(CLOSES, day);
         uint256 drawBlock = block.number + 1;
@@ -114,12 +113,12 @@ contract PoSocScores is IPoSocScores, RegistryGated, ResultKeys {
             return address(0);
         }
         bytes32 seed = keccak256(abi.encode(blockhash(drawBlock), day, address(this), block.chainid));
-        address[] storage evs = _evs[day];
-        uint256 count = evs.length;
+        EnumerableSet.AddressSet storage evs = _evs[day];
+        uint256 count = evs.length();
         uint256[] memory weights = new uint256[](count);
         uint256 total = 0;
         for (uint256 k; k < count; ++k) {
-            int256 daily = _daily[day][evs[k]];
+            int256 daily = _daily[day][evs.at(k)];
             weights[k] = daily > 0 ? uint256(daily) : 0;
             total += weights[k];
         }
@@ -138,7 +137,7 @@ contract PoSocScores is IPoSocScores, RegistryGated, ResultKeys {
             cumulative += weights[index];
             if (target < cumulative) break;
         }
-        aggregator = evs[index];
+        aggregator = evs.at(index);
         draw.aggregator = aggregator;
         emit AggregatorDrawn(day, aggregator, seed, weights[index], total);
     }
@@ -162,7 +161,7 @@ contract PoSocScores is IPoSocScores, RegistryGated, ResultKeys {
 
     /// @inheritdoc IPoSocScores
     function evsOf(uint256 day) external view returns (address[] memory) {
-        return _evs[day];
+        return _evs[day].values();
     }
 
     /// @inheritdoc IPoSocScores
