@@ -307,6 +307,8 @@ def test_bad_seed000_arguments_are_one_line_and_make_nothing(tmp_path: Path) -> 
         ("seed003-adbev", ("--evs", "0"), "--evs must be between 1 and 1000"),
         ("seed003-adbev", ("--seed", "-1"), "--seed must be non-negative"),
         ("seed003-adbev", ("--ev-data", "pecan"), "--ev-data must be one of synthetic, acn"),
+        ("seed003-adbev", ("--chain", "--evs", "201"), "--evs must be at most 200 with --chain"),
+        ("seed003-adbev", ("--chain", "--seed", "-1"), "--seed must be non-negative"),
     ],
 )
 def test_bad_seed003_arguments_are_one_line_and_make_nothing(command: str, args: tuple[str, ...], fragment: str,

@@ -148,14 +148,21 @@ def report(run: Ch4Run, settings: ev_scheduling.GaSettings, adbev: AdbevSettings
     return "\n".join(lines)
 
 
-def reproduce_adbev(out: Path, seed: int, settings: ev_scheduling.GaSettings, evs: int = seed003.HOUSEHOLDS,
-                    ev_data: str = "synthetic") -> tuple[Ch4Run, list[ReproducedResult]]:
-    """Ch4 off chain: base from the Ch3 calibration, the Ch4 population (synthetic, or real ACN-Data sessions
-    with `ev_data="acn"`), three strategies; writes `seed003-ch4.md` and two plots into `out`."""
+def ch4_inputs(seed: int, evs: int = seed003.HOUSEHOLDS, ev_data: str = "synthetic") -> tuple[seed003.EvPopulation, np.ndarray]:
+    """The Ch4 population (synthetic, or real ACN-Data sessions with `ev_data="acn"`) and the household base (kW)
+    calibrated on the same seed's Ch3 population (docs/adbev.md)."""
     populate = seed003.acn_population if ev_data == "acn" else seed003.ev_population
     base, _ = seed003.calibrate_base(seed003.uncontrolled_ev_load(populate("ch3", omega=evs, seed=seed)))
+    return populate("ch4", omega=evs, seed=seed), base
+
+
+def reproduce_adbev(out: Path, seed: int, settings: ev_scheduling.GaSettings, evs: int = seed003.HOUSEHOLDS,
+                    ev_data: str = "synthetic") -> tuple[Ch4Run, list[ReproducedResult]]:
+    """Ch4 off chain: base from the Ch3 calibration, the Ch4 population (`ch4_inputs`), three strategies; writes
+    `seed003-ch4.md` and two plots into `out`."""
+    population, base = ch4_inputs(seed, evs, ev_data)
     adbev = AdbevSettings(seed=seed)
-    run = run_ch4(populate("ch4", omega=evs, seed=seed), base, settings, adbev)
+    run = run_ch4(population, base, settings, adbev)
     plot(run, out)
     (out / "seed003-ch4.md").write_text(report(run, settings, adbev, ev_data))
     return run, checks(run)

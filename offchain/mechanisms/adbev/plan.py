@@ -1,20 +1,36 @@
-"""The AdBEV pipeline of seed 003 ch. 4, pure: the GBM guide price (Eqs. 4.10-4.12), the EVs' normal and
-iceberg orders per half-hour period, and the best-order strategy (Table 4-B) clearing each period like the
-order book does (strict price-time priority, trades at the resting sell's price), with aggressive iceberg
-execution (excess demand: normal buys filled from the grid, icebergs queued up to `wait_max` periods) and
-passive execution (excess supply: sells carried into the next period keeping their priority until
-`carry_max` periods, then killed). docs/adbev.md lists every choice the thesis leaves open.
+"""The AdBEV pipeline of seed 003 ch. 4: the GBM guide price (Eqs. 4.10-4.12), the EVs' agents and the
+operator's best-order strategy (Table 4-B), run against the order book: off chain against the book's reference
+model (`ModelBook`), on chain against the AdbevBook contract (chain_run.ChainBook), by the same code, so the two
+runs are figure for figure the same.
 
-Units: energy kWh, power kW, prices pence per kWh, time in half-hour slots (slot 0 = 00:00).
+Each half-hour period every connected EV with energy left to trade orders at most its charger's energy for the
+period (an iceberg shows the 4 kW peak and refreshes its tranches; sells go in first, then buys best price first,
+so the book clears the period as price-time priority at the resting sells' prices). After gate closure the
+operator's step (the book's `stepOrders`) settles what is left: aggressive execution (excess demand) grid-fills
+a normal buy and carries a waiting iceberg buy up to `wait_max` periods keeping its priority; passive execution
+(excess supply) carries a sell up to `carry_max` periods, then it expires (killed: the EV keeps its energy). A
+carried order keeps its price and quantity. docs/adbev.md lists every choice the thesis leaves open.
+
+Units: energy Wh on the book, kWh in results; power kW; prices pence per kWh (the book: UPOS base units, 1 p =
+0.01 UPOS); time in half-hour slots (slot 0 = 00:00) and book periods.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 from offchain.data.seed003 import SLOT_H, SLOTS, EvPopulation
+from offchain.market import events as ev
+from offchain.market.access import AccessModel
+from offchain.market.book import BookConfig, EnergyOrderBookModel
+from offchain.units import WH_PER_KWH, kwh_to_wh_array
+
+from .terms import AdbevTerms, pence, pence_of
 
 #: The thesis's busy hours with higher prices (Fig. 4.3), [start, end) in hours.
 UPLIFT_WINDOWS_H = ((6, 8), (11, 13), (17, 19))
@@ -52,12 +68,15 @@ class GuidePrice:
 class AdbevSettings:
     """Strategy parameters: iceberg display peak (kW; the thesis: 4), the price spread of the EVs' limits
     around the guide price (p), how many periods an iceberg buy may wait (`wait_max`, the thesis's WT_max)
-    and a sell may be carried (`carry_max`, its kill time), and the seed of prices and spreads."""
+    and a sell may be carried (`carry_max`, its kill time), the grid's export tariff (p/kWh) and the seed of
+    prices and spreads. The import tariff is the lowest limit an EV can bid (`import_pence`), so the book
+    grid-fills every buy left over at its deadline, as Table 4-B fills every left-over normal buy from the grid."""
 
     peak_kw: float = 4.0
     spread_pence: float = 2.0
     wait_max: int = 2
     carry_max: int = 4
+    export_pence: float = 1.0
     seed: int = 3
     guide: GuidePrice = field(default_factory=GuidePrice)
 
@@ -66,25 +85,24 @@ class AdbevSettings:
             raise ValueError(f"peak_kw must be in (0, 1000] kW, got {self.peak_kw}")
         if not 0 <= self.wait_max <= SLOTS or not 0 <= self.carry_max <= SLOTS:
             raise ValueError(f"wait_max and carry_max must be 0..{SLOTS} periods")
+        if not 0.01 <= self.export_pence < self.import_pence:
+            raise ValueError(f"export_pence must lie in [0.01, {self.import_pence}) p (below the lowest limit an "
+                             f"EV bids, so that a killed sell expires), got {self.export_pence}")
 
+    @property
+    def import_pence(self) -> float:
+        """The grid's import tariff (p/kWh): the lowest limit an EV bids (guide floor minus the spread)."""
+        return round(self.guide.low - self.spread_pence, 2)
 
-@dataclass(frozen=True)
-class Order:
-    """One EV's order in one period: side, EV index, limit (p/kWh), quantity (kWh), iceberg flag, its
-    time rank (placement sequence: a carried or queued order keeps it) and periods waited."""
-
-    is_buy: bool
-    ev: int
-    price: float
-    quantity_kwh: float
-    iceberg: bool
-    placed: int
-    waited: int = 0
+    @property
+    def peak_wh(self) -> int:
+        """The iceberg display peak as energy per period (Wh)."""
+        return int(round(self.peak_kw * SLOT_H * WH_PER_KWH))
 
 
 @dataclass(frozen=True)
 class Trade:
-    """A match: slot, seller EV, buyer EV, price (p/kWh, the sell's), quantity (kWh)."""
+    """A match: slot, seller EV, buyer EV, price (p/kWh, the resting order's), quantity (kWh)."""
 
     slot: int
     seller: int
@@ -97,7 +115,7 @@ class Trade:
 class AdbevDay:
     """A day of AdBEV: net EV load (kW) per slot, trades, grid-filled buys (kWh) per slot, guide price,
     energy charged/discharged per EV (kWh), unmet charging demand (kWh), mode per slot ("satisfied",
-    "aggressive", "passive", "both", "idle"), orders placed, carried and queued."""
+    "aggressive", "passive", "both", "idle"), orders placed, sells carried and iceberg buys queued (carries)."""
 
     ev_load_kw: np.ndarray
     trades: list[Trade]
@@ -121,6 +139,87 @@ class AdbevDay:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(volume > 0, value / volume, np.nan)
 
+    def differences(self, other: AdbevDay) -> list[str]:
+        """The names of the figures in which `other` differs from this day (exact comparison)."""
+        arrays = ("ev_load_kw", "grid_kwh", "guide", "charged_kwh", "discharged_kwh")
+        scalars = ("trades", "unmet_kwh", "modes", "placed", "carried", "queued")
+        return [name for name in arrays if not np.array_equal(getattr(self, name), getattr(other, name))] + [
+            name for name in scalars if getattr(self, name) != getattr(other, name)]
+
+
+class Book(Protocol):
+    """The order book as AdBEV's EV agents and operator use it: off chain `ModelBook`, on chain
+    chain_run.ChainBook. EVs are numbered 0..n-1; every call that changes the book returns the book events it
+    caused, in emission order (offchain.market.events)."""
+
+    def begin(self, import_price: int, export_price: int) -> int:
+        """The operator sets the day's grid tariffs (UPOS base units per kWh); returns the first period they
+        govern, the day's first period."""
+
+    def open_period(self, period: int) -> None:
+        """Moves the clock to the start of the period before `period`: orders for `period` open, carries into
+        it are done."""
+
+    def close_period(self, period: int) -> None:
+        """Moves the clock to `period`'s gate closure (the operator's step)."""
+
+    def deposit_energy(self, deposits: Sequence[tuple[int, int, int]]) -> None:
+        """Each (EV, period, Wh): the meter attests the selling EV's energy, the EV deposits it in the book."""
+
+    def place(self, ev_index: int, period: int, is_buy: bool, price: int, quantity_wh: int,
+              display_wh: int) -> list[ev.BookEvent]:
+        """The EV places one order (one at a time: the order of arrival decides the trades)."""
+
+    def set_carry_limits(self, limits: Sequence[tuple[int, int, int]]) -> None:
+        """Each (EV, order id, last period): the EV lets its open order wait until that period."""
+
+    def step(self, order_ids: Sequence[int]) -> list[ev.BookEvent]:
+        """The operator's strategy step (stepOrders) on open orders of a closed period, in id order."""
+
+
+class ModelBook:
+    """`Book` on the order book's reference model (offchain.market.book), under `terms`: EVs are accounts
+    "ev0".., funded with `upos_each` base units; the clock starts `terms.period_seconds` after genesis."""
+
+    OPERATOR = "operator"
+
+    def __init__(self, evs: int, terms: AdbevTerms = AdbevTerms(), upos_each: int = 10**24) -> None:
+        access = AccessModel()
+        access.operators.add(self.OPERATOR)
+        self.addresses = [f"ev{i}" for i in range(evs)]
+        for address in self.addresses:
+            access.register(address)
+        self.model = EnergyOrderBookModel(BookConfig(*terms.book_params), access, terms.genesis_time
+                                          + terms.period_seconds, rollback=False)
+        for address in self.addresses:
+            self.model.deposit_upos(address, upos_each)
+
+    def begin(self, import_price: int, export_price: int) -> int:
+        (tariffs,) = self.model.set_grid_tariffs(self.OPERATOR, import_price, export_price).events
+        return tariffs.from_period
+
+    def open_period(self, period: int) -> None:
+        self.model.now = max(self.model.now, self.model.period_start(period - 1))
+
+    def close_period(self, period: int) -> None:
+        self.model.now = max(self.model.now, self.model.gate_closure(period))
+
+    def deposit_energy(self, deposits: Sequence[tuple[int, int, int]]) -> None:
+        for ev_index, period, wh in deposits:
+            self.model.deposit_energy(self.addresses[ev_index], period, wh)
+
+    def place(self, ev_index: int, period: int, is_buy: bool, price: int, quantity_wh: int,
+              display_wh: int) -> list[ev.BookEvent]:
+        return list(self.model.place_order(self.addresses[ev_index], period, is_buy, price, quantity_wh,
+                                           display_wh).events)
+
+    def set_carry_limits(self, limits: Sequence[tuple[int, int, int]]) -> None:
+        for ev_index, order_id, last_period in limits:
+            self.model.set_carry_limit(self.addresses[ev_index], order_id, last_period)
+
+    def step(self, order_ids: Sequence[int]) -> list[ev.BookEvent]:
+        return list(self.model.step_orders(self.OPERATOR, order_ids).events)
+
 
 def iceberg_flags(population: EvPopulation) -> np.ndarray:
     """An EV trades icebergs when its first period's order (its charger's energy per slot, capped by its
@@ -132,114 +231,189 @@ def iceberg_flags(population: EvPopulation) -> np.ndarray:
     return flags
 
 
-def _clear(buys: list[Order], sells: list[Order], slot: int) -> tuple[list[Trade], dict, dict]:
-    """Strict price-time clearing: best buy (highest price, oldest) against best sell (lowest, oldest) while
-    they cross, at the sell's price. Returns trades and the quantities left per buy and sell index."""
-    buy_order = sorted(range(len(buys)), key=lambda i: (-buys[i].price, buys[i].placed))
-    sell_order = sorted(range(len(sells)), key=lambda i: (sells[i].price, sells[i].placed))
-    left_buy = {i: buys[i].quantity_kwh for i in buy_order}
-    left_sell = {i: sells[i].quantity_kwh for i in sell_order}
-    trades: list[Trade] = []
-    b = s = 0
-    while b < len(buy_order) and s < len(sell_order):
-        bi, si = buy_order[b], sell_order[s]
-        if buys[bi].price < sells[si].price:
-            break
-        quantity = min(left_buy[bi], left_sell[si])
-        trades.append(Trade(slot, sells[si].ev, buys[bi].ev, sells[si].price, quantity))
-        left_buy[bi] -= quantity
-        left_sell[si] -= quantity
-        if left_buy[bi] <= 1e-12:
-            b += 1
-        if left_sell[si] <= 1e-12:
-            s += 1
-    return trades, left_buy, left_sell
+def order_size_wh(left_wh: int, room_wh: int, min_order_wh: int) -> int:
+    """The Wh an EV orders for one period: what it has left, at most the `room_wh` its charger has left in the
+    period, never leaving a rest below the book's minimum order; 0 if it cannot order at least the minimum."""
+    if left_wh < min_order_wh or room_wh < min_order_wh:
+        return 0
+    size = min(left_wh, room_wh)
+    if 0 < left_wh - size < min_order_wh:  # leave the minimum for later instead of a rest nobody can order
+        size = left_wh - min_order_wh
+    return size if size >= min_order_wh else 0
 
 
-def run_adbev(population: EvPopulation, settings: AdbevSettings | None = None) -> AdbevDay:
-    """Run one day of the AdBEV market over the cyclic day starting at the slot with the fewest EVs
-    connected (midday), like the schedulers' dispatch."""
+def _runs(connected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For (n, T) connection flags: the connected positions from each position on (inclusive), and the last
+    position of the connected run each position belongs to (the position itself where not connected)."""
+    left = np.cumsum(connected[:, ::-1], axis=1)[:, ::-1]
+    n, slots = connected.shape
+    run_end = np.tile(np.arange(slots), (n, 1))
+    for k in range(slots - 2, -1, -1):
+        run_end[:, k] = np.where(connected[:, k] & connected[:, k + 1], run_end[:, k + 1], k)
+    return left, run_end
+
+
+def run_adbev(population: EvPopulation, settings: AdbevSettings | None = None, book: Book | None = None,
+              terms: AdbevTerms = AdbevTerms()) -> AdbevDay:
+    """One day of the AdBEV market on `book` (default: a fresh ModelBook under `terms`) over the cyclic day
+    starting at the slot with the fewest EVs connected (midday), like the schedulers' dispatch. The day's
+    figures come from the events the book emits."""
     settings = settings or AdbevSettings()
+    book = book if book is not None else ModelBook(population.size, terms)
     rng = np.random.default_rng(settings.seed)
     guide = settings.guide.path(rng)
     spread = rng.uniform(-settings.spread_pence, settings.spread_pence, population.size)
     icebergs = iceberg_flags(population)
-    tranche = settings.peak_kw * SLOT_H
-    need = population.need_kwh.copy()
-    offer = population.offer_kwh.copy()
-    discharged = np.zeros(population.size)
-    connected = population.connected
-    start = int(np.argmin(connected.sum(axis=0)))
-    order = population.order_from(start)
-    slots_left = np.cumsum(connected[:, order][:, ::-1], axis=1)[:, ::-1]
-    load = np.zeros(SLOTS)
-    grid = np.zeros(SLOTS)
-    trades: list[Trade] = []
-    modes: list[str] = [""] * SLOTS
-    placed_at: dict[tuple[bool, int], int] = {}
-    waited: dict[int, int] = {}
-    carried_for: dict[int, int] = {}
-    sequence = placed = carried = queued = 0
-    for position, t in enumerate(order):
-        buys, sells = [], []
-        for i in np.flatnonzero(connected[:, t]):
-            step = population.slot_energy_kwh[i]
-            for is_buy, left in ((True, need[i]), (False, offer[i])):
-                if left <= 1e-9:
+    step_wh = kwh_to_wh_array(population.slot_energy_kwh)
+    need_wh, offer_wh = kwh_to_wh_array(population.need_kwh), kwh_to_wh_array(population.offer_kwh)
+    order = population.order_from(int(np.argmin(population.connected.sum(axis=0))))
+    connected = population.connected[:, order]
+    slots_left, run_end = _runs(connected)
+    first = book.begin(pence(settings.import_pence), pence(settings.export_pence))
+    day = _DayBook(population.size, first, order)
+    to_place = {True: need_wh.copy(), False: offer_wh.copy()}  # Wh not yet ordered, by side
+    rank: dict[tuple[bool, int], int] = {}
+    for k, slot in enumerate(order):
+        period = first + k
+        book.open_period(period)
+        book.deposit_energy([(i, first + later, int(min(to_place[False][i] + day.open_wh(i, False), step_wh[i])))
+                             for later in ((0, 1) if k == 0 else (k + 1,)) if later < SLOTS
+                             for i in np.flatnonzero(connected[:, later] & population.discharging)
+                             if to_place[False][i] + day.open_wh(i, False) > 0])
+        arrivals = []
+        for is_buy in (False, True):
+            for i in np.flatnonzero(connected[:, k]):
+                # a carried order and the new one together stay within the charger's energy per period
+                size = order_size_wh(int(to_place[is_buy][i]), int(step_wh[i]) - day.open_wh(i, is_buy),
+                                     terms.min_order_wh)
+                if size == 0:
                     continue
-                key = (is_buy, int(i))
-                if key not in placed_at:
-                    placed_at[key] = sequence
-                    sequence += 1
-                    placed += 1
-                shown = min(tranche, step)
-                # an iceberg that could no longer meet its need at one tranche a period trades in full
-                iceberg = bool(icebergs[i]) and not (is_buy and left > shown * (slots_left[i, position] - 1) + 1e-9)
-                size = min(left, shown if iceberg else step)
-                price = float(np.clip(guide[t] + spread[i] * (1 if is_buy else -1), 1.0, 100.0))
-                (buys if is_buy else sells).append(
-                    Order(is_buy, int(i), round(price, 2), size, iceberg, placed_at[key], waited.get(int(i), 0))
-                )
-        period_trades, left_buy, left_sell = _clear(buys, sells, int(t))
-        trades += period_trades
-        unmatched_buy = any(v > 1e-9 for v in left_buy.values())
-        unmatched_sell = any(v > 1e-9 for v in left_sell.values())
-        modes[t] = ("both" if unmatched_sell else "aggressive") if unmatched_buy else (
-            "passive" if unmatched_sell else ("satisfied" if buys or sells else "idle"))
-        for index, buy in enumerate(buys):
-            got = buy.quantity_kwh - left_buy[index]
-            if left_buy[index] > 1e-9:
-                if buy.iceberg and buy.waited < settings.wait_max:  # aggressive: the iceberg waits
-                    waited[buy.ev] = buy.waited + 1
-                    queued += 1
-                else:  # a normal buy (or an iceberg past WT_max) is filled from the grid
-                    grid[t] += left_buy[index]
-                    got = buy.quantity_kwh
-                    waited.pop(buy.ev, None)
+                rank.setdefault((is_buy, int(i)), len(rank))
+                price = round(float(np.clip(guide[slot] + spread[i] * (1 if is_buy else -1), 1.0, 100.0)), 2)
+                arrivals.append((is_buy, -price if is_buy else 0.0, rank[is_buy, int(i)], int(i), price, size))
+        placed_now = []
+        for is_buy, _, _, i, price, size in sorted(arrivals):  # sells first, then buys best price first
+            display = min(settings.peak_wh, size) if icebergs[i] else size
+            placed_now.append(day.placed(i, is_buy, book.place(i, period, is_buy, pence(price), size, display)))
+            to_place[is_buy][i] -= size
+        limits = []
+        for order_id in (o for o in placed_now if day.is_open(o)):
+            i, is_buy = day.owner[order_id]
+            if is_buy and icebergs[i]:  # may wait while the EV can still charge its need after the wait
+                needed = math.ceil((to_place[True][i] + day.open_wh(i, True)) / step_wh[i])
+                wait = min(settings.wait_max, run_end[i, k] - k, slots_left[i, k] - needed)
+            elif not is_buy:
+                wait = min(settings.carry_max, run_end[i, k] - k)
             else:
-                waited.pop(buy.ev, None)
-            need[buy.ev] -= got
-            load[t] += got / SLOT_H
-        for index, sell in enumerate(sells):
-            sold = sell.quantity_kwh - left_sell[index]
-            offer[sell.ev] -= sold
-            discharged[sell.ev] += sold
-            load[t] -= sold / SLOT_H
-            if left_sell[index] > 1e-9:  # passive: carried with its priority, killed after carry_max
-                carried_for[sell.ev] = carried_for.get(sell.ev, 0) + 1
-                carried += 1
-                if carried_for[sell.ev] > settings.carry_max:  # killed: the EV keeps the rest
-                    offer[sell.ev] = 0.0
-    return AdbevDay(
-        ev_load_kw=load,
-        trades=trades,
-        grid_kwh=grid,
-        guide=guide,
-        charged_kwh=population.need_kwh - need,
-        discharged_kwh=discharged,
-        unmet_kwh=float(max(need.sum(), 0.0)),
-        modes=modes,
-        placed=placed,
-        carried=carried,
-        queued=queued,
-    )
+                wait = 0
+            if wait >= 1:
+                limits.append((i, order_id, period + int(wait)))
+        book.set_carry_limits(limits)
+        book.close_period(period)
+        day.close(period, book.step(day.open_in(period)) if day.open_in(period) else [])
+        for i in day.killed:
+            to_place[False][i] = 0
+    return day.result(guide, need_wh, offer_wh)
+
+
+class _DayBook:
+    """The day's bookkeeping from the book's events: each order's owner, side, remaining Wh and period; what
+    every EV charged and discharged, the trades, the grid fills and the modes per slot."""
+
+    def __init__(self, evs: int, first: int, order: np.ndarray) -> None:
+        self.first, self.order = first, order
+        self.owner: dict[int, tuple[int, bool]] = {}
+        self.remaining: dict[int, int] = {}
+        self.period: dict[int, int] = {}
+        self.charged = np.zeros(evs, dtype=np.int64)
+        self.discharged = np.zeros(evs, dtype=np.int64)
+        self.net_wh = np.zeros(SLOTS, dtype=np.int64)
+        self.grid_wh = np.zeros(SLOTS, dtype=np.int64)
+        self.trades: list[Trade] = []
+        self.modes = [""] * SLOTS
+        self.killed: list[int] = []  #: EVs whose sell the last step killed
+        self.active: set[int] = set()  #: periods that had an order placed or carried in
+        self.carried = self.queued = 0
+
+    def is_open(self, order_id: int) -> bool:
+        return self.remaining.get(order_id, 0) > 0
+
+    def open_wh(self, ev_index: int, is_buy: bool) -> int:
+        """Wh of the EV's open orders of one side."""
+        return sum(r for o, r in self.remaining.items() if r and self.owner[o] == (ev_index, is_buy))
+
+    def open_in(self, period: int) -> list[int]:
+        """Open orders of `period`, in id order."""
+        return sorted(o for o, r in self.remaining.items() if r and self.period[o] == period)
+
+    def placed(self, ev_index: int, is_buy: bool, events: list[ev.BookEvent]) -> int:
+        """Records a placement's events; returns the new order's id."""
+        placed = next(e for e in events if isinstance(e, ev.OrderPlaced))
+        self.owner[placed.order_id] = (ev_index, is_buy)
+        self.remaining[placed.order_id] = placed.quantity_wh
+        self.period[placed.order_id] = placed.period
+        self.active.add(placed.period)
+        self._apply(events)
+        return placed.order_id
+
+    def close(self, period: int, events: list[ev.BookEvent]) -> None:
+        """Records the operator's step of `period` and the period's mode, from the sides its step found open."""
+        left = {self.owner[o][1] for o in self.open_in(period)}
+        self.modes[self._slot(period)] = ("both" if False in left else "aggressive") if True in left else (
+            "passive" if False in left else ("satisfied" if period in self.active else "idle"))
+        self.killed = []
+        self._apply(events)
+
+    def _slot(self, period: int) -> int:
+        return int(self.order[period - self.first])
+
+    def _apply(self, events: list[ev.BookEvent]) -> None:
+        for event in events:
+            if isinstance(event, ev.Trade):
+                self.remaining[event.maker_order_id] -= event.quantity_wh
+                self.remaining[event.taker_order_id] -= event.quantity_wh
+                buy, sell = sorted((event.maker_order_id, event.taker_order_id), key=lambda o: not self.owner[o][1])
+                buyer, seller = self.owner[buy][0], self.owner[sell][0]
+                self.charged[buyer] += event.quantity_wh
+                self.discharged[seller] += event.quantity_wh
+                self.trades.append(Trade(self._slot(event.period), seller, buyer, pence_of(event.price),
+                                         event.quantity_wh / WH_PER_KWH))
+            elif isinstance(event, ev.OrderCarried):
+                self.period[event.order_id] = event.to_period
+                self.active.add(event.to_period)
+                if self.owner[event.order_id][1]:
+                    self.queued += 1
+                else:
+                    self.carried += 1
+            elif isinstance(event, ev.GridFilled):
+                ev_index, is_buy = self.owner[event.order_id]
+                slot = self._slot(self.period[event.order_id])
+                self.remaining[event.order_id] = 0
+                if is_buy:
+                    self.charged[ev_index] += event.quantity_wh
+                    self.net_wh[slot] += event.quantity_wh
+                    self.grid_wh[slot] += event.quantity_wh
+                else:
+                    self.discharged[ev_index] += event.quantity_wh
+                    self.net_wh[slot] -= event.quantity_wh
+            elif isinstance(event, ev.OrderExpired):
+                self.remaining[event.order_id] = 0
+                ev_index, is_buy = self.owner[event.order_id]
+                if not is_buy:
+                    self.killed.append(ev_index)
+
+    def result(self, guide: np.ndarray, need_wh: np.ndarray, offer_wh: np.ndarray) -> AdbevDay:
+        placed = len(self.owner)
+        return AdbevDay(
+            ev_load_kw=self.net_wh / WH_PER_KWH / SLOT_H,
+            trades=self.trades,
+            grid_kwh=self.grid_wh / WH_PER_KWH,
+            guide=guide,
+            charged_kwh=self.charged / WH_PER_KWH,
+            discharged_kwh=self.discharged / WH_PER_KWH,
+            unmet_kwh=float(np.maximum(need_wh - self.charged, 0).sum()) / WH_PER_KWH,
+            modes=self.modes,
+            placed=placed,
+            carried=self.carried,
+            queued=self.queued,
+        )
