@@ -2,7 +2,8 @@
 with every JSON-RPC round trip batched.
 
 Per window: one fee query, one batch of gas estimates, local signing with each account's nonce manager,
-one batch of ``eth_sendRawTransaction``, then batches of ``eth_getTransactionReceipt`` until every receipt
+``eth_sendRawTransaction`` in batches holding at most one transaction per account (rounds in nonce order: a
+node that gets an account's transactions out of order may never mine them), then batches of ``eth_getTransactionReceipt`` until every receipt
 is in. Gas is estimated against the latest block, so calls inside one window must not depend on each other
 (an ``approve`` and the ``deposit`` it allows go in different windows, or carry an explicit gas).
 
@@ -101,6 +102,26 @@ def _estimate_error(client: ChainClient, error: Any) -> ContractRevertError:
     raise TransactionRejectedError(f"gas estimate failed: {message}")
 
 
+def _send_in_nonce_order(w3: Web3, raws: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """``eth_sendRawTransaction`` answers for (sender, raw transaction) pairs, in order. One JSON-RPC batch per
+    round, a round holding each sender's next transaction: a node handles a batch's requests concurrently, and
+    Anvil (like Ganache) can leave a transaction queued for good when it arrives before its predecessor
+    (foundry-rs/foundry#10122, ganache#4522), so no batch holds two transactions of one sender."""
+    rounds: list[list[int]] = []
+    seen: dict[str, int] = {}
+    for index, (sender, _) in enumerate(raws):
+        position = seen.get(sender, 0)
+        seen[sender] = position + 1
+        if position == len(rounds):
+            rounds.append([])
+        rounds[position].append(index)
+    answers: list[dict[str, Any]] = [{}] * len(raws)
+    for members in rounds:
+        for index, answer in zip(members, rpc_batch(w3, [("eth_sendRawTransaction", [raws[i][1]]) for i in members])):
+            answers[index] = answer
+    return answers
+
+
 def send_batch(items: Sequence[tuple[ChainClient, SignedTransaction]]) -> list[HexBytes | TransactionRejectedError]:
     """Sends signed transactions in JSON-RPC batches, in order. Per item its hash, or the error
     ChainClient.send_raw would have raised (returned, so one refusal does not hide the others' fate).
@@ -110,7 +131,7 @@ def send_batch(items: Sequence[tuple[ChainClient, SignedTransaction]]) -> list[H
     w3 = items[0][0].w3
     stale = stale_nonces(w3, [(client.address, signed.raw_transaction) for client, signed in items])
     fresh = [item for item, used in zip(items, stale) if not used]
-    sent = iter(rpc_batch(w3, [("eth_sendRawTransaction", [HexBytes(s.raw_transaction).to_0x_hex()]) for _, s in fresh]))
+    sent = iter(_send_in_nonce_order(w3, [(client.address, HexBytes(s.raw_transaction).to_0x_hex()) for client, s in fresh]))
     # A stale nonce gets the answer Anvil and geth give; Ganache would mine the transaction again.
     responses = [{"error": {"message": "nonce too low"}} if used else next(sent) for used in stale]
     outcomes: list[HexBytes | TransactionRejectedError] = []

@@ -10,6 +10,7 @@ book's storage holds, against the Python run on the book's reference model.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -218,9 +219,11 @@ def chain_report(run: ChainAdbev, base_kw: np.ndarray, title: str, load: str = "
 def reproduce_chain(out: Path, population: EvPopulation, base_kw: np.ndarray, settings: AdbevSettings,
                     progress: bool = True) -> tuple[Path, list[tuple[str, bool]]]:
     """:func:`run_on_chain` on an embedded chain (with a progress bar unless `progress` is False); writes
-    ``seed003-adbev-chain.md`` in `out`."""
+    ``seed003-adbev-chain.md`` in `out`, with the machine's load average at start and end."""
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="kwx-adbev-") as work:
         run = run_on_chain(population, settings, Path(work), progress=progress)
     report = out / "seed003-adbev-chain.md"
-    report.write_text(chain_report(run, base_kw, "Seed 003 Ch4: the AdBEV day through the contracts"))
+    report.write_text(chain_report(run, base_kw, "Seed 003 Ch4: the AdBEV day through the contracts",
+                                   load=f"{load_start:.1f} / {os.getloadavg()[0]:.1f}"))
     return report, run.checks
