@@ -69,7 +69,10 @@ class AdbevSettings:
     """Strategy parameters: iceberg display peak (kW; the thesis: 4), the price spread of the EVs' limits
     around the guide price (p), how many periods an iceberg buy may wait (`wait_max`, the thesis's WT_max)
     and a sell may be carried (`carry_max`, its kill time), the grid's export tariff (p/kWh) and the seed of
-    prices and spreads. The import tariff is the lowest limit an EV can bid (`import_pence`), so the book
+    prices and spreads. An iceberg is the book's (its tranches refresh within the period, up to the charger's
+    energy); `one_tranche_per_period` reads the thesis's "displayed peak Q_p per trading period" as at most one
+    tranche a period instead (each placed as a plain order of that period), unless a buy's need no longer fits
+    at that pace. The import tariff is the lowest limit an EV can bid (`import_pence`), so the book
     grid-fills every buy left over at its deadline, as Table 4-B fills every left-over normal buy from the grid."""
 
     peak_kw: float = 4.0
@@ -77,6 +80,7 @@ class AdbevSettings:
     wait_max: int = 2
     carry_max: int = 4
     export_pence: float = 1.0
+    one_tranche_per_period: bool = False
     seed: int = 3
     guide: GuidePrice = field(default_factory=GuidePrice)
 
@@ -283,9 +287,12 @@ def run_adbev(population: EvPopulation, settings: AdbevSettings | None = None, b
         arrivals = []
         for is_buy in (False, True):
             for i in np.flatnonzero(connected[:, k]):
-                # a carried order and the new one together stay within the charger's energy per period
-                size = order_size_wh(int(to_place[is_buy][i]), int(step_wh[i]) - day.open_wh(i, is_buy),
-                                     terms.min_order_wh)
+                left, waiting, per_period = int(to_place[is_buy][i]), day.open_wh(i, is_buy), int(step_wh[i])
+                if icebergs[i] and settings.one_tranche_per_period:  # unless the need no longer fits at that pace
+                    hurry = is_buy and left + waiting > settings.peak_wh * (slots_left[i, k] - 1)
+                    per_period = per_period if hurry else min(per_period, settings.peak_wh)
+                # a carried order and the new one together stay within the period's energy
+                size = order_size_wh(left, per_period - waiting, terms.min_order_wh)
                 if size == 0:
                     continue
                 rank.setdefault((is_buy, int(i)), len(rank))
@@ -293,7 +300,8 @@ def run_adbev(population: EvPopulation, settings: AdbevSettings | None = None, b
                 arrivals.append((is_buy, -price if is_buy else 0.0, rank[is_buy, int(i)], int(i), price, size))
         placed_now = []
         for is_buy, _, _, i, price, size in sorted(arrivals):  # sells first, then buys best price first
-            display = min(settings.peak_wh, size) if icebergs[i] else size
+            shows_peak = icebergs[i] and not settings.one_tranche_per_period
+            display = min(settings.peak_wh, size) if shows_peak else size
             placed_now.append(day.placed(i, is_buy, book.place(i, period, is_buy, pence(price), size, display)))
             to_place[is_buy][i] -= size
         limits = []

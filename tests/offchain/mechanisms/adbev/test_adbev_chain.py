@@ -13,9 +13,10 @@ from offchain.mechanisms.adbev.model import pfl_mva
 pytestmark = pytest.mark.chain
 
 
-def test_a_small_day_on_chain_equals_the_python_run(tmp_path):
+@pytest.mark.parametrize("one_tranche", [False, True])
+def test_a_small_day_on_chain_equals_the_python_run(tmp_path, one_tranche):
     population = seed003.ev_population("ch4", omega=12, seed=3)
-    run = chain_run.run_on_chain(population, plan.AdbevSettings(seed=3), tmp_path)
+    run = chain_run.run_on_chain(population, plan.AdbevSettings(seed=3, one_tranche_per_period=one_tranche), tmp_path)
     assert [name for name, ok in run.checks if not ok] == []
     assert len(run.checks) == 12
     day = run.chain

@@ -95,6 +95,21 @@ def test_agents_order_within_their_charger_and_window_sells_first_then_best_buys
         assert last - first < 48 and small.connected[i, order[last - first]]  # never carried past the EV's stay
 
 
+def test_one_tranche_a_period_unless_a_buy_must_hurry(small):
+    settings = plan.AdbevSettings(one_tranche_per_period=True)
+    book = _Recording(small.size)
+    day = plan.run_adbev(small, settings, book=book)
+    assert day.unmet_kwh == 0.0
+    flags = plan.iceberg_flags(small)
+    iceberg_orders = [(is_buy, quantity, display) for _, is_buy, _, i, quantity, display in book.placements if flags[i]]
+    assert all(display == quantity for _, quantity, display in iceberg_orders)  # plain orders on the book
+    assert all(quantity <= settings.peak_wh for is_buy, quantity, _ in iceberg_orders if not is_buy)
+    hurried = [quantity for is_buy, quantity, _ in iceberg_orders if is_buy and quantity > settings.peak_wh]
+    assert len(hurried) < len(iceberg_orders) // 2  # most iceberg buys go one tranche at a time
+    book_icebergs = plan.run_adbev(small)
+    assert book_icebergs.differences(day)  # the two readings give different days
+
+
 def test_icebergs_are_half_and_waiting_is_optional(small):
     flags = plan.iceberg_flags(small)
     assert flags.sum() == small.size // 2  # normal:iceberg 1:1
@@ -137,7 +152,9 @@ def test_reports_at_small_sizes(tmp_path):
     ch4, ch4_checks = model.reproduce_adbev(tmp_path, 2, settings, evs=17)
     assert len(ch4_checks) == 4 and (tmp_path / "seed003-ch4-prices.png").exists()
     assert ch4_checks[0].met == (ch4.pfl("none") > ch4.pfl("GA") > ch4.pfl("AdBEV"))
-    assert "Eq. 4.4 PFL unit" in (tmp_path / "seed003-ch4.md").read_text()
+    text = (tmp_path / "seed003-ch4.md").read_text()
+    assert "Eq. 4.4 PFL unit" in text and "iceberg timing" in text
+    assert f"{model.pfl_mva(ch4.base_kw + ch4.adbev_one_tranche.ev_load_kw):.3f}" in text
 
 
 def _event(name, block, **args):
