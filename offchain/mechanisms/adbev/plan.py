@@ -266,62 +266,85 @@ def run_adbev(population: EvPopulation, settings: AdbevSettings | None = None, b
     book = book if book is not None else ModelBook(population.size, terms)
     rng = np.random.default_rng(settings.seed)
     guide = settings.guide.path(rng)
-    spread = rng.uniform(-settings.spread_pence, settings.spread_pence, population.size)
-    icebergs = iceberg_flags(population)
-    step_wh = kwh_to_wh_array(population.slot_energy_kwh)
-    need_wh, offer_wh = kwh_to_wh_array(population.need_kwh), kwh_to_wh_array(population.offer_kwh)
-    order = population.order_from(int(np.argmin(population.connected.sum(axis=0))))
-    connected = population.connected[:, order]
-    slots_left, run_end = _runs(connected)
+    agents = _Agents(population, settings, terms.min_order_wh,
+                     spread=rng.uniform(-settings.spread_pence, settings.spread_pence, population.size))
     first = book.begin(pence(settings.import_pence), pence(settings.export_pence))
-    day = _DayBook(population.size, first, order)
-    to_place = {True: need_wh.copy(), False: offer_wh.copy()}  # Wh not yet ordered, by side
-    rank: dict[tuple[bool, int], int] = {}
-    for k, slot in enumerate(order):
+    day = _DayBook(population.size, first, agents.order)
+    for k, slot in enumerate(agents.order):
         period = first + k
         book.open_period(period)
-        book.deposit_energy([(i, first + later, int(min(to_place[False][i] + day.open_wh(i, False), step_wh[i])))
-                             for later in ((0, 1) if k == 0 else (k + 1,)) if later < SLOTS
-                             for i in np.flatnonzero(connected[:, later] & population.discharging)
-                             if to_place[False][i] + day.open_wh(i, False) > 0])
-        arrivals = []
-        for is_buy in (False, True):
-            for i in np.flatnonzero(connected[:, k]):
-                left, waiting, per_period = int(to_place[is_buy][i]), day.open_wh(i, is_buy), int(step_wh[i])
-                if icebergs[i] and settings.one_tranche_per_period:  # unless the need no longer fits at that pace
-                    hurry = is_buy and left + waiting > settings.peak_wh * (slots_left[i, k] - 1)
-                    per_period = per_period if hurry else min(per_period, settings.peak_wh)
-                # a carried order and the new one together stay within the period's energy
-                size = order_size_wh(left, per_period - waiting, terms.min_order_wh)
-                if size == 0:
-                    continue
-                rank.setdefault((is_buy, int(i)), len(rank))
-                price = round(float(np.clip(guide[slot] + spread[i] * (1 if is_buy else -1), 1.0, 100.0)), 2)
-                arrivals.append((is_buy, -price if is_buy else 0.0, rank[is_buy, int(i)], int(i), price, size))
-        placed_now = []
-        for is_buy, _, _, i, price, size in sorted(arrivals):  # sells first, then buys best price first
-            shows_peak = icebergs[i] and not settings.one_tranche_per_period
-            display = min(settings.peak_wh, size) if shows_peak else size
-            placed_now.append(day.placed(i, is_buy, book.place(i, period, is_buy, pence(price), size, display)))
-            to_place[is_buy][i] -= size
-        limits = []
-        for order_id in (o for o in placed_now if day.is_open(o)):
-            i, is_buy = day.owner[order_id]
-            if is_buy and icebergs[i]:  # may wait while the EV can still charge its need after the wait
-                needed = math.ceil((to_place[True][i] + day.open_wh(i, True)) / step_wh[i])
-                wait = min(settings.wait_max, run_end[i, k] - k, slots_left[i, k] - needed)
-            elif not is_buy:
-                wait = min(settings.carry_max, run_end[i, k] - k)
-            else:
-                wait = 0
-            if wait >= 1:
-                limits.append((i, order_id, period + int(wait)))
-        book.set_carry_limits(limits)
+        book.deposit_energy([(i, first + later, wh) for later in ((0, 1) if k == 0 else (k + 1,)) if later < SLOTS
+                             for i, wh in agents.credits(later, day)])
+        placed_now = [day.placed(i, is_buy, book.place(i, period, is_buy, pence(price), size, display))
+                      for i, is_buy, price, size, display in agents.orders(k, float(guide[slot]), day)]
+        book.set_carry_limits([(day.owner[o][0], o, period + wait) for o in placed_now if day.is_open(o)
+                               for wait in [agents.wait(k, *day.owner[o], day)] if wait >= 1])
         book.close_period(period)
         day.close(period, book.step(day.open_in(period)) if day.open_in(period) else [])
-        for i in day.killed:
-            to_place[False][i] = 0
-    return day.result(guide, need_wh, offer_wh)
+        agents.kill(day.killed)
+    return day.result(guide, agents.need_wh, agents.offer_wh)
+
+
+class _Agents:
+    """The EVs' agents: what each orders per period, at what price and display, how long it lets an order
+    wait, and the credits a selling EV deposits. Positions k are the cyclic day's (`order[k]` the slot)."""
+
+    def __init__(self, population: EvPopulation, settings: AdbevSettings, min_order_wh: int, spread: np.ndarray) -> None:
+        self.settings, self.min_order_wh, self.spread = settings, min_order_wh, spread
+        self.icebergs = iceberg_flags(population)
+        self.sellers = population.discharging
+        self.step_wh = kwh_to_wh_array(population.slot_energy_kwh)
+        self.need_wh, self.offer_wh = kwh_to_wh_array(population.need_kwh), kwh_to_wh_array(population.offer_kwh)
+        self.order = population.order_from(int(np.argmin(population.connected.sum(axis=0))))
+        self.connected = population.connected[:, self.order]
+        self.slots_left, self.run_end = _runs(self.connected)
+        self.to_place = {True: self.need_wh.copy(), False: self.offer_wh.copy()}  # Wh not yet ordered, by side
+        self.rank: dict[tuple[bool, int], int] = {}
+
+    def credits(self, k: int, day: _DayBook) -> list[tuple[int, int]]:
+        """(EV, Wh) each selling EV connected at position k deposits for it: enough for a new order or a carry."""
+        return [(int(i), int(min(left, self.step_wh[i]))) for i in np.flatnonzero(self.connected[:, k] & self.sellers)
+                for left in [self.to_place[False][i] + day.open_wh(int(i), False)] if left > 0]
+
+    def orders(self, k: int, guide_pence: float, day: _DayBook) -> list[tuple[int, bool, float, int, int]]:
+        """(EV, is_buy, price p/kWh, Wh, display Wh) of position k's new orders in arrival order: sells first,
+        then buys best price first (a book clearing them continuously trades at the resting sells' prices)."""
+        settings, arrivals = self.settings, []
+        for is_buy in (False, True):
+            for i in map(int, np.flatnonzero(self.connected[:, k])):
+                left, waiting, per_period = int(self.to_place[is_buy][i]), day.open_wh(i, is_buy), int(self.step_wh[i])
+                if self.icebergs[i] and settings.one_tranche_per_period:  # unless the need no longer fits that pace
+                    hurry = is_buy and left + waiting > settings.peak_wh * (self.slots_left[i, k] - 1)
+                    per_period = per_period if hurry else min(per_period, settings.peak_wh)
+                # a carried order and the new one together stay within the period's energy
+                size = order_size_wh(left, per_period - waiting, self.min_order_wh)
+                if size == 0:
+                    continue
+                rank = self.rank.setdefault((is_buy, i), len(self.rank))
+                price = round(float(np.clip(guide_pence + self.spread[i] * (1 if is_buy else -1), 1.0, 100.0)), 2)
+                arrivals.append((is_buy, -price if is_buy else 0.0, rank, i, price, size))
+        orders = []
+        for is_buy, _, _, i, price, size in sorted(arrivals):
+            shows_peak = self.icebergs[i] and not settings.one_tranche_per_period
+            orders.append((i, is_buy, price, size, min(settings.peak_wh, size) if shows_peak else size))
+            self.to_place[is_buy][i] -= size
+        return orders
+
+    def wait(self, k: int, ev_index: int, is_buy: bool, day: _DayBook) -> int:
+        """Periods the EV lets its order of position k wait: an iceberg buy up to WT_max while the EV can still
+        charge its need after the wait, a sell up to its kill time; never past the EV's stay; 0: none."""
+        stay = int(self.run_end[ev_index, k]) - k
+        if not is_buy:
+            return min(self.settings.carry_max, stay)
+        if not self.icebergs[ev_index]:
+            return 0
+        needed = math.ceil((self.to_place[True][ev_index] + day.open_wh(ev_index, True)) / self.step_wh[ev_index])
+        return min(self.settings.wait_max, stay, int(self.slots_left[ev_index, k]) - needed)
+
+    def kill(self, evs: list[int]) -> None:
+        """The EVs whose sell expired stop selling for the day (they keep the energy)."""
+        for i in evs:
+            self.to_place[False][i] = 0
 
 
 class _DayBook:
