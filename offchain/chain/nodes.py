@@ -286,8 +286,11 @@ class EmbeddedAnvil(EmbeddedNode):
         super().__init__(chain_id, port, accounts, **options)
 
     def _command(self, port: int, *, accounts: int, mnemonic: str, block_time: float | None) -> list[str]:
+        # No historical state on disk: Anvil otherwise writes every block's state beyond its in-memory 500 to
+        # ~/.foundry/anvil/tmp and leaves it there (16-26 GB per long benchmark run filled the disk, 2026-12-05).
         options = ["--chain-id", str(self.chain_id), "--accounts", str(accounts), "--mnemonic", mnemonic,
-                   "--hardfork", self.hardfork, "--host", "127.0.0.1", "--port", str(port)]
+                   "--hardfork", self.hardfork, "--host", "127.0.0.1", "--port", str(port),
+                   "--max-persisted-states", "0"]
         if block_time is not None:
             options += ["--block-time", str(block_time)]
         if self.fork_url is not None:

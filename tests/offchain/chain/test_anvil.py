@@ -93,3 +93,20 @@ def test_chain_is_gone_after_its_owner_process_ends(ending, expected_returncode)
     finally:
         owner.kill()
         owner.wait()
+
+
+def _persisted_state_files() -> set[Path]:
+    tmp = Path.home() / ".foundry" / "anvil" / "tmp"
+    return set(tmp.glob("*/*")) if tmp.exists() else set()
+
+
+def test_history_beyond_memory_is_not_written_to_disk():
+    """Anvil keeps 500 blocks' states in memory and by default writes older ones to ~/.foundry/anvil/tmp, where
+    they stayed (16-26 GB per long benchmark run filled the disk); the embedded node persists none."""
+    before = _persisted_state_files()
+    with EmbeddedAnvil(accounts=1) as anvil:
+        w3 = connect(anvil.rpc_url)
+        for _ in range(700):
+            w3.provider.make_request("evm_mine", [])
+        assert w3.eth.block_number == 700
+        assert _persisted_state_files() - before == set()
