@@ -89,6 +89,9 @@ class AdbevSettings:
             raise ValueError(f"peak_kw must be in (0, 1000] kW, got {self.peak_kw}")
         if not 0 <= self.wait_max <= SLOTS or not 0 <= self.carry_max <= SLOTS:
             raise ValueError(f"wait_max and carry_max must be 0..{SLOTS} periods")
+        if not 0 <= self.spread_pence < self.guide.low - 0.01:
+            raise ValueError(f"spread_pence must lie in [0, {self.guide.low - 0.01:g}) p (below the guide's floor, "
+                             f"so every limit stays a price), got {self.spread_pence}")
         if not 0.01 <= self.export_pence < self.import_pence:
             raise ValueError(f"export_pence must lie in [0.01, {self.import_pence}) p (below the lowest limit an "
                              f"EV bids, so that a killed sell expires), got {self.export_pence}")

@@ -134,7 +134,7 @@ def test_the_same_day_twice_is_the_same():
 
 
 @pytest.mark.parametrize("kwargs", [{"peak_kw": 0}, {"wait_max": -1}, {"carry_max": 49}, {"export_pence": 8.0},
-                                    {"export_pence": 0.0}])
+                                    {"export_pence": 0.0}, {"spread_pence": -1.0}, {"spread_pence": 10.0}])
 def test_bad_adbev_settings(kwargs):
     with pytest.raises(ValueError):
         plan.AdbevSettings(**kwargs)
