@@ -61,7 +61,7 @@ def cut_slot(population: EvPopulation) -> int:
     return int(np.argmin(population.connected.sum(axis=0)))
 
 
-def _slots_left(population: EvPopulation, order: np.ndarray) -> np.ndarray:
+def slots_left(population: EvPopulation, order: np.ndarray) -> np.ndarray:
     """(Omega, SLOTS) connected slots from each position of `order` to the end of the day (inclusive)."""
     along = population.connected[:, order]
     return np.cumsum(along[:, ::-1], axis=1)[:, ::-1]
@@ -172,9 +172,9 @@ class _Dispatcher:
         # subtracted from the slot's base key: an EV with nothing left to charge gets a key above _unable
         needed_key = np.where(need_left > _EPS_KWH, slots_needed * self._radix, -self._unable)
         self._charging = _Flow.build(population, order, population.need_kwh, need_left, needed_key, 0)
-        slots_left = _slots_left(population, order).astype(np.int64)
+        connected_left = slots_left(population, order).astype(np.int64)
         self._base_keys = [
-            np.append((slots_left[c.ev, c.position] + SLOTS) * self._radix + c.ev, self._unable) for c in self._charging.slots
+            np.append((connected_left[c.ev, c.position] + SLOTS) * self._radix + c.ev, self._unable) for c in self._charging.slots
         ]
         self._kw = np.full(self._radix, np.inf)  # _unable's low bits: an EV that fits under no limit
         self._kw[:omega] = population.charger_kw

@@ -320,6 +320,18 @@ def acn_population(preset: EvPreset | str = CH3, omega: int = HOUSEHOLDS, seed: 
     )
 
 
+
+#: Where EV arrivals, departures and energies come from: the stay-online fit or real ACN-Data sessions.
+EV_DATA = ("synthetic", "acn")
+
+
+def population_from(ev_data: str, preset: EvPreset | str = CH3, omega: int = HOUSEHOLDS, seed: int = 3) -> EvPopulation:
+    """`ev_population` ("synthetic") or `acn_population` ("acn") of `preset`; DataError for another `ev_data`."""
+    if ev_data not in EV_DATA:
+        raise DataError(f"ev_data must be one of {', '.join(EV_DATA)}, got {ev_data!r}")
+    return (acn_population if ev_data == "acn" else ev_population)(preset, omega=omega, seed=seed)
+
+
 def uncontrolled_ev_load(population: EvPopulation) -> np.ndarray:
     """Dumb charging (Ch3 "no strategy"): every EV charges at full rate from its arrival, through its
     connected slots in cyclic order, until its need is met; a Ch4 discharging EV discharges the same way

