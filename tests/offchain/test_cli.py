@@ -40,6 +40,32 @@ def kwx(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
     )
 
 
+def start_kwx(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """`kwx ARGS` left running in a new process (clean_env() plus `env`, an empty stdin, stdout and stderr piped).
+    Its faulthandler is on, so SIGABRT makes it print every thread's Python traceback (see interrupt)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "offchain.cli", *args],
+        env=clean_env() | {"PYTHONFAULTHANDLER": "1"} | (env or {}),
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def interrupt(process: subprocess.Popen[str], timeout: float = 60.0) -> int:
+    """Ctrl-C to a process from start_kwx: SIGINT, then its exit status. Still running after `timeout` s fails
+    the test with what the process was doing (its tracebacks, from SIGABRT) and the end of its stderr."""
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        try:
+            _, stderr = process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, stderr = process.communicate()
+        pytest.fail(f"kwx still ran {timeout:g} s after SIGINT; its stderr ends:\n{stderr[-4000:]}")
+
+
 def assert_one_line_failure(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
@@ -232,18 +258,15 @@ def test_worker_options_reach_the_worker(tmp_path: Path) -> None:
 @pytest.mark.chain
 def test_kwx_chain_serves_until_interrupted_then_is_gone() -> None:
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "offchain.cli", "chain", "--network", "fuji-rehearsal", "--port", str(port)],
-        env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    process = start_kwx("chain", "--network", "fuji-rehearsal", "--port", str(port))
     try:
         banner = process.stdout.readline()
         assert f"127.0.0.1:{port}" in banner and "chain id 43113" in banner
         assert connect(f"http://127.0.0.1:{port}").eth.chain_id == 43113
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=20) != 0
+        assert interrupt(process) != 0
     finally:
         process.kill()
+        process.wait()
     assert not port_open(port)
 
 

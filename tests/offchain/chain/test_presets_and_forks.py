@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import io
 import re
-import signal
-import subprocess
 import sys
 import time
 
@@ -33,7 +31,7 @@ from offchain.chain.networks import local_network_for
 from offchain.mechanisms import SUITE
 from offchain import units
 from offchain.cli import main
-from test_cli import KWX_ENV, clean_env
+from test_cli import KWX_ENV, interrupt, start_kwx
 from test_option_walk import assert_refused
 
 #: The deployer of the stand-ins for Fuji and C-Chain: a funded account of the local chain, given as a "real" key.
@@ -180,9 +178,7 @@ def test_a_fork_sees_the_upstream_deployment_and_a_worker_on_it_leaves_the_upstr
         upstream_head = w3.eth.block_number
 
         port = free_port()
-        fork = subprocess.Popen([sys.executable, "-m", "offchain.cli", "chain", "--fork-url", upstream.rpc_url,
-                                 "--port", str(port)], env=clean_env(), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        fork = start_kwx("chain", "--fork-url", upstream.rpc_url, "--port", str(port))
         try:
             banner = fork.stdout.readline() + fork.stdout.readline()
             assert "chain id 43113 (network fuji-rehearsal)" in banner and f"127.0.0.1:{port}" in banner
@@ -203,8 +199,7 @@ def test_a_fork_sees_the_upstream_deployment_and_a_worker_on_it_leaves_the_upstr
             assert code == 0 and out.startswith("Deployed"), err
             assert load_manifest("fuji-rehearsal", tmp_path / "rehearsal").contracts != manifest.contracts
         finally:
-            fork.send_signal(signal.SIGINT)
-            fork.wait(timeout=20)
+            interrupt(fork)
         assert not port_open(port)
         assert w3.eth.block_number == upstream_head  # nothing went upstream
         assert clients["ADMIN"].call(epos.functions.balanceOf(prosumer)) == 0
@@ -234,8 +229,7 @@ def test_an_unknown_node_is_one_line(args, capsys, monkeypatch):
 @pytest.mark.chain
 def test_kwx_chain_runs_ganache_with_the_test_accounts():
     port = free_port()
-    node = subprocess.Popen([sys.executable, "-m", "offchain.cli", "chain", "--node", "ganache", "--port", str(port)],
-                            env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    node = start_kwx("chain", "--node", "ganache", "--port", str(port))
     try:
         banner = node.stdout.readline()
         assert banner.startswith("Ganache, chain id 31337") and f"127.0.0.1:{port}" in banner
@@ -243,8 +237,7 @@ def test_kwx_chain_runs_ganache_with_the_test_accounts():
         assert w3.client_version.startswith("Ganache/v7")
         assert w3.eth.get_balance(get_network("local").account("SCORER").address) == 10_000 * 10**18
     finally:
-        node.send_signal(signal.SIGINT)
-        node.wait(timeout=20)
+        interrupt(node)
     deadline = time.monotonic() + 5
     while port_open(port) and time.monotonic() < deadline:
         time.sleep(0.1)
