@@ -3,8 +3,8 @@ with every JSON-RPC round trip batched.
 
 Per window: one fee query, one batch of gas estimates, local signing with each account's nonce manager,
 ``eth_sendRawTransaction`` in batches holding at most one transaction per account (rounds in nonce order: a
-node that gets an account's transactions out of order may never mine them), then batches of ``eth_getTransactionReceipt`` until every receipt
-is in. Gas is estimated against the latest block, so calls inside one window must not depend on each other
+node that gets an account's transactions out of order may never mine them), then batches of
+``eth_getTransactionReceipt`` until every receipt is in. Gas is estimated against the latest block, so calls inside one window must not depend on each other
 (an ``approve`` and the ``deposit`` it allows go in different windows, or carry an explicit gas).
 
 One account's transactions are mined in nonce order, but transactions of different accounts sent in one batch

@@ -320,7 +320,6 @@ def acn_population(preset: EvPreset | str = CH3, omega: int = HOUSEHOLDS, seed: 
     )
 
 
-
 #: Where EV arrivals, departures and energies come from: the stay-online fit or real ACN-Data sessions.
 EV_DATA = ("synthetic", "acn")
 

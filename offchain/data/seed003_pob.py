@@ -33,7 +33,6 @@ CH5 = EvPreset(
     discharge_share=1 / 3,
 )
 CH6 = EvPreset("ch6", (60.0,), (1.0,), (CHARGE_KW,), (1.0,), discharge_share=1 / 3)
-#: Where the Ch6 sessions come from: the synthetic Ch3-4 generator or real ACN-Data (Caltech) stays.
 
 
 def austrian_hourly_shape() -> np.ndarray:
